@@ -1,0 +1,117 @@
+"""Rankings, groups and band schemes, loaded from data/catalog.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from ranking.text import fold
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Level(_Frozen):
+    """One band of a scheme: applies when share of the max is strictly above `above`."""
+
+    code: str
+    above: Decimal
+    name_vi: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_vi
+
+
+class Ranking(_Frozen):
+    code: str
+    name_vi: str
+    name_en: str
+    aliases: tuple[str, ...]
+    band_scheme: str | None = None
+    default: bool = False
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_vi
+
+
+class Group(_Frozen):
+    code: str
+    ranking: str
+    name_vi: str
+    name_en: str
+    short_vi: str
+    short_en: str
+    aliases: tuple[str, ...]
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_vi
+
+    def short(self, lang: str) -> str:
+        return self.short_en if lang == "en" else self.short_vi
+
+
+class Catalog(_Frozen):
+    rankings: dict[str, Ranking]
+    groups: dict[str, Group]
+    band_schemes: dict[str, tuple[Level, ...]]
+
+    @property
+    def default_ranking(self) -> str:
+        return next(code for code, r in self.rankings.items() if r.default)
+
+    def groups_of(self, ranking: str) -> list[Group]:
+        return [g for g in self.groups.values() if g.ranking == ranking]
+
+    def levels(self, ranking: str) -> tuple[Level, ...]:
+        scheme = self.rankings[ranking].band_scheme
+        return self.band_schemes[scheme] if scheme else ()
+
+    def group_aliases(self) -> dict[str, str]:
+        """Folded alias → group code, including each code and name."""
+        table: dict[str, str] = {}
+        for group in self.groups.values():
+            for alias in (group.code, group.name_vi, group.short_vi, *group.aliases):
+                table[fold(alias)] = group.code
+        return table
+
+    def ranking_aliases(self) -> dict[str, str]:
+        table: dict[str, str] = {}
+        for ranking in self.rankings.values():
+            for alias in (ranking.code, *ranking.aliases):
+                table[fold(alias)] = ranking.code
+        return table
+
+    def find_group(self, text: str) -> Group | None:
+        code = self.group_aliases().get(fold(text))
+        return self.groups[code] if code else None
+
+    def find_ranking(self, text: str) -> Ranking | None:
+        code = self.ranking_aliases().get(fold(text))
+        return self.rankings[code] if code else None
+
+
+def parse_catalog(raw: dict[str, object]) -> Catalog:
+    rankings = {
+        code: Ranking(code=code, **spec)
+        for code, spec in raw["rankings"].items()  # type: ignore[attr-defined]
+    }
+    groups = {spec["code"]: Group(**spec) for spec in raw["groups"]}  # type: ignore[attr-defined]
+    schemes = {
+        name: tuple(sorted((Level(**lvl) for lvl in levels), key=lambda lv: -lv.above))
+        for name, levels in raw["band_schemes"].items()  # type: ignore[attr-defined]
+    }
+    return Catalog(rankings=rankings, groups=groups, band_schemes=schemes)
+
+
+@cache
+def load_catalog(path: Path = DATA_DIR / "catalog.toml") -> Catalog:
+    with path.open("rb") as fh:
+        return parse_catalog(tomllib.load(fh))

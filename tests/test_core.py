@@ -1,0 +1,161 @@
+"""Pure helpers: ranks, numbers, text folding, unit lookup."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ranking.lookup import UnitIndex
+from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
+from ranking.ranks import competition_ranks, gaps
+from ranking.text import expand, fold
+
+
+def test_competition_ranking() -> None:
+    scores = [Decimal(x) for x in ("5", "7", "7", "1")]
+    assert competition_ranks(scores) == [3, 1, 1, 4]
+
+
+@given(st.lists(st.decimals(min_value=0, max_value=1000, places=2), min_size=1, max_size=30))
+def test_competition_ranks_are_one_plus_strictly_better(scores: list[Decimal]) -> None:
+    ranks = competition_ranks(scores)
+    for score, rank in zip(scores, ranks, strict=True):
+        assert rank == 1 + sum(other > score for other in scores)
+
+
+def test_gaps_know_ties_take_two_places() -> None:
+    assert gaps([1, 2, 3, 9], 1, 9) == [(4, 8)]
+    assert gaps([1, 2, 3, 9], 1, 5) == [(4, 5)]
+    assert gaps([15, 15, 17], 15, 17) == []  # 15, 15 cover 15 and 16
+    assert gaps([], 1, 3) == [(1, 3)]
+
+
+@pytest.mark.parametrize(
+    ("text", "mark", "value"),
+    [
+        ("731,61", ",", "731.61"),
+        ("1.000", ",", "1000"),
+        ("731.61", ".", "731.61"),
+        ("0.8002", ".", "0.8002"),
+        ("1.234.567,5", ",", "1234567.5"),
+        ("235,40", ",", "235.40"),
+        (" 402,00 ", ",", "402.00"),
+        ("1,000", ".", "1000"),
+        ("1 000,5", ",", "1000.5"),
+    ],
+)
+def test_numbers_in_both_forms(text: str, mark: str, value: str) -> None:
+    parsed = parse_number(text, mark)  # type: ignore[arg-type]
+    assert parsed == Decimal(value)
+    assert str(parsed) == value  # trailing zeros kept: never rounded away
+
+
+@pytest.mark.parametrize("text", ["abc", "", "1,2,3", "12.5", "7-", "1.00.0", "1e5"])
+def test_not_numbers(text: str) -> None:
+    with pytest.raises(NotANumber):
+        parse_number(text, ",")
+
+
+def test_decimal_mark_inference() -> None:
+    assert infer_decimal_mark(["1.000", "731,61"]) == ","
+    assert infer_decimal_mark(["1", "731.61"]) == "."
+    assert infer_decimal_mark(["0.638"]) == "."  # "0.638" cannot be a thousands group
+    assert infer_decimal_mark(["1.000"]) == ","  # undecided: Vietnamese
+
+
+@given(st.decimals(min_value=0, max_value=10**6, places=2))
+def test_numbers_round_trip_vietnamese_form(value: Decimal) -> None:
+    whole, _, frac = f"{value:.2f}".partition(".")
+    grouped = f"{int(whole):,}".replace(",", ".")
+    assert parse_number(f"{grouped},{frac}", ",") == value
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Ban Tuyên giáo Tỉnh uỷ", "ban tuyen giao tinh ủy"),
+        ("Hoà", "hòa"),
+        ("Đài", "dai"),
+        ("B\u1eafc H\u00e0", "Ba\u0306\u0301c Ha\u0300"),  # NFC vs NFD
+    ],
+)
+def test_fold_equalities(a: str, b: str) -> None:
+    assert fold(a) == fold(b)
+
+
+@pytest.mark.parametrize(
+    ("short", "long"),
+    [
+        ("Sở GD&ĐT", "Sở Giáo dục và Đào tạo"),
+        ("so gddt", "Sở Giáo dục và Đào tạo"),
+        ("Sở TT&TT", "Sở Thông tin và Truyền thông"),
+        ("Sở KH&ĐT", "Sở Kế hoạch và Đầu tư"),
+        ("Sở LĐ-TB&XH", "Sở Lao động - Thương binh và Xã hội"),
+        ("Sở NN&PTNT", "Sở Nông nghiệp và Phát triển nông thôn"),
+        ("Sở KH&CN", "Sở Khoa học và Công nghệ"),
+        ("Đài PT-TH", "Đài Phát thanh - Truyền hình"),
+        ("VP UBND tỉnh", "Văn phòng Ủy ban nhân dân tỉnh"),
+        ("Văn phòng UBND tỉnh", "Văn phòng Uỷ ban nhân dân tỉnh"),
+    ],
+)
+def test_abbreviations_expand(short: str, long: str) -> None:
+    assert expand(short) == expand(long)
+
+
+def _index() -> UnitIndex:
+    names = [
+        "Sở Giáo dục và Đào tạo",
+        "Sở Tài chính",
+        "Sở Du lịch",
+        "Huyện Bắc Hà",
+        "Thành phố Lào Cai",
+        "Ban Tuyên giáo Tỉnh uỷ",
+        "Văn phòng UBND tỉnh",
+        "Sở Nội vụ",
+        "Sở Khoa học và Công nghệ",
+    ]
+    return UnitIndex([(i, "cds", n, expand(n)) for i, n in enumerate(names)])
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("giao duc", "Sở Giáo dục và Đào tạo"),
+        ("so gd&dt", "Sở Giáo dục và Đào tạo"),
+        ("SỞ GIÁO DỤC", "Sở Giáo dục và Đào tạo"),
+        ("bac ha", "Huyện Bắc Hà"),
+        ("bắc hà", "Huyện Bắc Hà"),
+        ("tuyen giao", "Ban Tuyên giáo Tỉnh uỷ"),
+        ("tinh uy", "Ban Tuyên giáo Tỉnh uỷ"),
+        ("vp ubnd", "Văn phòng UBND tỉnh"),
+        ("lao cai", "Thành phố Lào Cai"),
+        ("tp lao cai", "Thành phố Lào Cai"),
+        ("so du lich", "Sở Du lịch"),
+        ("khcn", "Sở Khoa học và Công nghệ"),
+    ],
+)
+def test_lookup_variants(query: str, expected: str) -> None:
+    result = _index().search(query)
+    assert [m.name for m in result.matches] == [expected]
+
+
+def test_lookup_several_matches_is_a_choice() -> None:
+    result = _index().search("so")
+    assert len(result.matches) > 3
+    assert all(m.name.startswith("Sở") for m in result.matches)
+
+
+def test_lookup_near_miss_suggests() -> None:
+    result = _index().search("bac haa")
+    assert result.matches == []
+    assert [s.name for s in result.suggestions] == ["Huyện Bắc Hà"]
+    result = _index().search("so tai chin")  # prefix still matches
+    assert [m.name for m in result.matches] == ["Sở Tài chính"]
+    result = _index().search("tai chinhh")
+    assert [s.name for s in result.suggestions] == ["Sở Tài chính"]
+
+
+def test_lookup_nothing() -> None:
+    result = _index().search("zzzz qqqq")
+    assert result.matches == [] and result.suggestions == []
