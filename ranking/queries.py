@@ -1,0 +1,224 @@
+"""Questions officials ask, answered from the store as typed results.
+
+No Telegram, no wording: the bot's renderer turns these into replies.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from ranking.bands import level_for, match_level, share
+from ranking.catalog import Catalog, Group, Level, Ranking
+from ranking.lookup import LookupResult, UnitIndex
+from ranking.ranks import gaps
+from ranking.store import ScoreRecord, SliceInfo, Store
+
+PAGE_SIZE = 20  # positions per page: 20 rows stay far below 4096 chars and 100 entities
+
+
+@dataclass(frozen=True)
+class Entry:
+    record: ScoreRecord
+    level: Level | None  # by the rules; None when the ranking has no bands or no score
+    published_level: str | None  # as the source printed it
+    level_differs: bool  # the published text names another level (or none)
+    share: Decimal | None  # per cent of the max, display precision
+
+
+@dataclass(frozen=True)
+class Gap:
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """Positions first..last of one group's ranking, with unpublished runs."""
+
+    ranking: Ranking
+    group: Group
+    slice: SliceInfo
+    kind: Literal["top", "bottom"]
+    n: int
+    first: int
+    last: int
+    rows: list[Entry | Gap]
+    page: int = 1
+    pages: int = 1
+
+
+@dataclass(frozen=True)
+class LevelSummary:
+    ranking: Ranking
+    group: Group
+    slice: SliceInfo
+    levels: tuple[Level, ...]
+    counts: dict[str, int]  # level code → published units at that level by the rules
+    unpublished: int
+    flagged: int  # rows whose published level differs
+
+
+@dataclass(frozen=True)
+class CardYear:
+    ranking: Ranking
+    group: Group
+    slice: SliceInfo
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class UnitCard:
+    unit_id: int
+    name: str
+    ranking: Ranking
+    years: list[CardYear] = field(default_factory=list)
+
+
+class Rankings:
+    """Queries over a Store; caches what depends only on the data version."""
+
+    def __init__(self, store: Store, catalog: Catalog):
+        self.store = store
+        self.catalog = catalog
+        self._cache_version: int | None = None
+        self._index: UnitIndex | None = None
+        self._slices: list[SliceInfo] = []
+
+    async def _fresh(self) -> None:
+        version = await self.store.data_version()
+        if version != self._cache_version:
+            self._slices = await self.store.current_slices()
+            self._index = UnitIndex(await self.store.units_on_record())
+            self._cache_version = version
+
+    async def slices(self, ranking: str | None = None) -> list[SliceInfo]:
+        await self._fresh()
+        return [s for s in self._slices if ranking is None or s.ranking == ranking]
+
+    async def years(self, ranking: str | None = None) -> list[int]:
+        ranking = ranking or self.catalog.default_ranking
+        return sorted({s.year for s in await self.slices(ranking)})
+
+    async def latest_year(self, ranking: str) -> int | None:
+        years = await self.years(ranking)
+        return years[-1] if years else None
+
+    def entry(self, record: ScoreRecord, slice_: SliceInfo) -> Entry:
+        levels = self.catalog.band_schemes.get(slice_.band_scheme or "", ())
+        level = (
+            level_for(record.score, slice_.max_score, levels) if record.score is not None else None
+        )
+        published = record.published_level
+        differs = bool(published and levels and match_level(published, levels) != level)
+        return Entry(
+            record=record,
+            level=level,
+            published_level=published,
+            level_differs=differs,
+            share=share(record.score, slice_.max_score, levels)
+            if record.score is not None
+            else None,
+        )
+
+    async def group_view(
+        self,
+        slice_: SliceInfo,
+        kind: Literal["top", "bottom"],
+        n: int,
+        page: int = 1,
+    ) -> GroupView:
+        size = slice_.unit_count
+        n = min(n, size)
+        first, last = (1, n) if kind == "top" else (size - n + 1, size)
+        pages = max(1, -(-(last - first + 1) // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        lo = first + (page - 1) * PAGE_SIZE
+        hi = min(last, lo + PAGE_SIZE - 1)
+        records = await self.store.window(slice_, lo, hi)
+        rows: list[Entry | Gap] = [self.entry(r, slice_) for r in records]
+        for gap_first, gap_last in gaps([r.rank for r in records], lo, hi):
+            rows.append(Gap(gap_first, gap_last))
+        rows.sort(key=lambda row: row.first if isinstance(row, Gap) else row.record.rank)
+        return GroupView(
+            ranking=self.catalog.rankings[slice_.ranking],
+            group=self.catalog.groups[slice_.group_code],
+            slice=slice_,
+            kind=kind,
+            n=n,
+            first=first,
+            last=last,
+            rows=rows,
+            page=page,
+            pages=pages,
+        )
+
+    async def ranking_views(
+        self,
+        ranking: str,
+        year: int,
+        group: str | None,
+        kind: Literal["top", "bottom"],
+        n: int,
+        page: int = 1,
+    ) -> list[GroupView]:
+        order = {g.code: i for i, g in enumerate(self.catalog.groups_of(ranking))}
+        chosen = sorted(
+            (
+                s
+                for s in await self.slices(ranking)
+                if s.year == year and (group is None or s.group_code == group)
+            ),
+            key=lambda s: order.get(s.group_code, 99),
+        )
+        return [await self.group_view(s, kind, n, page) for s in chosen]
+
+    async def level_summaries(self, ranking: str, year: int) -> list[LevelSummary]:
+        order = {g.code: i for i, g in enumerate(self.catalog.groups_of(ranking))}
+        result = []
+        for s in sorted(
+            (s for s in await self.slices(ranking) if s.year == year),
+            key=lambda s: order.get(s.group_code, 99),
+        ):
+            levels = self.catalog.band_schemes.get(s.band_scheme or "", ())
+            entries = [self.entry(r, s) for r in await self.store.slice_records(s)]
+            counts = Counter(e.level.code for e in entries if e.level)
+            result.append(
+                LevelSummary(
+                    ranking=self.catalog.rankings[ranking],
+                    group=self.catalog.groups[s.group_code],
+                    slice=s,
+                    levels=levels,
+                    counts={lv.code: counts.get(lv.code, 0) for lv in levels},
+                    unpublished=s.unit_count - sum(counts.values()),
+                    flagged=sum(e.level_differs for e in entries),
+                )
+            )
+        return result
+
+    async def find_units(self, text: str, ranking: str | None = None) -> LookupResult:
+        await self._fresh()
+        assert self._index is not None
+        return self._index.search(text, ranking)
+
+    async def card(self, unit_id: int) -> UnitCard | None:
+        history = await self.store.unit_history(unit_id)
+        if not history:
+            return None
+        latest = history[-1]
+        return UnitCard(
+            unit_id=unit_id,
+            name=latest.record.name,
+            ranking=self.catalog.rankings[latest.slice.ranking],
+            years=[
+                CardYear(
+                    ranking=self.catalog.rankings[h.slice.ranking],
+                    group=self.catalog.groups[h.slice.group_code],
+                    slice=h.slice,
+                    entry=self.entry(h.record, h.slice),
+                )
+                for h in history
+            ],
+        )

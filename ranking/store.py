@@ -1,0 +1,585 @@
+"""The SQLite store: all SQL lives here, plain, with numbered migrations.
+
+Design:
+- Every import is a *version*; its rows are never updated. A (ranking, year,
+  group) as published in one version is a *slice*; `current_slices` points
+  each (ranking, year, group) at the newest version that is not undone, so
+  an import switches whole slices at once and undo simply moves the pointer
+  back. Readers on their own connection see the old pointer or the new one,
+  never a mix (WAL snapshot isolation).
+- One writer connection behind an asyncio.Lock, every write transaction
+  `BEGIN IMMEDIATE` (a deferred transaction that later writes gets
+  SQLITE_BUSY without waiting for busy_timeout); one reader connection.
+- Scores are TEXT holding the exact Decimal as published: no float ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+# Each entry moves the schema from version i to i+1 (PRAGMA user_version).
+MIGRATIONS: list[str] = [
+    # 1: units, versions, slices, scores, the current-slice pointer, user settings
+    """
+    CREATE TABLE units (
+        id        INTEGER PRIMARY KEY,
+        ranking   TEXT NOT NULL,
+        name      TEXT NOT NULL,          -- as first published, NFC
+        name_key  TEXT NOT NULL,          -- folded + abbreviations expanded: identity
+        UNIQUE (ranking, name_key)
+    );
+    CREATE TABLE unit_aliases (
+        ranking   TEXT NOT NULL,
+        alias_key TEXT NOT NULL,
+        unit_id   INTEGER NOT NULL REFERENCES units(id),
+        PRIMARY KEY (ranking, alias_key)
+    );
+    CREATE TABLE versions (
+        id           INTEGER PRIMARY KEY,
+        created_at   TEXT NOT NULL,
+        uploaded_by  INTEGER,              -- Telegram user id; NULL for shipped data
+        file_name    TEXT NOT NULL,
+        sha256       TEXT NOT NULL,
+        row_count    INTEGER NOT NULL,
+        undone_at    TEXT,
+        undone_by    INTEGER
+    );
+    CREATE INDEX versions_sha ON versions(sha256);
+    CREATE TABLE slices (
+        version_id   INTEGER NOT NULL REFERENCES versions(id),
+        ranking      TEXT NOT NULL,
+        year         INTEGER NOT NULL,
+        group_code   TEXT NOT NULL,
+        max_score    TEXT NOT NULL,
+        unit_count   INTEGER NOT NULL,    -- units ranked in the group that year
+        band_scheme  TEXT,                -- NULL: this ranking has no levels
+        source       TEXT NOT NULL,       -- decision number and date
+        PRIMARY KEY (version_id, ranking, year, group_code)
+    );
+    CREATE TABLE scores (
+        version_id      INTEGER NOT NULL,
+        ranking         TEXT NOT NULL,
+        year            INTEGER NOT NULL,
+        group_code      TEXT NOT NULL,
+        unit_id         INTEGER NOT NULL REFERENCES units(id),
+        name            TEXT NOT NULL,    -- as written in this file
+        score           TEXT,             -- NULL: the source gives the rank only
+        rank            INTEGER NOT NULL,
+        rank_official   INTEGER NOT NULL, -- 1: from the source; 0: computed from scores
+        published_level TEXT,             -- verbatim, may disagree with the score
+        note            TEXT,
+        components      TEXT,             -- JSON {column: "decimal"}
+        source_row      INTEGER,
+        PRIMARY KEY (version_id, ranking, year, group_code, unit_id),
+        FOREIGN KEY (version_id, ranking, year, group_code)
+            REFERENCES slices(version_id, ranking, year, group_code)
+    );
+    CREATE INDEX scores_by_rank ON scores(version_id, ranking, year, group_code, rank);
+    CREATE INDEX scores_by_unit ON scores(unit_id);
+    CREATE TABLE current_slices (
+        ranking     TEXT NOT NULL,
+        year        INTEGER NOT NULL,
+        group_code  TEXT NOT NULL,
+        version_id  INTEGER NOT NULL REFERENCES versions(id),
+        PRIMARY KEY (ranking, year, group_code)
+    );
+    CREATE TABLE user_settings (
+        user_id   INTEGER PRIMARY KEY,
+        language  TEXT NOT NULL
+    );
+    """,
+]
+
+
+@dataclass(frozen=True)
+class SliceInfo:
+    ranking: str
+    year: int
+    group_code: str
+    max_score: Decimal
+    unit_count: int
+    band_scheme: str | None
+    source: str
+    version_id: int
+    loaded_at: str
+    published: int  # rows on record
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    unit_id: int
+    name: str
+    score: Decimal | None
+    rank: int
+    rank_official: bool
+    published_level: str | None
+    note: str | None
+    components: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    slice: SliceInfo
+    record: ScoreRecord
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: int
+    created_at: str
+    uploaded_by: int | None
+    file_name: str
+    sha256: str
+    row_count: int
+    undone_at: str | None
+
+
+@dataclass(frozen=True)
+class NewScore:
+    """One row to write; the importer has validated it."""
+
+    name: str
+    name_key: str
+    score: Decimal | None
+    rank: int
+    rank_official: bool
+    published_level: str | None
+    note: str | None
+    components: dict[str, Decimal]
+    source_row: int | None
+
+
+@dataclass(frozen=True)
+class NewSlice:
+    ranking: str
+    year: int
+    group_code: str
+    max_score: Decimal
+    unit_count: int
+    band_scheme: str | None
+    source: str
+    rows: Sequence[NewScore]
+
+
+class StoreError(Exception):
+    """The store cannot be used (corrupt, newer schema, …)."""
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; sqlite3 knows where one ends (comments too)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in pending.splitlines()
+    ):
+        raise StoreError("migration ends inside a statement")
+    return statements
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    # busy_timeout first: the journal_mode change itself may have to wait.
+    await conn.execute("PRAGMA busy_timeout = 10000")
+    await conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: an admin who saw "import done" must not lose it to a power cut.
+    await conn.execute("PRAGMA synchronous = FULL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Store:
+    """Async access to the ranking database."""
+
+    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        try:
+            await cls._migrate(writer)
+            reader = await _connect(path)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    @staticmethod
+    async def _migrate(conn: aiosqlite.Connection) -> None:
+        async with conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise StoreError(f"database schema {version} is newer than this program's")
+        for number in range(version, len(MIGRATIONS)):
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(MIGRATIONS[number]):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {number + 1}")
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: serialised, IMMEDIATE, all or nothing."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                await self._writer.execute("COMMIT")
+
+    async def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    # ---- reads -------------------------------------------------------------
+
+    async def data_version(self) -> int:
+        """Changes whenever another connection (our writer, a CLI import) commits."""
+        rows = await self._rows("PRAGMA data_version")
+        return int(rows[0][0])
+
+    async def quick_check(self) -> str:
+        rows = await self._rows("PRAGMA quick_check")
+        return str(rows[0][0])
+
+    async def is_empty(self) -> bool:
+        rows = await self._rows("SELECT COUNT(*) FROM versions")
+        return int(rows[0][0]) == 0
+
+    _SLICE_SQL = """
+        SELECT s.ranking, s.year, s.group_code, s.max_score, s.unit_count, s.band_scheme,
+               s.source, s.version_id, v.created_at,
+               (SELECT COUNT(*) FROM scores x WHERE x.version_id = s.version_id
+                  AND x.ranking = s.ranking AND x.year = s.year AND x.group_code = s.group_code)
+        FROM current_slices c
+        JOIN slices s ON s.version_id = c.version_id AND s.ranking = c.ranking
+                     AND s.year = c.year AND s.group_code = c.group_code
+        JOIN versions v ON v.id = s.version_id
+    """
+
+    @staticmethod
+    def _slice(row: Sequence[Any]) -> SliceInfo:
+        return SliceInfo(
+            ranking=row[0],
+            year=row[1],
+            group_code=row[2],
+            max_score=Decimal(row[3]),
+            unit_count=row[4],
+            band_scheme=row[5],
+            source=row[6],
+            version_id=row[7],
+            loaded_at=row[8],
+            published=row[9],
+        )
+
+    async def current_slices(self, ranking: str | None = None) -> list[SliceInfo]:
+        sql = self._SLICE_SQL
+        params: list[Any] = []
+        if ranking is not None:
+            sql += " WHERE c.ranking = ?"
+            params.append(ranking)
+        sql += " ORDER BY s.ranking, s.year, s.group_code"
+        return [self._slice(r) for r in await self._rows(sql, params)]
+
+    async def current_slice(self, ranking: str, year: int, group: str) -> SliceInfo | None:
+        rows = await self._rows(
+            self._SLICE_SQL + " WHERE c.ranking = ? AND c.year = ? AND c.group_code = ?",
+            (ranking, year, group),
+        )
+        return self._slice(rows[0]) if rows else None
+
+    @staticmethod
+    def _record(row: Sequence[Any]) -> ScoreRecord:
+        components = {k: Decimal(v) for k, v in json.loads(row[7]).items()} if row[7] else {}
+        return ScoreRecord(
+            unit_id=row[0],
+            name=row[1],
+            score=_dec(row[2]),
+            rank=row[3],
+            rank_official=bool(row[4]),
+            published_level=row[5],
+            note=row[6],
+            components=components,
+        )
+
+    _RECORD_COLS = (
+        "x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level, x.note, "
+        "x.components"
+    )
+
+    async def window(self, slice_: SliceInfo, first: int, last: int) -> list[ScoreRecord]:
+        """Published rows ranked first..last (inclusive), in rank order."""
+        rows = await self._rows(
+            f"SELECT {self._RECORD_COLS} FROM scores x"
+            " WHERE x.version_id = ? AND x.ranking = ? AND x.year = ? AND x.group_code = ?"
+            " AND x.rank BETWEEN ? AND ? ORDER BY x.rank, x.name",
+            (slice_.version_id, slice_.ranking, slice_.year, slice_.group_code, first, last),
+        )
+        return [self._record(r) for r in rows]
+
+    async def slice_records(self, slice_: SliceInfo) -> list[ScoreRecord]:
+        return await self.window(slice_, 1, 2**31)
+
+    async def unit_history(self, unit_id: int) -> list[HistoryRecord]:
+        """Every current row of a unit, oldest year first."""
+        rows = await self._rows(
+            self._SLICE_SQL.replace(
+                "FROM current_slices c",
+                f", {self._RECORD_COLS} FROM current_slices c",
+            )
+            + " JOIN scores x ON x.version_id = s.version_id AND x.ranking = s.ranking"
+            " AND x.year = s.year AND x.group_code = s.group_code"
+            " WHERE x.unit_id = ? ORDER BY s.year, s.group_code",
+            (unit_id,),
+        )
+        return [HistoryRecord(self._slice(r[:10]), self._record(r[10:])) for r in rows]
+
+    async def units_on_record(self) -> list[tuple[int, str, str, str]]:
+        """(unit id, ranking, current name, key) for every unit with a current row,
+        plus one entry per recorded alias."""
+        rows = await self._rows(
+            """
+            SELECT u.id, u.ranking, x.name, u.name_key, MAX(x.year)
+            FROM units u
+            JOIN scores x ON x.unit_id = u.id
+            JOIN current_slices c ON c.version_id = x.version_id AND c.ranking = x.ranking
+                 AND c.year = x.year AND c.group_code = x.group_code
+            GROUP BY u.id
+            """
+        )
+        result = [(r[0], r[1], r[2], r[3]) for r in rows]
+        names = {r[0]: r[2] for r in rows}
+        for unit_id, ranking, alias_key in await self._rows(
+            "SELECT unit_id, ranking, alias_key FROM unit_aliases"
+        ):
+            if unit_id in names:
+                result.append((unit_id, ranking, names[unit_id], alias_key))
+        return result
+
+    async def unit_keys(self, ranking: str) -> dict[str, int]:
+        """Every known key (names and aliases) of a ranking → unit id."""
+        keys = {
+            key: uid
+            for uid, key in await self._rows(
+                "SELECT id, name_key FROM units WHERE ranking = ?", (ranking,)
+            )
+        }
+        for uid, key in await self._rows(
+            "SELECT unit_id, alias_key FROM unit_aliases WHERE ranking = ?", (ranking,)
+        ):
+            keys[key] = uid
+        return keys
+
+    async def versions(self, limit: int = 20) -> list[VersionInfo]:
+        rows = await self._rows(
+            "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
+            " FROM versions ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [VersionInfo(*r) for r in rows]
+
+    async def version_by_sha(self, sha256: str) -> VersionInfo | None:
+        rows = await self._rows(
+            "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
+            " FROM versions WHERE sha256 = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+            (sha256,),
+        )
+        return VersionInfo(*rows[0]) if rows else None
+
+    async def version_ever(self, sha256: str) -> bool:
+        rows = await self._rows("SELECT 1 FROM versions WHERE sha256 = ? LIMIT 1", (sha256,))
+        return bool(rows)
+
+    async def language(self, user_id: int) -> str | None:
+        rows = await self._rows("SELECT language FROM user_settings WHERE user_id = ?", (user_id,))
+        return str(rows[0][0]) if rows else None
+
+    # ---- writes ------------------------------------------------------------
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        async with self.write() as db:
+            await db.execute(
+                "INSERT INTO user_settings (user_id, language) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
+                (user_id, language),
+            )
+
+    async def commit_version(
+        self,
+        slices: Sequence[NewSlice],
+        *,
+        file_name: str,
+        sha256: str,
+        uploaded_by: int | None,
+        aliases: dict[tuple[str, str], str] | None = None,
+    ) -> int:
+        """Write one version and point its slices current, in one transaction.
+
+        `aliases` maps (ranking, new name key) → existing name key for names an
+        admin confirmed are the same unit as one on record.
+        """
+        aliases = aliases or {}
+        async with self.write() as db:
+            cur = await db.execute(
+                "INSERT INTO versions (created_at, uploaded_by, file_name, sha256, row_count)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (_now(), uploaded_by, file_name, sha256, sum(len(s.rows) for s in slices)),
+            )
+            version_id = cur.lastrowid
+            assert version_id is not None
+            unit_ids: dict[tuple[str, str], int] = {}
+            for ranking in {s.ranking for s in slices}:
+                for key, uid in (await self._writer_unit_keys(db, ranking)).items():
+                    unit_ids[(ranking, key)] = uid
+            for (ranking, new_key), old_key in aliases.items():
+                known = unit_ids.get((ranking, old_key))
+                if known is not None and (ranking, new_key) not in unit_ids:
+                    await db.execute(
+                        "INSERT INTO unit_aliases (ranking, alias_key, unit_id) VALUES (?, ?, ?)",
+                        (ranking, new_key, known),
+                    )
+                    unit_ids[(ranking, new_key)] = known
+            for s in slices:
+                await db.execute(
+                    "INSERT INTO slices (version_id, ranking, year, group_code, max_score,"
+                    " unit_count, band_scheme, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        version_id,
+                        s.ranking,
+                        s.year,
+                        s.group_code,
+                        str(s.max_score),
+                        s.unit_count,
+                        s.band_scheme,
+                        s.source,
+                    ),
+                )
+                params = []
+                for row in s.rows:
+                    found = unit_ids.get((s.ranking, row.name_key))
+                    if found is None:
+                        cur = await db.execute(
+                            "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
+                            (s.ranking, row.name, row.name_key),
+                        )
+                        assert cur.lastrowid is not None
+                        found = unit_ids[(s.ranking, row.name_key)] = cur.lastrowid
+                    uid = found
+                    params.append(
+                        (
+                            version_id,
+                            s.ranking,
+                            s.year,
+                            s.group_code,
+                            uid,
+                            row.name,
+                            None if row.score is None else str(row.score),
+                            row.rank,
+                            int(row.rank_official),
+                            row.published_level,
+                            row.note,
+                            json.dumps({k: str(v) for k, v in row.components.items()})
+                            if row.components
+                            else None,
+                            row.source_row,
+                        )
+                    )
+                await db.executemany(
+                    "INSERT INTO scores (version_id, ranking, year, group_code, unit_id, name,"
+                    " score, rank, rank_official, published_level, note, components, source_row)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    params,
+                )
+                await db.execute(
+                    "INSERT INTO current_slices (ranking, year, group_code, version_id)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (ranking, year, group_code)"
+                    " DO UPDATE SET version_id = excluded.version_id",
+                    (s.ranking, s.year, s.group_code, version_id),
+                )
+        return version_id
+
+    @staticmethod
+    async def _writer_unit_keys(db: aiosqlite.Connection, ranking: str) -> dict[str, int]:
+        keys: dict[str, int] = {}
+        async with db.execute("SELECT id, name_key FROM units WHERE ranking = ?", (ranking,)) as c:
+            keys.update({k: uid for uid, k in await c.fetchall()})
+        async with db.execute(
+            "SELECT unit_id, alias_key FROM unit_aliases WHERE ranking = ?", (ranking,)
+        ) as c:
+            keys.update({k: uid for uid, k in await c.fetchall()})
+        return keys
+
+    async def undo_latest(self, *, undone_by: int | None) -> VersionInfo | None:
+        """Undo the newest live version: its slices fall back to the version before."""
+        async with self.write() as db:
+            async with db.execute(
+                "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
+                " FROM versions WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            version = VersionInfo(*row)
+            await db.execute(
+                "UPDATE versions SET undone_at = ?, undone_by = ? WHERE id = ?",
+                (_now(), undone_by, version.id),
+            )
+            async with db.execute(
+                "SELECT ranking, year, group_code FROM slices WHERE version_id = ?", (version.id,)
+            ) as cur:
+                keys = list(await cur.fetchall())
+            for ranking, year, group in keys:
+                await db.execute(
+                    "DELETE FROM current_slices WHERE ranking = ? AND year = ? AND group_code = ?",
+                    (ranking, year, group),
+                )
+                await db.execute(
+                    "INSERT INTO current_slices (ranking, year, group_code, version_id)"
+                    " SELECT s.ranking, s.year, s.group_code, MAX(s.version_id) FROM slices s"
+                    " JOIN versions v ON v.id = s.version_id AND v.undone_at IS NULL"
+                    " WHERE s.ranking = ? AND s.year = ? AND s.group_code = ?"
+                    " GROUP BY s.ranking, s.year, s.group_code",
+                    (ranking, year, group),
+                )
+        return version

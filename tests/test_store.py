@@ -1,0 +1,188 @@
+"""Store and importer: migrations, atomic versions, undo, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from ranking.catalog import Catalog
+from ranking.importer import (
+    ImportFailed,
+    commit_dataset,
+    load_shipped_data,
+    read_and_validate,
+    sha256,
+)
+from ranking.queries import Rankings
+from ranking.store import MIGRATIONS, Store, StoreError
+
+HEADER = "Năm;Nhóm;Xếp hạng;Tên cơ quan, đơn vị;Tổng điểm;Điểm tối đa;Số đơn vị;Căn cứ\n"
+SOURCE = "QĐ 1/QĐ-UBND ngày 1/3/2024"
+
+
+def csv(*rows: str) -> bytes:
+    return (HEADER + "".join(r + "\n" for r in rows)).encode()
+
+
+async def test_schema_is_versioned(store: Store) -> None:
+    async with aiosqlite.connect(store.path) as db, db.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    assert row is not None and row[0] == len(MIGRATIONS)
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        await db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+        await db.commit()
+    with pytest.raises(StoreError):
+        await Store.open(path)
+
+
+async def test_shipped_data_loads_once(store: Store, catalog: Catalog) -> None:
+    assert await load_shipped_data(store, catalog) == ["laocai-cds-2022.csv"]
+    assert await load_shipped_data(store, catalog) == []
+    assert len(await store.versions()) == 1
+    slices = await store.current_slices("cds")
+    assert {(s.group_code, s.unit_count, str(s.max_score), s.published) for s in slices} == {
+        ("tthc", 18, "1000", 11),
+        ("khong-tthc", 22, "750", 4),
+        ("huyen", 9, "1000", 4),
+    }
+    assert {s.source for s in slices} == {"QĐ 791/QĐ-UBND ngày 11/4/2023"}
+
+
+async def test_scores_keep_their_exact_digits(rankings: Rankings) -> None:
+    (du_lich,) = [
+        r
+        for s in await rankings.slices("cds")
+        for r in await rankings.store.slice_records(s)
+        if r.name == "Sở Du lịch"
+    ]
+    assert str(du_lich.score) == "235.40"
+    assert du_lich.published_level == "Hoàn thành"
+    assert du_lich.rank == 18 and du_lich.rank_official
+
+
+async def test_new_version_switches_slices_and_undo_restores(
+    rankings: Rankings, catalog: Catalog
+) -> None:
+    store = rankings.store
+    data = csv(
+        f"2022;huyen;1;Huyện Bắc Hà;700;1.000;9;{SOURCE}",
+        f"2023;huyen;1;Huyện Sa Pa;650,5;1.000;9;{SOURCE}",
+    )
+    dataset = read_and_validate(data, "new.csv", catalog)
+    version = await commit_dataset(
+        store, dataset, file_name="new.csv", digest=sha256(data), uploaded_by=42
+    )
+    assert await rankings.years("cds") == [2022, 2023]
+    huyen_2022 = await store.current_slice("cds", 2022, "huyen")
+    assert huyen_2022 is not None and huyen_2022.version_id == version
+    assert [r.name for r in await store.slice_records(huyen_2022)] == ["Huyện Bắc Hà"]
+    # the other 2022 groups are untouched
+    tthc = await store.current_slice("cds", 2022, "tthc")
+    assert tthc is not None and tthc.version_id == 1
+
+    undone = await store.undo_latest(undone_by=42)
+    assert undone is not None and undone.id == version
+    assert await rankings.years("cds") == [2022]
+    huyen_2022 = await store.current_slice("cds", 2022, "huyen")
+    assert huyen_2022 is not None and huyen_2022.version_id == 1
+    assert len(await store.slice_records(huyen_2022)) == 4
+
+
+async def test_failed_write_leaves_nothing(rankings: Rankings, catalog: Catalog) -> None:
+    store = rankings.store
+    before = await store.versions()
+    data = csv(f"2023;huyen;1;Huyện Sa Pa;650,5;1.000;9;{SOURCE}")
+    dataset = read_and_validate(data, "x.csv", catalog)
+    original = store._writer_unit_keys
+
+    async def boom(*args: object) -> dict[str, int]:
+        raise RuntimeError("disk on fire")
+
+    store._writer_unit_keys = boom  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await commit_dataset(store, dataset, file_name="x.csv", digest="d", uploaded_by=1)
+    store._writer_unit_keys = original  # type: ignore[method-assign]
+    assert await store.versions() == before
+    assert await rankings.years("cds") == [2022]
+
+
+def problems_of(data: bytes, catalog: Catalog) -> list[tuple[str, int | None]]:
+    with pytest.raises(ImportFailed) as caught:
+        read_and_validate(data, "bad.csv", catalog)
+    return [(p.code, p.row) for p in caught.value.problems]
+
+
+def test_every_bad_row_is_named(catalog: Catalog) -> None:
+    data = csv(
+        f"2023;huyen;1;A;abc;1.000;9;{SOURCE}",
+        f"2023;huyen;2;B;-5;1.000;9;{SOURCE}",
+        f"2023;huyen;3;C;1200;1.000;9;{SOURCE}",
+        f"2023;huyn;4;D;500;1.000;9;{SOURCE}",
+        f"1999;huyen;5;E;400;1.000;9;{SOURCE}",
+    )
+    assert sorted(problems_of(data, catalog)) == [
+        ("negative_score", 3),
+        ("not_a_number", 2),
+        ("score_above_max", 4),
+        ("unknown_group_suggest", 5),
+        ("year_out_of_range", 6),
+    ]
+
+
+def test_partial_list_needs_ranks(catalog: Catalog) -> None:
+    data = csv(f"2023;huyen;;A;500;1.000;9;{SOURCE}")
+    assert problems_of(data, catalog) == [("rank_needed", 2)]
+
+
+def test_complete_list_gets_competition_ranks(catalog: Catalog) -> None:
+    data = csv(
+        f"2023;huyen;;A;500;1.000;3;{SOURCE}",
+        f"2023;huyen;;B;600;1.000;3;{SOURCE}",
+        f"2023;huyen;;C;600;1.000;3;{SOURCE}",
+    )
+    dataset = read_and_validate(data, "ok.csv", catalog)
+    ranks = {r.name: (r.rank, r.rank_official) for r in dataset.slices[0].rows}
+    assert ranks == {"B": (1, False), "C": (1, False), "A": (3, False)}
+
+
+def test_ranks_contradicting_scores_duplicates_and_overflow(catalog: Catalog) -> None:
+    assert problems_of(
+        csv(f"2023;huyen;1;A;500;1.000;9;{SOURCE}", f"2023;huyen;2;B;600;1.000;9;{SOURCE}"),
+        catalog,
+    ) == [("rank_contradicts_score", 3)]
+    assert problems_of(
+        csv(f"2023;huyen;1;A;500;1.000;9;{SOURCE}", f"2023;huyen;2;a;400;1.000;9;{SOURCE}"),
+        catalog,
+    ) == [("duplicate_unit", 3)]
+    assert problems_of(
+        csv(f"2023;huyen;1;A;500;1.000;1;{SOURCE}", f"2023;huyen;2;B;400;1.000;1;{SOURCE}"),
+        catalog,
+    ) == [("too_many_units", 3)]
+
+
+def test_rank_only_rows_are_valid(catalog: Catalog) -> None:
+    data = csv(f"2023;huyen;4;A;;1.000;9;{SOURCE}")
+    (row,) = read_and_validate(data, "ok.csv", catalog).slices[0].rows
+    assert row.score is None and row.rank == 4
+
+
+def test_published_level_disagreement_is_a_warning(catalog: Catalog) -> None:
+    data = (
+        "nam,nhom,hang,don_vi,diem,diem_toi_da,muc,so_don_vi,can_cu\n"
+        f'2023,tthc,1,A,"235,40",1000,Hoàn thành,18,"{SOURCE}"\n'
+    ).encode()
+    dataset = read_and_validate(data, "warn.csv", catalog)
+    assert [w.code for w in dataset.warnings] == ["level_mismatch"]
+    assert dataset.slices[0].rows[0].published_level == "Hoàn thành"
+
+
+def test_missing_columns_are_named(catalog: Catalog) -> None:
+    data = "Đơn vị;Điểm\nA;5\n".encode()
+    codes = problems_of(data, catalog)
+    assert ("missing_column", None) in codes and len(codes) == 4
