@@ -1,0 +1,30 @@
+"""Command line: `python -m bot run | ask [TEXT] | import FILE [--dry-run]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot import cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=cli.DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    ask = sub.add_parser("ask", help="print the reply to TEXT, or an interactive console")
+    ask.add_argument("text", nargs="*", help="what a user would send in a private chat")
+    ask.add_argument("--lang", default="vi", choices=["vi", "en"])
+    imp = sub.add_parser("import", help="validate and import a score file (CSV or XLSX)")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="check and preview only")
+    args = parser.parse_args(argv)
+    if args.command == "ask":
+        return cli.ask(" ".join(args.text) if args.text else None, lang=args.lang)
+    if args.command == "import":
+        return cli.import_file(args.file, dry_run=args.dry_run)
+    return cli.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

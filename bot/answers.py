@@ -1,0 +1,286 @@
+"""One place that turns a parsed question into a reply.
+
+Both the Telegram handlers and `python -m bot ask` call `Answers`, so the
+console prints exactly what a private chat would get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot import render
+from bot.i18n import LANGUAGES, Translator
+from bot.parsing import (
+    Invalid,
+    LanguageChoice,
+    LevelsQuery,
+    Parsed,
+    Parser,
+    RankingQuery,
+    Simple,
+    UnitById,
+    UnitQuery,
+    ranking_callback,
+)
+from bot.render import Button, Reply, esc
+from ranking.lookup import MAX_CHOICES
+from ranking.queries import Rankings
+
+MAX_YEAR_BUTTONS = 4
+
+
+class Answers:
+    def __init__(self, rankings: Rankings):
+        self.rankings = rankings
+        self.catalog = rankings.catalog
+        self.parser = Parser(rankings.catalog)
+
+    async def to_text(
+        self, text: str, *, lang: str, user_id: int | None = None, private: bool = True
+    ) -> Reply | None:
+        parsed = self.parser.parse(text, private=private)
+        if parsed is None:
+            return None
+        return await self.to_parsed(parsed, lang=lang, user_id=user_id)
+
+    async def to_parsed(self, parsed: Parsed, *, lang: str, user_id: int | None) -> Reply:
+        t = Translator(lang)
+        match parsed:
+            case Invalid():
+                return await self.user_errors(parsed, t)
+            case RankingQuery():
+                return await self.ranking(parsed, t)
+            case UnitQuery():
+                return await self.unit(parsed, t)
+            case UnitById():
+                return await self.unit_by_id(parsed.unit_id, t)
+            case LevelsQuery():
+                return await self.levels(parsed, t)
+            case LanguageChoice():
+                return await self.language(parsed, t, user_id)
+            case Simple(name="start"):
+                return Reply(t("start.text") + "\n\n" + t("help.text"))
+            case Simple(name="help"):
+                return Reply(t("help.text"))
+            case Simple(name="years"):
+                return await self.years(t)
+            case Simple(name="groups"):
+                return await self.groups(t)
+        raise AssertionError(f"unhandled {parsed!r}")  # pragma: no cover
+
+    async def user_errors(self, invalid: Invalid, t: Translator) -> Reply:
+        """Every problem at once, then what would work."""
+        lines = [t(e.key, **e.params) for e in invalid.errors]
+        if invalid.year is not None:
+            ranking = invalid.ranking or self.catalog.default_ranking
+            _, problem = await self._resolve_year(ranking, invalid.year, t)
+            if problem:
+                lines.append(problem.html)
+        if any(e.key in ("parse.unknown_words", "parse.two_groups") for e in invalid.errors):
+            lines.append(await self._group_hint(t))
+        command = invalid.command
+        if command and t.has(f"example.{command}") and invalid.year is None:
+            lines.append(t(f"example.{command}"))
+        return Reply("\n".join(lines))
+
+    async def _group_hint(self, t: Translator) -> str:
+        with_data = {s.group_code for s in await self.rankings.slices()}
+        groups = ", ".join(
+            t("hint.group_item", code=g.code, name=esc(g.short(t.lang)))
+            for g in self.catalog.groups.values()
+            if g.code in with_data
+        )
+        return t("hint.groups", groups=groups)
+
+    async def _resolve_year(
+        self, ranking: str, year: int | None, t: Translator
+    ) -> tuple[int | None, Reply | None]:
+        years = await self.rankings.years(ranking)
+        if not years:
+            return None, Reply(t("error.no_data"))
+        if year is None:
+            return years[-1], None
+        if year not in years:
+            return None, Reply(
+                t(
+                    "error.year_not_on_record",
+                    year=year,
+                    years=", ".join(map(str, years)),
+                    example=years[-1],
+                )
+            )
+        return year, None
+
+    async def ranking(self, query: RankingQuery, t: Translator) -> Reply:
+        ranking = query.ranking or self.catalog.default_ranking
+        year, problem = await self._resolve_year(ranking, query.year, t)
+        if problem or year is None:
+            return problem or Reply(t("error.no_data"))
+        query = replace(query, ranking=ranking, year=year)
+        views = await self.rankings.ranking_views(
+            ranking, year, query.group, query.kind, query.n, query.page
+        )
+        if not views:
+            group = self.catalog.groups[query.group] if query.group else None
+            return Reply(
+                t(
+                    "error.group_not_in_year",
+                    group=esc(group.name(t.lang) if group else ""),
+                    year=year,
+                )
+            )
+        reply = Reply(render.ranking_reply_text(views, t))
+        reply.buttons = await self._ranking_buttons(query, views[0].pages, t)
+        return reply
+
+    async def _ranking_buttons(
+        self, query: RankingQuery, pages: int, t: Translator
+    ) -> list[list[Button]]:
+        assert query.ranking and query.year
+        rows: list[list[Button]] = []
+        if pages > 1:
+            nav = []
+            if query.page > 1:
+                nav.append(
+                    Button(t("button.prev"), ranking_callback(replace(query, page=query.page - 1)))
+                )
+            nav.append(
+                Button(t("button.page", page=query.page, pages=pages), ranking_callback(query))
+            )
+            if query.page < pages:
+                nav.append(
+                    Button(t("button.next"), ranking_callback(replace(query, page=query.page + 1)))
+                )
+            rows.append(nav)
+        groups = self.catalog.groups_of(query.ranking)
+        if len(groups) > 1:
+            row = [
+                Button(
+                    ("• " if g.code == query.group else "") + g.short(t.lang),
+                    ranking_callback(replace(query, group=g.code, page=1)),
+                )
+                for g in groups
+            ]
+            row.append(
+                Button(
+                    ("• " if query.group is None else "") + t("button.all_groups"),
+                    ranking_callback(replace(query, group=None, page=1)),
+                )
+            )
+            rows.append(row)
+        years = await self.rankings.years(query.ranking)
+        if len(years) > 1:
+            rows.append(
+                [
+                    Button(
+                        ("• " if y == query.year else "") + str(y),
+                        ranking_callback(replace(query, year=y, page=1)),
+                    )
+                    for y in years[-MAX_YEAR_BUTTONS:]
+                ]
+            )
+        return rows
+
+    async def unit(self, query: UnitQuery, t: Translator) -> Reply:
+        result = await self.rankings.find_units(query.text, query.ranking)
+        if len(result.matches) == 1:
+            return await self.unit_by_id(result.matches[0].unit_id, t)
+        if result.matches:
+            shown = result.matches[:MAX_CHOICES]
+            lines = [t("unit.choose", query=esc(query.text), count=len(result.matches))]
+            lines += [t("unit.choice", name=esc(m.name)) for m in shown]
+            if len(result.matches) > len(shown):
+                lines.append(t("unit.more", count=len(result.matches) - len(shown)))
+            return Reply(
+                "\n".join(lines),
+                [[Button(m.name, f"u:{m.unit_id}")] for m in shown],
+            )
+        if result.suggestions:
+            lines = [t("unit.not_found_suggest", query=esc(query.text))]
+            lines += [t("unit.choice", name=esc(m.name)) for m in result.suggestions]
+            return Reply(
+                "\n".join(lines),
+                [[Button(m.name, f"u:{m.unit_id}")] for m in result.suggestions],
+            )
+        return Reply(t("unit.not_found", query=esc(query.text)))
+
+    async def unit_by_id(self, unit_id: int, t: Translator) -> Reply:
+        card = await self.rankings.card(unit_id)
+        if card is None:
+            return Reply(t("unit.gone"))
+        latest = card.years[-1]
+        buttons = [
+            [
+                Button(
+                    t("button.group_ranking", group=latest.group.short(t.lang)),
+                    ranking_callback(
+                        RankingQuery(
+                            n=min(latest.slice.unit_count, 20),
+                            group=latest.group.code,
+                            year=latest.slice.year,
+                            ranking=latest.ranking.code,
+                        )
+                    ),
+                )
+            ]
+        ]
+        return Reply(render.card_text(card, t), buttons)
+
+    async def levels(self, query: LevelsQuery, t: Translator) -> Reply:
+        ranking = query.ranking or self.catalog.default_ranking
+        year, problem = await self._resolve_year(ranking, query.year, t)
+        if problem or year is None:
+            return problem or Reply(t("error.no_data"))
+        summaries = await self.rankings.level_summaries(ranking, year)
+        return Reply(render.level_summary_text(summaries, t, self.catalog))
+
+    async def years(self, t: Translator) -> Reply:
+        lines = [t("years.title")]
+        for ranking in self.catalog.rankings.values():
+            years = await self.rankings.years(ranking.code)
+            if years:
+                lines.append(
+                    t(
+                        "years.item",
+                        ranking=esc(ranking.name(t.lang)),
+                        years=", ".join(map(str, years)),
+                    )
+                )
+        if len(lines) == 1:
+            return Reply(t("error.no_data"))
+        return Reply("\n".join(lines))
+
+    async def groups(self, t: Translator) -> Reply:
+        lines = [t("groups.title")]
+        slices = await self.rankings.slices()
+        with_data = {s.group_code for s in slices}
+        for ranking in self.catalog.rankings.values():
+            for group in self.catalog.groups_of(ranking.code):
+                if group.code not in with_data:
+                    continue
+                lines.append("")
+                lines.append(t("groups.item", name=esc(group.name(t.lang)), code=group.code))
+                lines.append(t("groups.aliases", aliases=esc(", ".join(group.aliases[:4]))))
+                for s in slices:
+                    if s.group_code == group.code:
+                        lines.append(
+                            t(
+                                "groups.year",
+                                year=s.year,
+                                count=s.unit_count,
+                                max=t.number(s.max_score),
+                                published=s.published,
+                            )
+                        )
+        return Reply("\n".join(lines))
+
+    async def language(self, choice: LanguageChoice, t: Translator, user_id: int | None) -> Reply:
+        if choice.language is None:
+            return Reply(
+                t("language.choose"),
+                [[Button(t(f"language.name_{code}"), f"lang:{code}") for code in LANGUAGES]],
+            )
+        if user_id is not None:
+            await self.rankings.store.set_language(user_id, choice.language)
+        new = Translator(choice.language)
+        return Reply(new("language.set"), language=choice.language)

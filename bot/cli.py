@@ -1,0 +1,150 @@
+"""The offline side of the bot: console, file import, start-up checks."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.answers import Answers
+from bot.i18n import Translator
+from bot.render import Reply, to_plain
+from bot.settings import Settings
+from bot.uploads import problem_line
+from ranking.catalog import load_catalog
+from ranking.importer import (
+    Dataset,
+    ImportFailed,
+    Problem,
+    commit_dataset,
+    load_shipped_data,
+    read_and_validate,
+    sha256,
+)
+from ranking.queries import Rankings
+from ranking.reader import ReadProblem
+from ranking.store import Store, StoreError
+
+DESCRIPTION = "Lào Cai digital-transformation ranking bot"
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise SystemExit(f"error: {first.get('loc', [''])[0]}: {first['msg']}") from None
+
+
+@asynccontextmanager
+async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
+    """The store, migrated and holding the shipped data, with its queries."""
+    try:
+        store = await Store.open(settings.db_path)
+    except StoreError as exc:
+        raise SystemExit(f"error: {settings.db_path}: {exc}") from None
+    try:
+        catalog = load_catalog()
+        await load_shipped_data(store, catalog)
+        yield Rankings(store, catalog)
+    finally:
+        await store.close()
+
+
+def print_reply(reply: Reply | None) -> None:
+    if reply is not None:
+        print(to_plain(reply.html))
+
+
+def ask(text: str | None, *, lang: str = "vi") -> int:
+    settings = load_settings()
+
+    async def main() -> None:
+        async with open_rankings(settings) as rankings:
+            answers = Answers(rankings)
+            if text is not None:
+                print_reply(await answers.to_text(text, lang=lang))
+                return
+            current = lang
+            print(Translator(current)("console.welcome"))
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "> ")
+                except EOFError:
+                    print()
+                    return
+                if line.strip():
+                    reply = await answers.to_text(line, lang=current)
+                    if reply is not None and reply.language:
+                        current = reply.language
+                    print_reply(reply)
+
+    asyncio.run(main())
+    return 0
+
+
+def describe_problems(problems: list[Problem], t: Translator, limit: int = 20) -> list[str]:
+    lines = [problem_line(p, t) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(t("import.more_problems", count=len(problems) - limit))
+    return lines
+
+
+def import_file(file_name: str, *, dry_run: bool) -> int:
+    settings = load_settings()
+    t = Translator("vi")
+    path = Path(file_name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(t("import.cannot_read", file=file_name, reason=exc.strerror or str(exc)))
+        return 2
+
+    async def main() -> int:
+        async with open_rankings(settings) as rankings:
+            try:
+                dataset: Dataset = await asyncio.to_thread(
+                    read_and_validate, data, path.name, rankings.catalog
+                )
+            except ReadProblem as problem:
+                print(t(f"reader.{problem.code}", **problem.params))
+                return 1
+            except ImportFailed as failed:
+                print(t("import.refused", count=len(failed.problems)))
+                print("\n".join(describe_problems(list(failed.problems), t)))
+                return 1
+            digest = sha256(data)
+            print(t("import.summary", rows=dataset.rows, slices=len(dataset.slices)))
+            for warning in describe_problems(list(dataset.warnings), t):
+                print(warning)
+            if await rankings.store.version_by_sha(digest):
+                print(t("import.identical"))
+                return 0
+            if dry_run:
+                print(t("import.dry_run"))
+                return 0
+            version = await commit_dataset(
+                rankings.store, dataset, file_name=path.name, digest=digest, uploaded_by=None
+            )
+            print(t("import.done", version=version))
+            return 0
+
+    return asyncio.run(main())
+
+
+def run() -> int:
+    settings = load_settings()
+    if not settings.token():
+        print(
+            "error: TELEGRAM_BOT_TOKEN is not set (get one from @BotFather); "
+            "without it try `python -m bot ask`",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.app import run_bot  # Telegram stack only when really running
+
+    return run_bot(settings)

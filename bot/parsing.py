@@ -1,0 +1,303 @@
+"""What the user asked, as data: pure functions, tested without Telegram.
+
+Arguments come in any order ("/top huyen 5 2022" = "/top 2022 5 huyện");
+group and ranking words are matched after folding, longest alias first, so
+"khong co tthc" is one group and not "tthc" with two stray words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ranking.catalog import Catalog
+from ranking.text import fold
+
+DEFAULT_N = 10
+MAX_N = 100
+YEAR_RANGE = range(1900, 2101)
+
+# command word (folded, no slash) → canonical command
+COMMANDS: dict[str, str] = {
+    "start": "start",
+    "trogiup": "help",
+    "help": "help",
+    "top": "top",
+    "xep hang": "top",
+    "bxh": "top",
+    "cuoi": "bottom",
+    "bottom": "bottom",
+    "donvi": "unit",
+    "unit": "unit",
+    "nam": "years",
+    "years": "years",
+    "nhom": "groups",
+    "groups": "groups",
+    "muc": "levels",
+    "levels": "levels",
+    "ngonngu": "language",
+    "lang": "language",
+    "language": "language",
+}
+
+
+# Command words understood without a slash in a private chat.
+PLAIN_TEXT_COMMANDS = {"top", "bottom", "unit", "help", "levels"}
+
+
+@dataclass(frozen=True)
+class UserError:
+    key: str
+    params: dict[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RankingQuery:
+    kind: Literal["top", "bottom"] = "top"
+    n: int = DEFAULT_N
+    group: str | None = None
+    year: int | None = None
+    ranking: str | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class UnitQuery:
+    text: str
+    ranking: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitById:
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class LevelsQuery:
+    year: int | None = None
+    ranking: str | None = None
+
+
+@dataclass(frozen=True)
+class Simple:
+    name: Literal["start", "help", "years", "groups"]
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    language: str | None  # None: show the choice
+
+
+@dataclass(frozen=True)
+class Invalid:
+    errors: list[UserError]
+    command: str | None = None
+    year: int | None = None  # a year seen beside the errors: checked against the data too
+    ranking: str | None = None
+
+
+Parsed = RankingQuery | UnitQuery | UnitById | LevelsQuery | Simple | LanguageChoice | Invalid
+
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
+
+
+class Parser:
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        # alias word tuples, longest first, for greedy matching
+        self._groups = sorted(
+            ((tuple(alias.split()), code) for alias, code in catalog.group_aliases().items()),
+            key=lambda pair: -len(pair[0]),
+        )
+        self._rankings = sorted(
+            ((tuple(alias.split()), code) for alias, code in catalog.ranking_aliases().items()),
+            key=lambda pair: -len(pair[0]),
+        )
+
+    def parse(self, text: str, *, private: bool = True) -> Parsed | None:
+        """A message → what it asks; None when it is not for us (group chatter)."""
+        text = text.strip()
+        match = _COMMAND.match(text)
+        if match:
+            name, rest = match.group(1).lower(), match.group(3) or ""
+            command = COMMANDS.get(name)
+            if command is None:
+                return Invalid([UserError("parse.unknown_command", {"command": "/" + name})])
+            return self.command(command, rest)
+        if not private or not text:
+            return None
+        words = fold(text).split()
+        for size in (2, 1):
+            command = COMMANDS.get(" ".join(words[:size]))
+            # "nam"/"nhom" start unit names too ("Nam Định"): as plain text they
+            # are commands only when they are the whole message.
+            if command in PLAIN_TEXT_COMMANDS or (command and len(words) == size):
+                assert command is not None
+                return self.command(command, _original_tail(text, size))
+        return UnitQuery(text=text)
+
+    def command(self, command: str, rest: str) -> Parsed:
+        if command in ("help", "years", "groups"):
+            return Simple(command)  # type: ignore[arg-type]
+        if command == "start":
+            return self._start(rest.strip())
+        if command == "language":
+            word = fold(rest)
+            if not word:
+                return LanguageChoice(None)
+            if word in ("vi", "tieng viet", "vietnamese"):
+                return LanguageChoice("vi")
+            if word in ("en", "english", "tieng anh"):
+                return LanguageChoice("en")
+            return Invalid([UserError("parse.bad_language", {"value": rest.strip()})], command)
+        if command == "unit":
+            return self._unit(rest)
+        if command == "levels":
+            return self._levels(rest)
+        return self._ranking(command, rest)  # top / bottom
+
+    def _start(self, payload: str) -> Parsed:
+        # Deep links: ?start=donvi_12, ?start=top_huyen_2022, ?start=top_dti_2022
+        if m := re.fullmatch(r"donvi_(\d{1,9})", payload):
+            return UnitById(int(m.group(1)))
+        if payload.startswith(("top_", "cuoi_")):
+            kind, _, rest = payload.partition("_")
+            parsed = self.command("top" if kind == "top" else "bottom", rest.replace("_", " "))
+            if not isinstance(parsed, Invalid):
+                return parsed
+        return Simple("start")
+
+    def _take_aliases(
+        self, words: list[str]
+    ) -> tuple[list[str], str | None, str | None, list[UserError]]:
+        """Pull group and ranking words out of `words`; the rest is returned."""
+        rest: list[str] = []
+        group = ranking = None
+        errors: list[UserError] = []
+        i = 0
+        while i < len(words):
+            for table, kind in ((self._groups, "group"), (self._rankings, "ranking")):
+                hit = next(
+                    (
+                        (alias, code)
+                        for alias, code in table
+                        if tuple(words[i : i + len(alias)]) == alias
+                    ),
+                    None,
+                )
+                if hit:
+                    alias, code = hit
+                    if kind == "group":
+                        if group and group != code:
+                            errors.append(UserError("parse.two_groups"))
+                        group = code
+                    else:
+                        ranking = code
+                    i += len(alias)
+                    break
+            else:
+                rest.append(words[i])
+                i += 1
+        return rest, group, ranking, errors
+
+    def _ranking(self, command: str, rest: str) -> Parsed:
+        words, group, ranking, errors = self._take_aliases(fold(rest).split())
+        n: int | None = None
+        year: int | None = None
+        unknown: list[str] = []
+        for word in words:
+            if word.isdigit():
+                value = int(word)
+                if len(word) == 4 and value in YEAR_RANGE:
+                    if year is not None and year != value:
+                        errors.append(UserError("parse.two_years"))
+                    year = value
+                elif 1 <= value <= MAX_N and n is None:
+                    n = value
+                else:
+                    errors.append(UserError("parse.bad_n", {"value": word, "max": MAX_N}))
+            else:
+                unknown.append(word)
+        if unknown:
+            errors.append(UserError("parse.unknown_words", {"words": ", ".join(unknown)}))
+        if group and not ranking:
+            ranking = self.catalog.groups[group].ranking
+        if group and ranking and self.catalog.groups[group].ranking != ranking:
+            errors.append(UserError("parse.group_not_in_ranking", {"group": group}))
+        if errors:
+            return Invalid(errors, command, year, ranking)
+        return RankingQuery(
+            kind="bottom" if command == "bottom" else "top",
+            n=n or DEFAULT_N,
+            group=group,
+            year=year,
+            ranking=ranking,
+        )
+
+    def _unit(self, rest: str) -> Parsed:
+        words = rest.split()
+        ranking = None
+        # an explicit ranking code at the end: "/donvi lao cai dti"
+        if len(words) > 1 and (code := self.catalog.ranking_aliases().get(fold(words[-1]))):
+            ranking, words = code, words[:-1]
+        if not words:
+            return Invalid([UserError("parse.unit_missing")], "unit")
+        return UnitQuery(" ".join(words), ranking)
+
+    def _levels(self, rest: str) -> Parsed:
+        words, group, ranking, errors = self._take_aliases(fold(rest).split())
+        year = None
+        for word in words:
+            if word.isdigit() and int(word) in YEAR_RANGE:
+                year = int(word)
+            else:
+                errors.append(UserError("parse.unknown_words", {"words": word}))
+        if errors:
+            return Invalid(errors, "levels")
+        return LevelsQuery(
+            year, ranking or (self.catalog.groups[group].ranking if group else None)
+        )
+
+
+def _original_tail(text: str, skip_words: int) -> str:
+    """The text after the first `skip_words` words, as typed (diacritics kept)."""
+    parts = text.split(maxsplit=skip_words)
+    return parts[skip_words] if len(parts) > skip_words else ""
+
+
+# ---- callback data: ASCII, well under Telegram's 64 bytes ------------------
+
+_CALLBACK = re.compile(r"^r:([tb]):([a-z-]{1,12}):([a-z*-]{1,12}):(\d{4}):(\d{1,3}):(\d{1,3})$")
+
+
+def ranking_callback(query: RankingQuery) -> str:
+    assert query.ranking and query.year
+    return (
+        f"r:{query.kind[0]}:{query.ranking}:{query.group or '*'}:"
+        f"{query.year}:{query.n}:{query.page}"
+    )
+
+
+def parse_callback(data: str, catalog: Catalog) -> RankingQuery | UnitById | None:
+    """A button's data → its query; None for anything stale or forged."""
+    if m := re.fullmatch(r"u:(\d{1,9})", data):
+        return UnitById(int(m.group(1)))
+    m = _CALLBACK.match(data)
+    if not m:
+        return None
+    kind, ranking, group, year, n, page = m.groups()
+    if ranking not in catalog.rankings:
+        return None
+    if group != "*" and (group not in catalog.groups or catalog.groups[group].ranking != ranking):
+        return None
+    if not 1 <= int(n) <= MAX_N or int(page) < 1:
+        return None
+    return RankingQuery(
+        kind="top" if kind == "t" else "bottom",
+        n=int(n),
+        group=None if group == "*" else group,
+        year=int(year),
+        ranking=ranking,
+        page=int(page),
+    )

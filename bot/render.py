@@ -1,0 +1,234 @@
+"""Query results → short Telegram HTML, every word from the catalogs.
+
+Names and sources come from files admins upload, so everything that is not
+our own markup goes through html.escape. Rows use one <b> each, keeping a
+20-row page far under Telegram's 100 formatting entities.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from bot.i18n import Translator
+from ranking.catalog import Catalog, Level
+from ranking.queries import CardYear, Entry, Gap, GroupView, LevelSummary, UnitCard
+from ranking.store import SliceInfo
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    callback: str | None = None
+    url: str | None = None
+    switch_inline: str | None = None
+
+
+@dataclass
+class Reply:
+    html: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    language: str | None = None  # set when the reply switched the user's language
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def to_plain(markup: str) -> str:
+    """Telegram HTML → the text a user reads (for the console)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def level_name(level: Level | None, t: Translator) -> str:
+    return level.name(t.lang) if level else ""
+
+
+def source_line(slice_: SliceInfo, t: Translator) -> str:
+    return t("common.source", source=esc(slice_.source), loaded=slice_.loaded_at[:10])
+
+
+def entry_line(entry: Entry, t: Translator) -> str:
+    record = entry.record
+    name = esc(record.name)
+    if record.score is None:
+        line = t("row.no_score", rank=record.rank, name=name)
+    else:
+        line = t(
+            "row.scored",
+            rank=record.rank,
+            name=name,
+            score=t.number(record.score),
+            share=t.percent(entry.share) if entry.share is not None else "",
+        )
+    if entry.level:
+        line += t("row.level", level=esc(level_name(entry.level, t)))
+    if entry.level_differs and entry.published_level:
+        line += t("row.published_differs", published=esc(entry.published_level))
+    if not record.rank_official:
+        line += t("row.rank_computed_mark")
+    return line
+
+
+def group_view(view: GroupView, t: Translator, *, with_title: bool = True) -> str:
+    lines: list[str] = []
+    if with_title:
+        lines.append(
+            t(
+                "top.title" if view.kind == "top" else "bottom.title",
+                ranking=esc(view.ranking.name(t.lang)),
+                year=view.slice.year,
+            )
+        )
+    lines.append(
+        t(
+            "top.group_header",
+            group=esc(view.group.name(t.lang)),
+            count=view.slice.unit_count,
+            max=t.number(view.slice.max_score),
+        )
+    )
+    for row in view.rows:
+        if isinstance(row, Gap):
+            key = "top.gap_one" if row.first == row.last else "top.gap"
+            lines.append(t(key, first=row.first, last=row.last))
+        else:
+            lines.append(entry_line(row, t))
+    if view.pages > 1:
+        lines.append(t("top.page", page=view.page, pages=view.pages))
+    return "\n".join(lines)
+
+
+def ranking_reply_text(views: list[GroupView], t: Translator) -> str:
+    first = views[0]
+    parts = [
+        t(
+            "top.title" if first.kind == "top" else "bottom.title",
+            ranking=esc(first.ranking.name(t.lang)),
+            year=first.slice.year,
+        )
+    ]
+    parts += [group_view(v, t, with_title=False) for v in views]
+    notes = []
+    entries = [r for v in views for r in v.rows if isinstance(r, Entry)]
+    if any(e.level_differs for e in entries):
+        notes.append(t("top.note_level_differs"))
+    if any(not e.record.rank_official for e in entries):
+        notes.append(t("top.note_rank_computed"))
+    if first.ranking.band_scheme is None:
+        notes.append(t("top.note_no_bands"))
+    sources = sorted({v.slice.source for v in views})
+    loaded = max(v.slice.loaded_at for v in views)[:10]
+    notes.append(t("common.source", source=esc("; ".join(sources)), loaded=loaded))
+    return "\n\n".join(parts) + "\n\n" + "\n".join(notes)
+
+
+def card_text(card: UnitCard, t: Translator) -> str:
+    lines = [t("card.title", name=esc(card.name))]
+    for year in card.years:
+        lines.append("")
+        lines.extend(card_year(year, t))
+    if len(card.years) > 1:
+        lines.append("")
+        lines.append(trend_line(card.years, t))
+    return "\n".join(lines)
+
+
+def card_year(year: CardYear, t: Translator) -> list[str]:
+    entry, record, s = year.entry, year.entry.record, year.slice
+    lines = [t("card.year_group", year=s.year, group=esc(year.group.name(t.lang)))]
+    if record.score is None:
+        lines.append(t("card.no_score", rank=record.rank, count=s.unit_count))
+    else:
+        lines.append(
+            t(
+                "card.score",
+                score=t.number(record.score),
+                max=t.number(s.max_score),
+                share=t.percent(entry.share) if entry.share is not None else "",
+                rank=record.rank,
+                count=s.unit_count,
+            )
+        )
+    if not record.rank_official:
+        lines.append(t("card.rank_computed"))
+    if entry.level:
+        lines.append(t("card.level", level=esc(level_name(entry.level, t))))
+    if entry.level_differs and entry.published_level:
+        lines.append(
+            t(
+                "card.level_differs",
+                published=esc(entry.published_level),
+                by_rules=esc(level_name(entry.level, t)),
+            )
+        )
+    for name, value in record.components.items():
+        lines.append(t("card.component", name=esc(name), value=t.number(value)))
+    if record.note:
+        lines.append(t("card.note", note=esc(record.note)))
+    lines.append(source_line(s, t))
+    return lines
+
+
+def trend_line(years: list[CardYear], t: Translator) -> str:
+    parts = []
+    for y in years:
+        score = y.entry.record.score
+        parts.append(
+            t(
+                "card.trend_item",
+                year=y.slice.year,
+                rank=y.entry.record.rank,
+                score=t.number(score) if score is not None else "—",
+            )
+        )
+    return t("card.trend", items=" → ".join(parts))
+
+
+def level_summary_text(summaries: list[LevelSummary], t: Translator, catalog: Catalog) -> str:
+    first = summaries[0]
+    lines = [t("levels.title", ranking=esc(first.ranking.name(t.lang)), year=first.slice.year)]
+    levels = first.levels
+    if levels:
+        lines.append(t("levels.rules_header"))
+        for i, level in enumerate(levels):
+            low = t.number(level.above * 100)
+            if i == 0:
+                lines.append(t("levels.band_top", name=esc(level_name(level, t)), low=low))
+            elif i == len(levels) - 1:
+                high = t.number(levels[i - 1].above * 100)
+                lines.append(t("levels.band_bottom", name=esc(level_name(level, t)), high=high))
+            else:
+                high = t.number(levels[i - 1].above * 100)
+                lines.append(
+                    t("levels.band_mid", name=esc(level_name(level, t)), low=low, high=high)
+                )
+    else:
+        lines.append(t("levels.no_bands"))
+    for summary in summaries:
+        lines.append("")
+        lines.append(
+            t(
+                "levels.group_header",
+                group=esc(summary.group.name(t.lang)),
+                count=summary.slice.unit_count,
+                max=t.number(summary.slice.max_score),
+            )
+        )
+        if summary.levels:
+            counts = " · ".join(
+                t("levels.count", name=esc(level_name(lv, t)), count=summary.counts[lv.code])
+                for lv in summary.levels
+            )
+            lines.append(counts)
+        if summary.unpublished:
+            lines.append(t("levels.unpublished", count=summary.unpublished))
+        if summary.flagged:
+            lines.append(t("levels.flagged", count=summary.flagged))
+    sources = sorted({s.slice.source for s in summaries})
+    lines.append("")
+    lines.append(
+        t("common.source", source=esc("; ".join(sources)), loaded=first.slice.loaded_at[:10])
+    )
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""Settings from the environment or a .env file (pydantic-settings)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+# Telegram's anonymous-group-admin and service accounts: never admins.
+FORBIDDEN_ADMIN_IDS = {1087968824, 777000}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", alias="TELEGRAM_API_BASE_URL"
+    )
+    telegram_file_base_url: str = Field(
+        default="https://api.telegram.org/file/bot", alias="TELEGRAM_FILE_BASE_URL"
+    )
+    db_path: str = Field(default="rankbot.sqlite3", alias="RANKBOT_DB")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="RANKBOT_ADMIN_IDS"
+    )
+    webhook_url: str | None = Field(default=None, alias="RANKBOT_WEBHOOK_URL")
+    webhook_port: int = Field(default=8443, alias="RANKBOT_WEBHOOK_PORT")
+    webhook_secret: SecretStr | None = Field(default=None, alias="RANKBOT_WEBHOOK_SECRET")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            ids = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"\d{1,20}", i) for i in ids):
+                raise ValueError("RANKBOT_ADMIN_IDS must be comma-separated numeric user ids")
+            value = {int(i) for i in ids}
+        if isinstance(value, set | frozenset | list | tuple):
+            bad = FORBIDDEN_ADMIN_IDS & set(value)
+            if bad:
+                raise ValueError(f"RANKBOT_ADMIN_IDS must not contain service ids {sorted(bad)}")
+            return frozenset(value)
+        return value
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
