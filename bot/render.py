@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from bot.i18n import Translator
 from ranking.catalog import Catalog, Level
 from ranking.queries import CardYear, Entry, Gap, GroupView, LevelSummary, UnitCard
-from ranking.store import SliceInfo
 
 
 @dataclass(frozen=True)
@@ -43,10 +42,6 @@ def to_plain(markup: str) -> str:
 
 def level_name(level: Level | None, t: Translator) -> str:
     return level.name(t.lang) if level else ""
-
-
-def source_line(slice_: SliceInfo, t: Translator) -> str:
-    return t("common.source", source=esc(slice_.source), loaded=slice_.loaded_at[:10])
 
 
 def entry_line(entry: Entry, t: Translator) -> str:
@@ -118,7 +113,7 @@ def ranking_reply_text(views: list[GroupView], t: Translator) -> str:
         notes.append(t("top.note_rank_computed"))
     if first.ranking.band_scheme is None:
         notes.append(t("top.note_no_bands"))
-    sources = sorted({v.slice.source for v in views})
+    sources = sorted({e.record.source for e in entries} or {v.slice.source for v in views})
     loaded = max(v.slice.loaded_at for v in views)[:10]
     notes.append(t("common.source", source=esc("; ".join(sources)), loaded=loaded))
     return "\n\n".join(parts) + "\n\n" + "\n".join(notes)
@@ -167,7 +162,7 @@ def card_year(year: CardYear, t: Translator) -> list[str]:
         lines.append(t("card.component", name=esc(name), value=t.number(value)))
     if record.note:
         lines.append(t("card.note", note=esc(record.note)))
-    lines.append(source_line(s, t))
+    lines.append(t("common.source", source=esc(record.source), loaded=s.loaded_at[:10]))
     return lines
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -261,7 +261,6 @@ def _build_slice(
     where: dict[str, str | int] = {"group": group, "year": year}
     for values, key in (
         ({str(r.max_score) for r in rows}, "diem_toi_da"),
-        ({r.source for r in rows}, "can_cu"),
         ({str(r.unit_count) for r in rows if r.unit_count is not None}, "so_don_vi"),
     ):
         if len(values) > 1:
@@ -352,6 +351,7 @@ def _build_slice(
                 published_level=r.level,
                 note=r.note,
                 components=r.components,
+                source=r.source,
                 source_row=r.row.number,
             )
         )
@@ -362,7 +362,8 @@ def _build_slice(
         max_score=max_score,
         unit_count=unit_count,
         band_scheme=catalog.rankings[ranking].band_scheme,
-        source=rows[0].source,
+        # the slice's source is what most rows cite; each row keeps its own
+        source=Counter(r.source for r in rows).most_common(1)[0][0],
         rows=new_rows,
     )
 

@@ -119,6 +119,13 @@ class ReadProblem(Exception):
     def __str__(self) -> str:
         return f"{self.code} {self.params}" if self.params else self.code
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable despite keyword-only params
+        return (_rebuild_problem, (self.code, self.params))
+
+
+def _rebuild_problem(code: str, params: dict[str, str | int]) -> ReadProblem:
+    return ReadProblem(code, **params)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -818,8 +825,9 @@ def _prescan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) ->
     or an oversized tree. Reads at most the declared size (ZipExtFile stops
     there and checks the CRC)."""
     name = info.filename
-    if not name.endswith((".xml", ".rels")) and name != "[Content_Types].xml":
-        return
+    # A part is XML by content, not by name: workbook rels may point anywhere.
+    # Binary parts (images, printer settings, vbaProject) contain NUL bytes.
+    opaque_if_binary = not name.endswith((".xml", ".rels"))
     if _WORKSHEET_PART.fullmatch(name):
         splitter: re.Pattern[bytes] | None = _ROW_TAG
         segment_cap = _MAX_TAGS_PER_ROW
@@ -845,6 +853,8 @@ def _prescan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) ->
                     "not_xlsx", detail=f"read {name[:80]!r}: {type(exc).__name__}"
                 ) from exc
             if b"\x00" in chunk:
+                if first and opaque_if_binary:
+                    return
                 raise ReadProblem("not_xlsx", detail=f"{name[:80]!r} is not UTF-8")
             buf = tail + chunk
             if first:

@@ -64,7 +64,7 @@ MIGRATIONS: list[str] = [
         max_score    TEXT NOT NULL,
         unit_count   INTEGER NOT NULL,    -- units ranked in the group that year
         band_scheme  TEXT,                -- NULL: this ranking has no levels
-        source       TEXT NOT NULL,       -- decision number and date
+        source       TEXT NOT NULL,       -- decision number and date (most rows')
         PRIMARY KEY (version_id, ranking, year, group_code)
     );
     CREATE TABLE scores (
@@ -80,6 +80,7 @@ MIGRATIONS: list[str] = [
         published_level TEXT,             -- verbatim, may disagree with the score
         note            TEXT,
         components      TEXT,             -- JSON {column: "decimal"}
+        source          TEXT NOT NULL,    -- this row's source; usually the slice's
         source_row      INTEGER,
         PRIMARY KEY (version_id, ranking, year, group_code, unit_id),
         FOREIGN KEY (version_id, ranking, year, group_code)
@@ -126,6 +127,7 @@ class ScoreRecord:
     published_level: str | None
     note: str | None
     components: dict[str, Decimal]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class NewScore:
     published_level: str | None
     note: str | None
     components: dict[str, Decimal]
+    source: str
     source_row: int | None
 
 
@@ -341,11 +344,12 @@ class Store:
             published_level=row[5],
             note=row[6],
             components=components,
+            source=row[8],
         )
 
     _RECORD_COLS = (
         "x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level, x.note, "
-        "x.components"
+        "x.components, x.source"
     )
 
     async def window(self, slice_: SliceInfo, first: int, last: int) -> list[ScoreRecord]:
@@ -522,13 +526,14 @@ class Store:
                             json.dumps({k: str(v) for k, v in row.components.items()})
                             if row.components
                             else None,
+                            row.source,
                             row.source_row,
                         )
                     )
                 await db.executemany(
                     "INSERT INTO scores (version_id, ranking, year, group_code, unit_id, name,"
-                    " score, rank, rank_official, published_level, note, components, source_row)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " score, rank, rank_official, published_level, note, components, source,"
+                    " source_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params,
                 )
                 await db.execute(
