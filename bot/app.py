@@ -12,6 +12,7 @@ import contextlib
 import html
 import logging
 import signal
+import sys
 from typing import Any, cast
 
 from telegram import (
@@ -28,7 +29,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageEntityType, MessageLimit, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -157,9 +158,9 @@ async def with_network_retry(send: Any, attempts: int = 3) -> Any:
     for attempt in range(attempts):
         try:
             return await send()
-        except TimedOut:
-            raise
-        except NetworkError:
+        except (TimedOut, BadRequest):
+            raise  # may have been delivered / will fail the same way again
+        except NetworkError:  # BadRequest and TimedOut are NetworkErrors too: handled above
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(delay)
@@ -439,6 +440,29 @@ def run_bot(settings: Settings) -> int:
     redacting = setup_logging(token, secret)
     application = build_application(settings, redacting=redacting)
     stop_signals = (signal.SIGINT, signal.SIGTERM)
+    try:
+        _serve(application, settings, secret, stop_signals)
+    except InvalidToken:
+        print(
+            "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as exc:
+        print(
+            f"error: cannot reach the Telegram Bot API: {redacting.redact(str(exc))}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _serve(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    settings: Settings,
+    secret: str,
+    stop_signals: tuple[signal.Signals, ...],
+) -> None:
     if settings.webhook_url:
         application.run_webhook(
             listen="0.0.0.0",  # the webhook must be reachable from Telegram
@@ -456,4 +480,3 @@ def run_bot(settings: Settings) -> int:
             drop_pending_updates=False,  # answer what arrived while the bot was down
             stop_signals=stop_signals,
         )
-    return 0

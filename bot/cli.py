@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bot.answers import Answers
 from bot.i18n import Translator
 from bot.render import Reply, to_plain
-from bot.settings import Settings
+from bot.settings import TOKEN_PATTERN, Settings
 from bot.uploads import problem_line
 from ranking.catalog import load_catalog
 from ranking.importer import (
@@ -138,10 +138,18 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
 
 def run() -> int:
     settings = load_settings()
-    if not settings.token():
+    token = settings.token()
+    if not token:
         print(
             "error: TELEGRAM_BOT_TOKEN is not set (get one from @BotFather); "
             "without it try `python -m bot ask`",
+            file=sys.stderr,
+        )
+        return 2
+    if not TOKEN_PATTERN.fullmatch(token):
+        print(
+            "error: TELEGRAM_BOT_TOKEN does not look like a bot token "
+            "(digits, a colon, then 30+ letters, digits, _ or -)",
             file=sys.stderr,
         )
         return 2

@@ -630,9 +630,13 @@ def _public_entities(entities: list[JSON]) -> list[JSON]:
     return [{k: v for k, v in e.items() if not k.startswith("_")} for e in entities]
 
 
+_MENTION_IN_TEXT = re.compile(r"(?<![\w/])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
+
+
 def _command_entities(text: str) -> list[JSON]:
-    """The bot_command entities Telegram adds to an incoming text (offsets in UTF-16)."""
-    return [
+    """The bot_command and mention entities Telegram adds to an incoming text
+    (offsets in UTF-16), in text order."""
+    found = [
         {
             "type": "bot_command",
             "offset": utf16_len(text[: m.start()]),
@@ -640,6 +644,12 @@ def _command_entities(text: str) -> list[JSON]:
         }
         for m in _BOT_COMMAND_IN_TEXT.finditer(text)
     ]
+    commands = [(e["offset"], e["offset"] + e["length"]) for e in found]
+    for m in _MENTION_IN_TEXT.finditer(text):
+        start = utf16_len(text[: m.start()])
+        if not any(a <= start < b for a, b in commands):  # "/top@bot" is one command
+            found.append({"type": "mention", "offset": start, "length": utf16_len(m.group(0))})
+    return sorted(found, key=lambda e: e["offset"])
 
 
 def _image_size(data: bytes) -> tuple[int, int] | None:

@@ -1,0 +1,461 @@
+"""End to end: the real Application polls the fake Bot API server on 127.0.0.1.
+
+The real HTTP stack, handlers, parse mode and Telegram's validation all run;
+nothing reaches the internet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application, post_init, post_shutdown
+from bot.logs import setup_logging
+from bot.settings import Settings
+from ranking.catalog import load_catalog
+from ranking.importer import commit_dataset, load_shipped_data, read_and_validate, sha256
+from ranking.store import Store
+from tests.support.fake_bot_api import (
+    DEFAULT_GROUP_ID,
+    DEFAULT_USER_ID,
+    Call,
+    FakeBotAPI,
+    parse_html,
+)
+
+TOKEN = "123456789:AAFtestTOKENabcdefghijklmnopqrstuvwxyz0123"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Bot:
+    srv: FakeBotAPI
+    app: Application[Any, Any, Any, Any, Any, Any]
+
+    async def say(self, text: str, **kw: Any) -> Call:
+        mark = self.srv.mark()
+        self.srv.push_update(self.srv.message(text, **kw))
+        return await self.srv.wait_for("sendMessage", since=mark)
+
+    async def silent(self, text: str, **kw: Any) -> None:
+        mark = self.srv.mark()
+        self.srv.push_update(self.srv.message(text, **kw))
+        await self.srv.wait_idle(quiet=0.3)
+        assert self.srv.calls_since(mark, "sendMessage") == []
+
+    async def press(self, message: dict[str, Any], data: str) -> list[Call]:
+        mark = self.srv.mark()
+        self.srv.push_update(self.srv.callback_query(data, message=message))
+        await self.srv.wait_for("answerCallbackQuery", since=mark)
+        await self.srv.wait_idle(quiet=0.2)
+        return self.srv.calls_since(mark)
+
+
+def settings_for(srv: FakeBotAPI, db: Path) -> Settings:
+    return Settings(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=srv.base_url,
+        TELEGRAM_FILE_BASE_URL=srv.base_file_url,
+        RANKBOT_DB=str(db),
+    )
+
+
+async def seed_2023(db: Path) -> None:
+    """A second year with a complete 30-unit group, so pages and year buttons appear."""
+    store = await Store.open(db)
+    try:
+        catalog = load_catalog()
+        await load_shipped_data(store, catalog)
+        rows = "".join(
+            f"2023;huyen;{i};Đơn vị thử {i:02d};{900 - i * 10};1.000;30;QĐ 9/QĐ-UBND 2024\n"
+            for i in range(1, 31)
+        )
+        data = ("Năm;Nhóm;Xếp hạng;Đơn vị;Điểm;Điểm tối đa;Số đơn vị;Căn cứ\n" + rows).encode()
+        dataset = read_and_validate(data, "2023.csv", catalog)
+        await commit_dataset(
+            store, dataset, file_name="2023.csv", digest=sha256(data), uploaded_by=1
+        )
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[Bot]:
+    async with FakeBotAPI() as srv:
+        app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
+        async with app:
+            await post_init(app)
+            assert app.updater is not None
+            await app.updater.start_polling(
+                poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+            )
+            await app.start()
+            try:
+                yield Bot(srv, app)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+        await post_shutdown(app)
+        assert srv.violations == []
+
+
+def plain(call: Call) -> str:
+    text, _ = parse_html(call.params["text"])
+    return text
+
+
+async def test_top_in_private_chat(running: Bot) -> None:
+    call = await running.say("/top 10 huyen 2022")
+    assert call.ok and call.params["parse_mode"] == "HTML"
+    text = plain(call)
+    assert "1. Thành phố Lào Cai — 651,93 (65,19 %) · Nâng cao" in text
+    assert "2. Huyện Bắc Hà — 585,45 (58,55 %) · Nâng cao" in text
+    assert "3. Huyện Bát Xát — 585,22 (58,52 %) · Nâng cao" in text
+    assert "… hạng 4–8 chưa được công bố" in text
+    assert "9. Huyện Văn Bàn — 449,13 (44,91 %) · Hình thành" in text
+    assert text.index("Lào Cai") < text.index("Bắc Hà") < text.index("Bát Xát")
+
+
+async def test_top_in_group_with_mention_and_group_etiquette(running: Bot) -> None:
+    group = {"chat_id": DEFAULT_GROUP_ID, "chat_type": "group"}
+    call = await running.say("/top@laocai_cds_bot 10 huyen 2022", **group)
+    assert call.params["chat_id"] == DEFAULT_GROUP_ID
+    assert "651,93" in plain(call)
+    await running.silent("bac ha", **group)  # ordinary chatter
+    await running.silent("/top@some_other_bot 5", **group)  # another bot's command
+    await running.silent("/xyz", **group)  # unknown, not addressed to us
+    call = await running.say("@laocai_cds_bot bac ha", **group)
+    assert "Huyện Bắc Hà" in plain(call) and "585,45" in plain(call)
+
+
+async def test_plain_text_lookup_in_private_chat(running: Bot) -> None:
+    call = await running.say("bac ha")
+    assert plain(call).startswith("🏛 Huyện Bắc Hà")
+    assert "585,45/1.000" in plain(call)
+    call = await running.say("top 5 huyện 2022")
+    assert "… hạng 4–5 chưa được công bố" in plain(call)
+
+
+async def test_every_query_command_answers(running: Bot) -> None:
+    for text, needle in [
+        ("/start", "Xin chào"),
+        ("/trogiup", "/top [N] [nhóm] [năm]"),
+        ("/help", "/cuoi"),
+        ("/cuoi 1 tthc", "Sở Du lịch"),
+        ("/bottom 1 tthc", "Sở Du lịch"),
+        ("/donvi so du lich", "Nguồn công bố mức «Hoàn thành»"),
+        ("/unit tuyen giao", "402"),
+        ("/nam", "2022"),
+        ("/years", "2022"),
+        ("/nhom", "tối đa 750 điểm"),
+        ("/groups", "huyen"),
+        ("/muc", "Dẫn dắt: trên 75 %"),
+        ("/levels 2022", "Khởi động: 1"),
+        ("/top 10 xyz 1999", "Chưa có dữ liệu năm 1999"),
+        ("/top 500", "không hợp lệ"),
+        ("/lenhla", "Không có lệnh /lenhla"),
+    ]:
+        call = await running.say(text)
+        assert call.ok
+        assert needle in plain(call), (text, plain(call))
+
+
+async def test_edited_message_is_not_a_new_question(running: Bot) -> None:
+    mark = running.srv.mark()
+    running.srv.push_update(running.srv.message("/top 3", edited=True))
+    await running.srv.wait_idle(quiet=0.3)
+    assert running.srv.calls_since(mark, "sendMessage") == []
+
+
+async def test_buttons_switch_group_and_stale_ones_are_answered(running: Bot) -> None:
+    call = await running.say("/top 3 huyen 2022")
+    markup = call.params["reply_markup"]["inline_keyboard"]
+    buttons = {b["text"]: b["callback_data"] for row in markup for b in row}
+    assert all(len(data.encode()) <= 64 for data in buttons.values())
+    assert "• Huyện, thị xã, TP" in buttons
+    message = call.result
+    calls = await running.press(message, buttons["Có TTHC"])
+    (edit,) = [c for c in calls if c.method == "editMessageText"]
+    assert edit.ok and "Sở Giáo dục và Đào tạo — 625,3" in plain(edit)
+    # the same button again: Telegram says "not modified"; the user sees no error
+    calls = await running.press(message, buttons["Có TTHC"])
+    assert [c.method for c in calls if c.method == "sendMessage"] == []
+    # forged / stale data
+    for data in ("r:t:cds:nope:2022:10:1", "garbage", "r:t:cds:huyen:2022:999:1", "u:999999"):
+        calls = await running.press(message, data)
+        answer = next(c for c in calls if c.method == "answerCallbackQuery")
+        assert answer.ok
+        assert [c for c in calls if c.method == "sendMessage"] == []
+    stale = next(
+        c for c in await running.press(message, "garbage") if c.method == "answerCallbackQuery"
+    )
+    assert "cũ hoặc không hợp lệ" in stale.params["text"]
+
+
+async def test_pages_and_year_buttons(tmp_path: Path) -> None:
+    await seed_2023(tmp_path / "bot.sqlite3")
+    async with FakeBotAPI() as srv:
+        app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
+        async with app:
+            await post_init(app)
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            await app.start()
+            bot = Bot(srv, app)
+            try:
+                call = await bot.say("/top 30 huyen 2023")
+                assert "1. Đơn vị thử 01" in plain(call) and "21." not in plain(call)
+                rows = call.params["reply_markup"]["inline_keyboard"]
+                buttons = {b["text"]: b["callback_data"] for row in rows for b in row}
+                assert {"Sau »", "1/2", "2022", "• 2023"} <= set(buttons)
+                calls = await bot.press(call.result, buttons["Sau »"])
+                (edit,) = [c for c in calls if c.method == "editMessageText"]
+                assert "21. Đơn vị thử 21" in plain(edit) and "1. Đơn vị thử 01" not in plain(edit)
+                assert "Trang 2/2" in plain(edit)
+                calls = await bot.press(call.result, buttons["2022"])
+                (edit,) = [c for c in calls if c.method == "editMessageText"]
+                assert "Thành phố Lào Cai" in plain(edit)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+        await post_shutdown(app)
+        assert srv.violations == []
+
+
+async def test_unit_choice_buttons(running: Bot) -> None:
+    call = await running.say("/donvi ban")
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    data = {b["text"]: b["callback_data"] for row in rows for b in row}
+    calls = await running.press(call.result, data["Ban Dân tộc"])
+    (edit,) = [c for c in calls if c.method == "editMessageText"]
+    assert "562,2" in plain(edit)
+
+
+async def test_inline_query_offers_cards(running: Bot) -> None:
+    mark = running.srv.mark()
+    running.srv.push_update(running.srv.inline_query("bac ha"))
+    call = await running.srv.wait_for("answerInlineQuery", since=mark)
+    assert call.ok
+    results = call.params["results"]
+    assert 1 <= len(results) <= 50
+    assert results[0]["title"] == "Huyện Bắc Hà"
+    assert "585,45" in results[0]["input_message_content"]["message_text"]
+    mark = running.srv.mark()
+    running.srv.push_update(running.srv.inline_query("top huyen 2022"))
+    call = await running.srv.wait_for("answerInlineQuery", since=mark)
+    assert "651,93" in call.params["results"][0]["input_message_content"]["message_text"]
+
+
+async def test_deep_links(running: Bot) -> None:
+    card = await running.say("bac ha")
+    unit_button = card.params["reply_markup"]["inline_keyboard"][0][0]
+    assert unit_button["callback_data"].startswith("r:t:cds:huyen:2022")
+    call = await running.say("/start top_huyen_2022")
+    assert "651,93" in plain(call)
+    store: Store = running.app.bot_data["store"]
+    unit_id = (await store.unit_keys("cds"))["huyen bac ha"]
+    call = await running.say(f"/start donvi_{unit_id}")
+    assert plain(call).startswith("🏛 Huyện Bắc Hà")
+
+
+async def test_language_from_telegram_and_switch(running: Bot) -> None:
+    call = await running.say("/top 1 huyen", user_id=555, language_code="en")
+    assert "1. Thành phố Lào Cai — 651.93 (65.19%) · Advanced" in plain(call)
+    call = await running.say("/ngonngu vi", user_id=555, language_code="en")
+    assert "Tiếng Việt" in plain(call)
+    call = await running.say("/top 1 huyen", user_id=555, language_code="en")
+    assert "651,93 (65,19 %) · Nâng cao" in plain(call)
+    store: Store = running.app.bot_data["store"]
+    assert await store.language(555) == "vi"  # remembered in the store
+
+
+async def test_menus_and_descriptions_are_set(running: Bot) -> None:
+    methods = [c.method for c in running.srv.calls]
+    assert methods.count("setMyCommands") == 6
+    commands = [c for c in running.srv.calls if c.method == "setMyCommands"]
+    vi = next(c for c in commands if "language_code" not in c.params)
+    assert [cmd["command"] for cmd in vi.params["commands"]][:3] == ["top", "cuoi", "donvi"]
+    en = next(c for c in commands if c.params.get("language_code") == "en")
+    assert "unit" in [cmd["command"] for cmd in en.params["commands"]]
+    assert "setMyDescription" in methods and "setMyShortDescription" in methods
+
+
+async def test_failed_set_up_calls_do_not_stop_the_bot(tmp_path: Path) -> None:
+    async with FakeBotAPI() as srv:
+        srv.fail_next("setMyCommands", status=500, count=10)
+        app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
+        async with app:
+            await post_init(app)
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            await app.start()
+            try:
+                call = await Bot(srv, app).say("/top 1 huyen")
+                assert "651,93" in plain(call)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+        await post_shutdown(app)
+
+
+async def test_server_faults_are_survived(running: Bot) -> None:
+    running.srv.fail_next("getUpdates", status=500)
+    call = await running.say("/top 1 huyen")
+    assert "651,93" in plain(call)
+    # a server error on send never reached a user: retried with backoff
+    running.srv.fail_next("sendMessage", status=500)
+    mark = running.srv.mark()
+    running.srv.push_update(running.srv.message("/nam"))
+    answer = await running.srv.wait_for("sendMessage", lambda c: c.ok, since=mark, timeout=10)
+    assert "2022" in plain(answer)
+    assert len(running.srv.calls_since(mark, "sendMessage")) == 2
+    # a failure that retrying cannot fix: the error handler logs it and apologises
+    running.srv.fail_next("sendMessage", status=400, description="Bad Request: chat busy")
+    mark = running.srv.mark()
+    running.srv.push_update(running.srv.message("/nam"))
+    apology = await running.srv.wait_for("sendMessage", lambda c: c.ok, since=mark, timeout=10)
+    assert "Xin lỗi" in apology.params["text"]
+    call = await running.say("/nam")  # and the bot still answers afterwards
+    assert "2022" in plain(call)
+
+
+async def test_long_replies_fit_telegram_limits(running: Bot) -> None:
+    # all three groups at once, 100 ranks each: still within 4096 chars / 100 entities
+    call = await running.say("/top 100")
+    assert call.ok
+    text, entities = parse_html(call.params["text"])
+    assert len(text.encode("utf-16-le")) // 2 <= 4096 and len(entities) <= 100
+
+
+async def test_token_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    setup_logging(TOKEN)
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("httpx").setLevel(logging.DEBUG)  # the worst case: URLs logged
+    try:
+        async with FakeBotAPI() as srv:
+            app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
+            async with app:
+                await post_init(app)
+                assert app.updater is not None
+                await app.updater.start_polling(poll_interval=0, timeout=1)
+                await app.start()
+                bot = Bot(srv, app)
+                try:
+                    await bot.say("/top 1")
+                    srv.fail_next("sendMessage", status=400, description="Bad Request: x")
+                    mark = srv.mark()
+                    srv.push_update(srv.message("/nam"))
+                    await srv.wait_for("sendMessage", lambda c: c.ok, since=mark, timeout=10)
+                finally:
+                    await app.updater.stop()
+                    await app.stop()
+            await post_shutdown(app)
+            logging.getLogger("rankbot").error("token in an error: %s", f"bot{TOKEN}/getMe")
+    finally:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "getUpdates" in text or "sendMessage" in text  # the logs were really captured
+    assert TOKEN not in text and TOKEN.split(":")[1] not in text
+    for call in srv.calls:
+        if call.method == "sendMessage":
+            assert TOKEN not in call.params["text"]
+
+
+async def test_shutdown_leaves_no_database_thread(tmp_path: Path) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    async with FakeBotAPI() as srv:
+        app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
+        async with app:
+            await post_init(app)
+        await post_shutdown(app)
+    await asyncio.sleep(0.1)
+    # the loop's own executor threads (asyncio_N) belong to the test's loop, not to us
+    left = [
+        t
+        for t in threading.enumerate()
+        if t.ident not in before and t.is_alive() and not t.name.startswith("asyncio_")
+    ]
+    assert left == []
+    assert "store" not in app.bot_data
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_python_m_bot_run_against_the_fake_server(tmp_path: Path, sig: int) -> None:
+    """The stable interface: `python -m bot run`, configured only by the environment."""
+    async with FakeBotAPI() as srv:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": srv.base_url,
+            "TELEGRAM_FILE_BASE_URL": srv.base_file_url,
+            "RANKBOT_DB": str(tmp_path / "run.sqlite3"),
+        }
+        # an update that arrived while the bot was down is still answered
+        srv.push_update(srv.message("bac ha", user_id=DEFAULT_USER_ID))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            call = await srv.wait_for("sendMessage", timeout=30)
+            assert "585,45" in plain(call)
+            mark = srv.mark()
+            srv.push_update(srv.message("/top 10 huyen 2022"))
+            call = await srv.wait_for("sendMessage", since=mark, timeout=10)
+            assert "651,93" in plain(call)
+        finally:
+            proc.send_signal(sig)
+            _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+        assert proc.returncode == 0, stderr.decode()
+        assert TOKEN not in stderr.decode()
+        assert "Traceback" not in stderr.decode()
+
+
+def test_run_without_token_is_one_clear_line(tmp_path: Path) -> None:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "", "RANKBOT_DB": str(tmp_path / "x.sqlite3")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in done.stderr
+
+
+def test_run_with_malformed_token_is_one_clear_line(tmp_path: Path) -> None:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "not-a-token", "RANKBOT_DB": str(tmp_path / "x")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "TELEGRAM_BOT_TOKEN" in done.stderr
+    assert "not-a-token" not in done.stderr
