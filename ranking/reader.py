@@ -25,7 +25,7 @@ Problem codes and their params (every message may use any of them)::
     empty              [sheet]
     no_data_sheet      sheets
 
-Decisions worth knowing (see also the report in the module's tests):
+Decisions worth knowing:
 
 * Columns headed "STT"/"TT"/"Số thứ tự"/"#" are ignored, formulas in them too.
 * A column with an empty header cell is ignored unless one of its data cells
@@ -233,7 +233,6 @@ def _fold(text: str) -> str:
 _ALIASES: Final[dict[str, str]] = {
     _fold(name): key for key, names in _HEADER_NAMES.items() for name in names
 }
-assert len(_ALIASES) == len({_fold(n) for ns in _HEADER_NAMES.values() for n in ns})
 
 
 def canonical_header(text: str) -> str | None:
@@ -249,8 +248,7 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f"«{name}»" for name in names)
 
 
-def _no_header(limits: Limits, **extra: str | int) -> ReadProblem:
-    del limits
+def _no_header(**extra: str | int) -> ReadProblem:
     score_names = (*_HEADER_NAMES["diem"], *_HEADER_NAMES["hang"])
     return ReadProblem(
         "no_header",
@@ -637,7 +635,7 @@ def _overflow_problem(pending: str, delimiter: str, row: int, limits: Limits) ->
 
 
 def _lines(text: str) -> Iterator[str]:
-    """Physical lines with their endings (\r\n, \n or a lone \r), lazily."""
+    """Physical lines with their endings (CRLF, LF or a lone CR), lazily."""
     if text.count("\r") != text.count("\r\n"):  # old Mac line ends: slower path
         yield from (m.group() for m in _LINE.finditer(text))
         return
@@ -714,7 +712,7 @@ def _sniff(text: str, limits: Limits) -> str:
         raise _overflow_problem(pendings[delimiter], delimiter, row, limits)
     if not any(line.strip(' \t\r\n,;|"') for line in _lines(text)):
         raise ReadProblem("empty")
-    raise _no_header(limits)
+    raise _no_header()
 
 
 def _read_csv(data: bytes, limits: Limits) -> RawTable:
@@ -733,7 +731,7 @@ def _read_csv(data: bytes, limits: Limits) -> RawTable:
     try:
         header, seen = _find_header(rows, limits, {})
         if header is None:
-            raise _no_header(limits) if seen else ReadProblem("empty")
+            raise _no_header() if seen else ReadProblem("empty")
         return _read_body(
             header, rows, limits, {}, kind="csv", encoding=encoding, delimiter=delimiter
         )
@@ -952,7 +950,7 @@ def _read_sheets(workbook: Any, year_hint: int | None, limits: Limits) -> RawTab
             rows.close()
     first = str(candidates[0].title)
     if seen_any:
-        raise _no_header(limits, sheet=first)
+        raise _no_header(sheet=first)
     raise ReadProblem("empty", sheet=first)
 
 
@@ -974,7 +972,10 @@ def _xlsx_rows(ws: Any, limits: Limits) -> _Rows:
             except Exception as exc:
                 raise _openpyxl_problem(exc, "row") from exc
             number += 1
-            yield number, [_xlsx_value(v) for v in values]
+            width = len(values)
+            while width and values[width - 1] is None:  # rows are max_columns + 1 wide
+                width -= 1
+            yield number, [_xlsx_value(values[i]) for i in range(width)]
     finally:
         close = getattr(it, "close", None)
         if close is not None:
