@@ -19,6 +19,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -43,6 +44,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import admin
 from bot.answers import Answers
 from bot.i18n import LANGUAGES, Translator, pick_language
 from bot.logs import RedactingFilter, setup_logging
@@ -323,6 +325,23 @@ def menu_commands(lang: str) -> list[BotCommand]:
     ]
 
 
+def admin_commands(lang: str) -> list[BotCommand]:
+    """The admins' menu: everyone's commands plus the admin ones."""
+    t = Translator(lang)
+    names = (
+        ["upload", "history", "undo", "admins", "template"]
+        if lang == "en"
+        else ["tailen", "lichsu", "hoantac", "quantri", "mau"]
+    )
+    extra = [
+        BotCommand(name, t(f"menu.{key}"))
+        for name, key in zip(
+            names, ["upload", "history", "undo", "admins", "template"], strict=True
+        )
+    ]
+    return menu_commands(lang) + extra
+
+
 async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     settings: Settings = application.bot_data["settings"]
     store = await Store.open(settings.db_path)
@@ -369,6 +388,18 @@ async def set_up_menus(application: Application[Any, Any, Any, Any, Any, Any]) -
                 bot.set_my_short_description(t("bot.short_description"), language_code=code),
             )
         )
+    settings: Settings = application.bot_data["settings"]
+    for admin_id in sorted(settings.admin_ids):
+        admin_scope = BotCommandScopeChat(chat_id=admin_id)
+        calls.append(
+            ("admin commands", bot.set_my_commands(admin_commands("vi"), scope=admin_scope))
+        )
+        calls.append(
+            (
+                "admin commands en",
+                bot.set_my_commands(admin_commands("en"), scope=admin_scope, language_code="en"),
+            )
+        )
     for what, call in calls:
         try:
             await call
@@ -412,7 +443,19 @@ def build_application(
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     new_messages = filters.UpdateType.MESSAGE  # an edited message is not a new question
-    # Order matters: known commands first, then unknown ones, then plain text.
+    # Order matters: admin commands and known commands first, then unknown ones,
+    # then plain text. Admin handlers check the sender themselves (bot/admin.py).
+    for names, callback in (
+        (["tailen", "upload"], admin.upload_command),
+        (["lichsu", "history"], admin.history_command),
+        (["hoantac", "undo"], admin.undo_command),
+        (["quantri", "admins"], admin.admins_command),
+        (["mau", "template"], admin.template_command),
+    ):
+        application.add_handler(CommandHandler(names, callback, filters=new_messages))
+    application.add_handler(
+        MessageHandler(filters.Document.ALL & private & new_messages, admin.on_document)
+    )
     application.add_handler(CommandHandler(COMMAND_NAMES, on_command, filters=new_messages))
     application.add_handler(MessageHandler(filters.COMMAND & new_messages, on_unknown_command))
     application.add_handler(
@@ -428,6 +471,7 @@ def build_application(
             on_group_mention,
         )
     )
+    application.add_handler(CallbackQueryHandler(admin.on_action_button, pattern=r"^a:"))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_error_handler(on_error)

@@ -14,12 +14,11 @@ from bot.answers import Answers
 from bot.i18n import Translator
 from bot.render import Reply, to_plain
 from bot.settings import TOKEN_PATTERN, Settings
-from bot.uploads import problem_line
+from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.catalog import load_catalog
 from ranking.importer import (
     Dataset,
     ImportFailed,
-    Problem,
     commit_dataset,
     load_shipped_data,
     read_and_validate,
@@ -87,13 +86,6 @@ def ask(text: str | None, *, lang: str = "vi") -> int:
     return 0
 
 
-def describe_problems(problems: list[Problem], t: Translator, limit: int = 20) -> list[str]:
-    lines = [problem_line(p, t) for p in problems[:limit]]
-    if len(problems) > limit:
-        lines.append(t("import.more_problems", count=len(problems) - limit))
-    return lines
-
-
 def import_file(file_name: str, *, dry_run: bool) -> int:
     settings = load_settings()
     t = Translator("vi")
@@ -111,19 +103,18 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
                     read_and_validate, data, path.name, rankings.catalog
                 )
             except ReadProblem as problem:
-                print(t(f"reader.{problem.code}", **problem.params))
+                print(to_plain(reader_message(problem, t)))
                 return 1
             except ImportFailed as failed:
                 print(t("import.refused", count=len(failed.problems)))
-                print("\n".join(describe_problems(list(failed.problems), t)))
+                print("\n".join(problem_lines(failed.problems, t)))
                 return 1
             digest = sha256(data)
-            print(t("import.summary", rows=dataset.rows, slices=len(dataset.slices)))
-            for warning in describe_problems(list(dataset.warnings), t):
-                print(warning)
             if await rankings.store.version_by_sha(digest):
                 print(t("import.identical"))
                 return 0
+            preview = await build_preview(dataset, rankings, t, file_name=path.name)
+            print(to_plain(preview.html.rsplit("\n\n", 1)[0]))
             if dry_run:
                 print(t("import.dry_run"))
                 return 0

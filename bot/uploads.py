@@ -1,9 +1,24 @@
-"""Import problems → one readable line each (shared by the bot and the CLI)."""
+"""Import previews and problem lines, shared by the bot and `python -m bot import`.
+
+Nothing here talks to Telegram: it compares a validated dataset with what is
+on record and says, in the admin's language, what confirming would change.
+"""
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
 from bot.i18n import Translator
-from ranking.importer import Problem
+from bot.render import esc
+from ranking.importer import Dataset, Problem
+from ranking.queries import Rankings
+from ranking.reader import ReadProblem
+from ranking.text import expand
+
+MAX_LISTED = 10  # changes listed per kind before "… and N more"
+NEAR_NAME = 0.85  # similarity above which a new name may be a unit on record
 
 
 def problem_line(problem: Problem, t: Translator) -> str:
@@ -12,6 +27,113 @@ def problem_line(problem: Problem, t: Translator) -> str:
         where.append(t("import.where_row", row=problem.row))
     if problem.column:
         where.append(t("import.where_column", column=problem.column))
-    text = t(f"import.{problem.code}", **problem.params)
+    params = {k: esc(v) if isinstance(v, str) else v for k, v in problem.params.items()}
+    text = t(f"import.{problem.code}", **params)
     prefix = t("import.warning_mark") if problem.severity == "warning" else "• "
     return prefix + (", ".join(where) + ": " if where else "") + text
+
+
+def reader_message(problem: ReadProblem, t: Translator) -> str:
+    """A refused file's message; its params may quote the file's own text."""
+    params = {k: esc(v) if isinstance(v, str) else v for k, v in problem.params.items()}
+    return t(f"reader.{problem.code}", **params)
+
+
+def problem_lines(problems: list[Problem], t: Translator, limit: int = 20) -> list[str]:
+    """The first `limit` problems, then how many more."""
+    lines = [problem_line(p, t) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(t("import.more_problems", count=len(problems) - limit))
+    return lines
+
+
+@dataclass
+class Preview:
+    html: str
+    # (ranking, new name key, known name key) for names close to one on record
+    near_names: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _capped(lines: list[str], t: Translator) -> list[str]:
+    if len(lines) <= MAX_LISTED:
+        return lines
+    return [*lines[:MAX_LISTED], t("preview.more", count=len(lines) - MAX_LISTED)]
+
+
+async def build_preview(
+    dataset: Dataset, rankings: Rankings, t: Translator, *, file_name: str
+) -> Preview:
+    catalog = rankings.catalog
+    store = rankings.store
+    lines = [t("preview.title", file=esc(file_name), rows=dataset.rows)]
+    near: list[tuple[str, str, str]] = []
+    known_names: dict[str, dict[str, str]] = {}
+    for new in dataset.slices:
+        group = catalog.groups[new.group_code]
+        lines.append("")
+        header = dict(group=esc(group.name(t.lang)), year=new.year, count=new.unit_count)
+        current = await store.current_slice(new.ranking, new.year, new.group_code)
+        if current is None:
+            lines.append(t("preview.slice_new", **header, rows=len(new.rows)))
+        else:
+            lines.append(t("preview.slice_replaces", **header, rows=len(new.rows)))
+            old = {r.name: r for r in await store.slice_records(current)}
+            by_key = {}
+            for record in old.values():
+                by_key[expand(record.name)] = record
+            changed, added = [], []
+            for row in new.rows:
+                before = by_key.pop(row.name_key, None)
+                if before is None:
+                    added.append(t("preview.added", name=esc(row.name)))
+                elif before.score != row.score or before.rank != row.rank:
+                    changed.append(
+                        t(
+                            "preview.changed",
+                            name=esc(row.name),
+                            old=_score(before.score, t),
+                            new=_score(row.score, t),
+                            old_rank=before.rank,
+                            new_rank=row.rank,
+                        )
+                    )
+            removed = [t("preview.removed", name=esc(r.name)) for r in by_key.values()]
+            if str(current.max_score) != str(new.max_score):
+                lines.append(
+                    t(
+                        "preview.max_changed",
+                        old=t.number(current.max_score),
+                        new=t.number(new.max_score),
+                    )
+                )
+            lines += _capped(changed, t) + _capped(added, t) + _capped(removed, t)
+            if not (changed or added or removed):
+                lines.append(t("preview.unchanged"))
+        top = [
+            t("preview.top_row", rank=r.rank, name=esc(r.name), score=_score(r.score, t))
+            for r in new.rows[:3]
+        ]
+        lines.append(t("preview.top3"))
+        lines += top
+        if new.ranking not in known_names:
+            keys = await store.unit_keys(new.ranking)
+            known_names[new.ranking] = {k: k for k in keys}
+        known = known_names[new.ranking]
+        for row in new.rows:
+            if row.name_key in known:
+                continue
+            match = difflib.get_close_matches(row.name_key, list(known), 1, NEAR_NAME)
+            if match:
+                near.append((new.ranking, row.name_key, match[0]))
+                lines.append(t("preview.near_name", new=esc(row.name), known=esc(match[0])))
+    if dataset.warnings:
+        lines.append("")
+        lines.append(t("preview.warnings", count=len(dataset.warnings)))
+        lines += problem_lines(dataset.warnings, t)
+    lines.append("")
+    lines.append(t("preview.confirm_near" if near else "preview.confirm"))
+    return Preview("\n".join(lines), near)
+
+
+def _score(value: Decimal | None, t: Translator) -> str:
+    return t.number(value) if value is not None else "—"

@@ -100,6 +100,34 @@ MIGRATIONS: list[str] = [
         language  TEXT NOT NULL
     );
     """,
+    # 2: admins added in the bot, confirmations waiting for a button, an audit trail
+    """
+    CREATE TABLE admins (
+        user_id   INTEGER PRIMARY KEY,
+        added_by  INTEGER NOT NULL,
+        added_at  TEXT NOT NULL
+    );
+    CREATE TABLE pending_actions (
+        id          TEXT PRIMARY KEY,     -- random, carried in the buttons' callback data
+        kind        TEXT NOT NULL,        -- 'import' | 'undo'
+        user_id     INTEGER NOT NULL,     -- only this user may press the buttons
+        chat_id     INTEGER NOT NULL,
+        created_at  REAL NOT NULL,        -- epoch seconds: previews expire
+        file_name   TEXT,
+        sha256      TEXT,
+        payload     BLOB,                 -- the uploaded file, so a restart loses nothing
+        aliases     TEXT,                 -- JSON [[ranking, new key, known key], ...]
+        target      INTEGER,              -- undo: the version previewed
+        state       TEXT NOT NULL DEFAULT 'pending'  -- pending | done | cancelled
+    );
+    CREATE TABLE audit_log (
+        id       INTEGER PRIMARY KEY,
+        at       TEXT NOT NULL,
+        user_id  INTEGER,
+        action   TEXT NOT NULL,
+        detail   TEXT
+    );
+    """,
 ]
 
 
@@ -145,6 +173,25 @@ class VersionInfo:
     sha256: str
     row_count: int
     undone_at: str | None
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    id: str
+    kind: str
+    user_id: int
+    chat_id: int
+    created_at: float
+    file_name: str | None
+    sha256: str | None
+    payload: bytes | None
+    aliases: list[tuple[str, str, str]]
+    target: int | None
+    state: str
+
+
+class ActionTaken(Exception):
+    """The confirmation was already used (a second press) or cancelled."""
 
 
 @dataclass(frozen=True)
@@ -457,14 +504,19 @@ class Store:
         sha256: str,
         uploaded_by: int | None,
         aliases: dict[tuple[str, str], str] | None = None,
+        claim: str | None = None,
     ) -> int:
         """Write one version and point its slices current, in one transaction.
 
         `aliases` maps (ranking, new name key) → existing name key for names an
-        admin confirmed are the same unit as one on record.
+        admin confirmed are the same unit as one on record. `claim` is a pending
+        action id that must still be pending: it is marked done in the same
+        transaction, so a button pressed twice imports once.
         """
         aliases = aliases or {}
         async with self.write() as db:
+            if claim is not None:
+                await self._claim(db, claim)
             cur = await db.execute(
                 "INSERT INTO versions (created_at, uploaded_by, file_name, sha256, row_count)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -555,9 +607,26 @@ class Store:
             keys.update({k: uid for uid, k in await c.fetchall()})
         return keys
 
-    async def undo_latest(self, *, undone_by: int | None) -> VersionInfo | None:
-        """Undo the newest live version: its slices fall back to the version before."""
+    @staticmethod
+    async def _claim(db: aiosqlite.Connection, action_id: str) -> None:
+        cur = await db.execute(
+            "UPDATE pending_actions SET state = 'done' WHERE id = ? AND state = 'pending'",
+            (action_id,),
+        )
+        if cur.rowcount != 1:
+            raise ActionTaken(action_id)
+
+    async def undo_latest(
+        self, *, undone_by: int | None, expect: int | None = None, claim: str | None = None
+    ) -> VersionInfo | None:
+        """Undo the newest live version: its slices fall back to the version before.
+
+        With `expect`, nothing happens unless that is still the newest version
+        (a newer upload since the preview must not be undone by mistake).
+        """
         async with self.write() as db:
+            if claim is not None:
+                await self._claim(db, claim)
             async with db.execute(
                 "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
                 " FROM versions WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
@@ -566,6 +635,8 @@ class Store:
             if row is None:
                 return None
             version = VersionInfo(*row)
+            if expect is not None and version.id != expect:
+                raise ActionTaken(f"version {expect} is no longer the newest")
             await db.execute(
                 "UPDATE versions SET undone_at = ?, undone_by = ? WHERE id = ?",
                 (_now(), undone_by, version.id),
@@ -588,3 +659,105 @@ class Store:
                     (ranking, year, group),
                 )
         return version
+
+    # ---- admins, confirmations, audit -----------------------------------------
+
+    async def admin_ids(self) -> set[int]:
+        return {int(r[0]) for r in await self._rows("SELECT user_id FROM admins")}
+
+    async def add_admin(self, user_id: int, *, added_by: int) -> bool:
+        async with self.write() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO admins (user_id, added_by, added_at) VALUES (?, ?, ?)",
+                (user_id, added_by, _now()),
+            )
+            await self._audit(db, added_by, "admin_add", str(user_id))
+            return cur.rowcount == 1
+
+    async def remove_admin(self, user_id: int, *, removed_by: int) -> bool:
+        async with self.write() as db:
+            cur = await db.execute("DELETE FROM admins WHERE user_id = ?", (user_id,))
+            await self._audit(db, removed_by, "admin_remove", str(user_id))
+            return cur.rowcount == 1
+
+    async def audit(self, user_id: int | None, action: str, detail: str = "") -> None:
+        async with self.write() as db:
+            await self._audit(db, user_id, action, detail)
+
+    @staticmethod
+    async def _audit(
+        db: aiosqlite.Connection, user_id: int | None, action: str, detail: str
+    ) -> None:
+        await db.execute(
+            "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)",
+            (_now(), user_id, action, detail[:500]),
+        )
+
+    async def audit_entries(self, action: str | None = None) -> list[tuple[int | None, str, str]]:
+        sql = "SELECT user_id, action, detail FROM audit_log"
+        params: tuple[Any, ...] = ()
+        if action:
+            sql += " WHERE action = ?"
+            params = (action,)
+        return [(r[0], r[1], r[2]) for r in await self._rows(sql + " ORDER BY id", params)]
+
+    async def add_pending(self, action: PendingAction) -> None:
+        async with self.write() as db:
+            await db.execute(
+                "INSERT INTO pending_actions (id, kind, user_id, chat_id, created_at, file_name,"
+                " sha256, payload, aliases, target, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    action.id,
+                    action.kind,
+                    action.user_id,
+                    action.chat_id,
+                    action.created_at,
+                    action.file_name,
+                    action.sha256,
+                    action.payload,
+                    json.dumps(action.aliases),
+                    action.target,
+                    action.state,
+                ),
+            )
+
+    async def pending(self, action_id: str) -> PendingAction | None:
+        rows = await self._rows(
+            "SELECT id, kind, user_id, chat_id, created_at, file_name, sha256, payload, aliases,"
+            " target, state FROM pending_actions WHERE id = ?",
+            (action_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        aliases = [tuple(a) for a in json.loads(r[8])] if r[8] else []
+        return PendingAction(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            aliases,
+            r[9],
+            r[10],
+        )
+
+    async def cancel_pending(self, action_id: str) -> bool:
+        async with self.write() as db:
+            cur = await db.execute(
+                "UPDATE pending_actions SET state = 'cancelled', payload = NULL"
+                " WHERE id = ? AND state = 'pending'",
+                (action_id,),
+            )
+            return cur.rowcount == 1
+
+    async def forget_old_pending(self, before: float) -> None:
+        """Drop the file bytes of confirmations nobody can press any more."""
+        async with self.write() as db:
+            await db.execute(
+                "UPDATE pending_actions SET payload = NULL WHERE created_at < ?", (before,)
+            )
