@@ -1,0 +1,88 @@
+"""Kill an import at random moments: the store holds the old data or the new, never a mix.
+
+CI runs a few trials; RANKBOT_LONG=1 runs 50.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TRIALS = 50 if os.environ.get("RANKBOT_LONG") == "1" else 4
+UNITS = 10_000
+
+
+def big_file(path: Path) -> None:
+    lines = ["Năm;Nhóm;Xếp hạng;Đơn vị;Tổng điểm;Điểm tối đa;Số đơn vị;Căn cứ"]
+    lines += [
+        f"2023;huyen;{i};Đơn vị {i};{(UNITS - i) / 100:.2f};1000;{UNITS};QĐ 1"
+        for i in range(1, UNITS + 1)
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def state(db: Path) -> tuple[str, int, int]:
+    conn = sqlite3.connect(db)
+    try:
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        versions = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+        current_2023 = conn.execute(
+            "SELECT COUNT(*) FROM current_slices c JOIN scores x ON x.version_id = c.version_id"
+            " AND x.ranking = c.ranking AND x.year = c.year AND x.group_code = c.group_code"
+            " WHERE c.year = 2023"
+        ).fetchone()[0]
+        return check, versions, current_2023
+    finally:
+        conn.close()
+
+
+def test_sigkill_during_import_leaves_old_or_new(tmp_path: Path) -> None:
+    source = tmp_path / "big.csv"
+    big_file(source)
+    env = {**os.environ}
+    rng = random.Random(1234)
+    outcomes = {"old": 0, "new": 0}
+    # the first run measures how long a whole import takes, to aim the kills inside it
+    db = tmp_path / "measure.sqlite3"
+    start = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "bot", "import", str(source)],
+        cwd=ROOT,
+        env={**env, "RANKBOT_DB": str(db)},
+        check=True,
+        capture_output=True,
+    )
+    duration = time.monotonic() - start
+    assert state(db) == ("ok", 2, UNITS)
+    for trial in range(TRIALS):
+        db = tmp_path / f"trial{trial}.sqlite3"
+        # the shipped data first, so that "old" is a real data set
+        subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "/nam"],
+            cwd=ROOT,
+            env={**env, "RANKBOT_DB": str(db)},
+            check=True,
+            capture_output=True,
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "import", str(source)],
+            cwd=ROOT,
+            env={**env, "RANKBOT_DB": str(db)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.3, 1.1) * duration)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        check, versions, current = state(db)
+        assert check == "ok"
+        assert (versions, current) in ((1, 0), (2, UNITS)), (versions, current)
+        outcomes["old" if versions == 1 else "new"] += 1
+    assert sum(outcomes.values()) == TRIALS
