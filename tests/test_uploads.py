@@ -87,7 +87,7 @@ HEADER = [
 
 def csv_text(sep: str = ";") -> str:
     def cell(value: str) -> str:
-        return f'"{value}"' if sep in value or "," in value and sep == "," else value
+        return f'"{value}"' if sep in value else value
 
     return "\r\n".join(sep.join(cell(v) for v in row) for row in [HEADER, *ROWS_2023]) + "\r\n"
 
