@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(default=None, alias="RANKBOT_WEBHOOK_URL")
     webhook_port: int = Field(default=8443, alias="RANKBOT_WEBHOOK_PORT")
     webhook_secret: SecretStr | None = Field(default=None, alias="RANKBOT_WEBHOOK_SECRET")
+    # seconds to wait for Telegram's answer to a request (not the long poll's own timeout)
+    request_timeout: float = Field(default=15.0, gt=0, alias="RANKBOT_REQUEST_TIMEOUT")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

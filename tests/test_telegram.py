@@ -332,6 +332,41 @@ async def test_server_faults_are_survived(running: Bot) -> None:
     assert "2022" in plain(call)
 
 
+async def test_a_timed_out_send_is_not_resent(tmp_path: Path) -> None:
+    """Telegram may have delivered a message whose answer timed out: no blind resend."""
+    async with FakeBotAPI() as srv:
+        settings = settings_for(srv, tmp_path / "bot.sqlite3").model_copy(
+            update={"request_timeout": 0.5}
+        )
+        app = build_application(settings)
+        async with app:
+            await post_init(app)
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            await app.start()
+            try:
+                srv.delay_next("sendMessage", 1.5)
+                mark = srv.mark()
+                srv.push_update(srv.message("/nam"))
+                apology = await srv.wait_for(
+                    "sendMessage", lambda c: "Xin lỗi" in c.params["text"], since=mark, timeout=10
+                )
+                assert apology.ok
+                await srv.wait_idle(quiet=1.6)
+                answers = [
+                    c
+                    for c in srv.calls_since(mark, "sendMessage")
+                    if "Xin lỗi" not in c.params["text"]
+                ]
+                assert len(answers) == 1  # sent once (and delivered late), never resent
+                call = await Bot(srv, app).say("/nam")  # the bot goes on
+                assert "2022" in plain(call)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+        await post_shutdown(app)
+
+
 async def test_long_replies_fit_telegram_limits(running: Bot) -> None:
     # all three groups at once, 100 ranks each: still within 4096 chars / 100 entities
     call = await running.say("/top 100")
