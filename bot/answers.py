@@ -11,6 +11,7 @@ from dataclasses import replace
 from bot import render
 from bot.i18n import LANGUAGES, Translator
 from bot.parsing import (
+    CompareQuery,
     Invalid,
     LanguageChoice,
     LevelsQuery,
@@ -24,7 +25,7 @@ from bot.parsing import (
 )
 from bot.render import Button, Reply, esc
 from ranking.lookup import MAX_CHOICES
-from ranking.queries import Rankings
+from ranking.queries import Rankings, UnitCard
 
 MAX_YEAR_BUTTONS = 4
 
@@ -54,6 +55,8 @@ class Answers:
                 return await self.unit(parsed, t)
             case UnitById():
                 return await self.unit_by_id(parsed.unit_id, t)
+            case CompareQuery():
+                return await self.compare(parsed, t)
             case LevelsQuery():
                 return await self.levels(parsed, t)
             case LanguageChoice():
@@ -203,6 +206,24 @@ class Answers:
                 [[Button(m.name, f"u:{m.unit_id}")] for m in result.suggestions],
             )
         return Reply(t("unit.not_found", query=esc(query.text)))
+
+    async def compare(self, query: CompareQuery, t: Translator) -> Reply:
+        """Units side by side across years; each name must find exactly one unit."""
+        cards: list[UnitCard] = []
+        problems = []
+        for text in query.texts:
+            found = await self.rankings.find_units(text)
+            if len(found.matches) != 1:
+                key = "compare.ambiguous" if found.matches else "compare.not_found"
+                names = ", ".join(esc(m.name) for m in (found.matches or found.suggestions)[:4])
+                problems.append(t(key, query=esc(text), names=names or "—"))
+                continue
+            card = await self.rankings.card(found.matches[0].unit_id)
+            if card is not None and all(c.unit_id != card.unit_id for c in cards):
+                cards.append(card)
+        if problems:
+            return Reply("\n".join([*problems, t("example.compare")]))
+        return Reply(render.comparison_text(cards, t))
 
     async def unit_by_id(self, unit_id: int, t: Translator) -> Reply:
         card = await self.rankings.card(unit_id)

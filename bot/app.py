@@ -65,8 +65,9 @@ from ranking.store import Store
 log = logging.getLogger("rankbot")
 
 # Telegram command names (ASCII, ≤ 32 chars) for each canonical command, menu order.
-MENU = ["top", "cuoi", "donvi", "muc", "nam", "nhom", "ngonngu", "trogiup"]
-MENU_EN = ["top", "bottom", "unit", "levels", "years", "groups", "lang", "help"]
+MENU = ["top", "cuoi", "donvi", "sosanh", "muc", "nam", "nhom", "ngonngu", "trogiup"]
+MENU_EN = ["top", "bottom", "unit", "compare", "levels", "years", "groups", "lang", "help"]
+MENU_KEYS = ["top", "bottom", "unit", "compare", "levels", "years", "groups", "language", "help"]
 COMMAND_NAMES = sorted({name for name in COMMANDS if " " not in name})
 # Leave room under 4096 for what Telegram counts differently from us.
 SAFE_TEXT_LENGTH = MessageLimit.MAX_TEXT_LENGTH - 96
@@ -319,7 +320,7 @@ def menu_commands(lang: str) -> list[BotCommand]:
         BotCommand(name, t(f"menu.{canonical}"))
         for name, canonical in zip(
             names,
-            ["top", "bottom", "unit", "levels", "years", "groups", "language", "help"],
+            MENU_KEYS,
             strict=True,
         )
     ]

@@ -41,7 +41,10 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
+from matplotlib.text import Text
+from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.transforms import Bbox
 from matplotlib.typing import RcKeyType
@@ -82,6 +85,8 @@ _TEXT_MUTED: Final = "#616161"
 _LINE_COLOR: Final = "#424242"
 
 _RC: Final[dict[RcKeyType, Any]] = {
+    # uploaded names are text, never TeX: "$5$" must not turn into maths
+    "text.parse_math": False,
     "font.family": "sans-serif",
     "font.sans-serif": [FONT_FAMILY],
     "font.size": FONT_SIZE,
@@ -113,6 +118,7 @@ class DrawnRow:
     bar: Box | None
     label_box: Box
     value_text: str  # the score as printed at the bar's end, or the unpublished label
+    value_box: Box
 
 
 @dataclass(frozen=True)
@@ -165,9 +171,47 @@ def _label(row: _Row) -> str:
 
 
 def _to_decimal(x: float) -> Decimal:
-    """A tick position back to a Decimal for the caller's formatter (200.0 → 200)."""
-    value = Decimal(repr(x))
+    """A tick position back to a Decimal for the caller's formatter (200.0 → 200;
+    12 significant digits hide float noise such as 0.30000000000000004)."""
+    value = Decimal(format(float(x), ".12g"))
     return value.to_integral_value() if value == value.to_integral_value() else value
+
+
+def _text_patch(color: str) -> dict[str, Any]:
+    return {"facecolor": color, "edgecolor": "none", "pad": 1.5}
+
+
+def _set_title(figure: Figure, text: str) -> None:
+    """The caller's title across the whole width, left-aligned, each line
+    wrapped by its measured width (a character count misjudges "Đ" and "i")."""
+    prop = FontProperties(family=FONT_FAMILY, size=FONT_SIZE + 2, weight="bold")
+    room = WIDTH_IN * 72 * 0.95  # points, less the margins
+    lines = [
+        wrapped
+        for line in text.splitlines() or [""]
+        for wrapped in _wrap_measured(line, prop, room)
+    ]
+    figure.suptitle("\n".join(lines), x=0.012, ha="left", fontproperties=prop)
+
+
+def _wrap_measured(line: str, prop: FontProperties, room: float) -> list[str]:
+    """Greedy word wrap of one line to `room` points in font `prop`."""
+    measure = TextToPath()
+
+    def width(text: str) -> float:
+        return measure.get_text_width_height_descent(text, prop, ismath=False)[0]
+
+    lines: list[str] = []
+    current = ""
+    for word in line.split():
+        candidate = f"{current} {word}" if current else word
+        if current and width(candidate) > room:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    return lines
 
 
 def _text_color_on(color: str) -> str:
@@ -189,15 +233,15 @@ def _png(figure: Figure) -> bytes:
 
 
 def _box(bbox: Bbox, height: float) -> Box:
-    return (bbox.x0, height - bbox.y1, bbox.x1, height - bbox.y0)
+    return (float(bbox.x0), height - float(bbox.y1), float(bbox.x1), height - float(bbox.y0))
 
 
 def ranking_chart(
-    view_rows: list[ViewRow],
+    view_rows: Sequence[ViewRow],
     *,
     max_score: Decimal,
     title: str,
-    thresholds: list[tuple[Decimal, str]],
+    thresholds: Sequence[tuple[Decimal, str]],
     legend: Mapping[str, str],
     unpublished_label: str,
     fmt: Formatter,
@@ -227,11 +271,11 @@ def ranking_chart(
 
 
 def draw_ranking_chart(
-    view_rows: list[ViewRow],
+    view_rows: Sequence[ViewRow],
     *,
     max_score: Decimal,
     title: str,
-    thresholds: list[tuple[Decimal, str]],
+    thresholds: Sequence[tuple[Decimal, str]],
     legend: Mapping[str, str],
     unpublished_label: str,
     fmt: Formatter,
@@ -278,12 +322,22 @@ def draw_ranking_chart(
             ax.spines[side].set_visible(False)
         pad = top * 0.01
         values: list[str] = []
-        value_texts = []
+        value_texts: list[Text] = []
         for y, row, color in zip(positions, rows, colors, strict=True):
+            # Texts sit on a patch of their background colour, above the
+            # threshold lines, so a dashed line never strikes through a digit.
             if row.score is None or color is None:
                 text = unpublished_label
                 artist = ax.text(
-                    pad, y, text, va="center", ha="left", color=_TEXT_MUTED, style="italic"
+                    pad,
+                    y,
+                    text,
+                    va="center",
+                    ha="left",
+                    color=_TEXT_MUTED,
+                    style="italic",
+                    zorder=4,
+                    bbox=_text_patch("white"),
                 )
             else:
                 text = fmt(row.score)
@@ -298,6 +352,7 @@ def draw_ranking_chart(
                     color=_text_color_on(color) if inside else _TEXT_DARK,
                     fontweight="bold",
                     zorder=4,
+                    bbox=_text_patch(color if inside else "white"),
                 )
             values.append(text)
             value_texts.append(artist)
@@ -312,7 +367,7 @@ def draw_ranking_chart(
             )
             secondary.tick_params(length=0, colors=_TEXT_MUTED)
             secondary.spines["top"].set_visible(False)
-        ax.set_title(textwrap.fill(title, 60), loc="left", pad=14 if lines else 8)
+        _set_title(figure, title)
         present = {r.level for r in rows if r.score is not None}
         handles = [
             Patch(facecolor=to_hex(level_colors.get(code, NO_LEVEL_COLOR)), label=name)
@@ -331,8 +386,15 @@ def draw_ranking_chart(
         png = _png(figure)
         width, height = canvas.get_width_height()
         drawn = []
-        for row, label, color, bar, tick, value in zip(
-            rows, labels, colors, bars.patches, ax.get_yticklabels(), values, strict=True
+        for row, label, color, bar, tick, value, value_artist in zip(
+            rows,
+            labels,
+            colors,
+            bars.patches,
+            ax.get_yticklabels(),
+            values,
+            value_texts,
+            strict=True,
         ):
             drawn.append(
                 DrawnRow(
@@ -344,6 +406,7 @@ def draw_ranking_chart(
                     bar=_box(bar.get_window_extent(), height) if color else None,
                     label_box=_box(tick.get_window_extent(), height),
                     value_text=value,
+                    value_box=_box(value_artist.get_window_extent(), height),
                 )
             )
         return RankingChart(
@@ -357,7 +420,7 @@ def draw_ranking_chart(
 
 
 def history_chart(
-    points: list[tuple[int, Decimal | None, int]],
+    points: Sequence[tuple[int, Decimal | None, int]],
     *,
     title: str,
     fmt: Formatter,
@@ -420,7 +483,7 @@ def history_chart(
         ax.grid(axis="y", color="#e0e0e0", zorder=0)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        ax.set_title(textwrap.fill(title, 60), loc="left")
+        _set_title(figure, title)
         return _png(figure)
 
 

@@ -36,6 +36,9 @@ COMMANDS: dict[str, str] = {
     "groups": "groups",
     "muc": "levels",
     "levels": "levels",
+    "sosanh": "compare",
+    "so sanh": "compare",
+    "compare": "compare",
     "ngonngu": "language",
     "lang": "language",
     "language": "language",
@@ -43,7 +46,26 @@ COMMANDS: dict[str, str] = {
 
 
 # Command words understood without a slash in a private chat.
-PLAIN_TEXT_COMMANDS = {"top", "bottom", "unit", "help", "levels"}
+PLAIN_TEXT_COMMANDS = {"top", "bottom", "unit", "help", "levels", "compare"}
+# "Lào Cai xếp thứ mấy cả nước?": words that ask for the national ranking, and the
+# question words around the unit's name that are not part of it.
+NATIONAL_WORDS = ("ca nuoc", "toan quoc", "quoc gia")
+QUESTION_WORDS = (
+    "xep thu may",
+    "dung thu may",
+    "xep hang thu may",
+    "hang thu may",
+    "thu may",
+    "hang may",
+    "xep hang",
+    "dung",
+    "tren",
+    "trong",
+    "the nao",
+    "ra sao",
+    "bao nhieu",
+)
+MAX_COMPARE = 5
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,11 @@ class RankingQuery:
 class UnitQuery:
     text: str
     ranking: str | None = None
+
+
+@dataclass(frozen=True)
+class CompareQuery:
+    texts: list[str]
 
 
 @dataclass(frozen=True)
@@ -97,7 +124,16 @@ class Invalid:
     ranking: str | None = None
 
 
-Parsed = RankingQuery | UnitQuery | UnitById | LevelsQuery | Simple | LanguageChoice | Invalid
+Parsed = (
+    RankingQuery
+    | UnitQuery
+    | UnitById
+    | CompareQuery
+    | LevelsQuery
+    | Simple
+    | LanguageChoice
+    | Invalid
+)
 
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 
@@ -135,7 +171,25 @@ class Parser:
             if command in PLAIN_TEXT_COMMANDS or (command and len(words) == size):
                 assert command is not None
                 return self.command(command, _original_tail(text, size))
+        national = self._national_question(words)
+        if national is not None:
+            return national
         return UnitQuery(text=text)
+
+    def _national_question(self, words: list[str]) -> Parsed | None:
+        """ "Lào Cai xếp thứ mấy cả nước?" → Lào Cai's card in the national ranking."""
+        folded = " " + " ".join(words) + " "
+        if not any(f" {w} " in folded for w in NATIONAL_WORDS):
+            return None
+        for phrase in (*NATIONAL_WORDS, *QUESTION_WORDS):
+            folded = folded.replace(f" {phrase} ", " ")
+        rest = folded.split()
+        national = next(
+            (code for code, r in self.catalog.rankings.items() if "ca nuoc" in r.aliases), None
+        )
+        if not rest or national is None:
+            return None
+        return UnitQuery(" ".join(rest), national)
 
     def command(self, command: str, rest: str) -> Parsed:
         if command in ("help", "years", "groups"):
@@ -153,6 +207,16 @@ class Parser:
             return Invalid([UserError("parse.bad_language", {"value": rest.strip()})], command)
         if command == "unit":
             return self._unit(rest)
+        if command == "compare":
+            parts = [p.strip() for p in re.split(r"[,;\n]|\s+(?:và|va|vs|với|voi)\s+", rest)]
+            parts = [p for p in parts if p]
+            if len(parts) < 1:
+                return Invalid([UserError("parse.compare_missing")], "compare")
+            if len(parts) > MAX_COMPARE:
+                return Invalid(
+                    [UserError("parse.compare_too_many", {"max": MAX_COMPARE})], "compare"
+                )
+            return CompareQuery(parts)
         if command == "levels":
             return self._levels(rest)
         return self._ranking(command, rest)  # top / bottom

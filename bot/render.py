@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.i18n import Translator
 from ranking.catalog import Catalog, Level
-from ranking.queries import CardYear, Entry, Gap, GroupView, LevelSummary, UnitCard
+from ranking.queries import CardYear, Entry, Gap, GroupView, LevelSummary, Move, UnitCard
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,16 @@ def entry_line(entry: Entry, t: Translator) -> str:
     if record.score is None:
         line = t("row.no_score", rank=record.rank, name=name)
     else:
-        line = t(
-            "row.scored",
-            rank=record.rank,
-            name=name,
-            score=t.number(record.score),
-            share=t.percent(entry.share) if entry.share is not None else "",
+        line = (
+            t("row.scored_plain", rank=record.rank, name=name, score=t.number(record.score))
+            if entry.share is None
+            else t(
+                "row.scored",
+                rank=record.rank,
+                name=name,
+                score=t.number(record.score),
+                share=t.percent(entry.share),
+            )
         )
     if entry.level:
         line += t("row.level", level=esc(level_name(entry.level, t)))
@@ -63,7 +67,27 @@ def entry_line(entry: Entry, t: Translator) -> str:
         line += t("row.published_differs", published=esc(entry.published_level))
     if not record.rank_official:
         line += t("row.rank_computed_mark")
+    if entry.move is not None:
+        line += move_text(entry.move, t)
     return line
+
+
+def move_text(move: Move, t: Translator) -> str:
+    """ " ▲3 (+12,5)", " ▼1", " ＝", " · mới": against the previous year on record."""
+    text = ""
+    if move.new:
+        text = t("row.move_new")
+    elif move.rank_change is not None:
+        if move.rank_change > 0:
+            text = t("row.move_up", n=move.rank_change)
+        elif move.rank_change < 0:
+            text = t("row.move_down", n=-move.rank_change)
+        else:
+            text = t("row.move_same")
+    if move.score_change is not None:
+        sign = "+" if move.score_change > 0 else ("−" if move.score_change < 0 else "±")
+        text += t("row.score_change", delta=sign + t.number(abs(move.score_change)))
+    return text
 
 
 def group_view(view: GroupView, t: Translator, *, with_title: bool = True) -> str:
@@ -113,6 +137,9 @@ def ranking_reply_text(views: list[GroupView], t: Translator) -> str:
         notes.append(t("top.note_rank_computed"))
     if first.ranking.band_scheme is None:
         notes.append(t("top.note_no_bands"))
+    moves = [e.move for e in entries if e.move is not None]
+    if moves:
+        notes.append(t("top.note_moves", year=moves[0].previous_year))
     sources = sorted({e.record.source for e in entries} or {v.slice.source for v in views})
     loaded = max(v.slice.loaded_at for v in views)[:10]
     notes.append(t("common.source", source=esc("; ".join(sources)), loaded=loaded))
@@ -136,18 +163,20 @@ def card_year(year: CardYear, t: Translator) -> list[str]:
     if record.score is None:
         lines.append(t("card.no_score", rank=record.rank, count=s.unit_count))
     else:
-        lines.append(
-            t(
-                "card.score",
-                score=t.number(record.score),
-                max=t.number(s.max_score),
-                share=t.percent(entry.share) if entry.share is not None else "",
-                rank=record.rank,
-                count=s.unit_count,
-            )
+        numbers = dict(
+            score=t.number(record.score),
+            max=t.number(s.max_score),
+            rank=record.rank,
+            count=s.unit_count,
         )
+        if entry.share is None:
+            lines.append(t("card.score_plain", **numbers))
+        else:
+            lines.append(t("card.score", **numbers, share=t.percent(entry.share)))
     if not record.rank_official:
         lines.append(t("card.rank_computed"))
+    if entry.move is not None and (entry.move.rank_change is not None or entry.move.new):
+        lines.append(t("card.move", year=entry.move.previous_year, move=move_text(entry.move, t)))
     if entry.level:
         lines.append(t("card.level", level=esc(level_name(entry.level, t))))
     if entry.level_differs and entry.published_level:
@@ -225,5 +254,47 @@ def level_summary_text(summaries: list[LevelSummary], t: Translator, catalog: Ca
     lines.append("")
     lines.append(
         t("common.source", source=esc("; ".join(sources)), loaded=first.slice.loaded_at[:10])
+    )
+    return "\n".join(lines)
+
+
+def comparison_text(cards: list[UnitCard], t: Translator) -> str:
+    """Units side by side, one block per year, oldest first."""
+    years = sorted({y.slice.year for c in cards for y in c.years})
+    lines = [t("compare.title", names=" · ".join(esc(c.name) for c in cards))]
+    for year in years:
+        lines.append("")
+        lines.append(t("compare.year", year=year))
+        for card in cards:
+            found = [y for y in card.years if y.slice.year == year]
+            if not found:
+                lines.append(t("compare.absent", name=esc(card.name)))
+                continue
+            y = found[0]
+            record = y.entry.record
+            score = (
+                t("compare.score", score=t.number(record.score), max=t.number(y.slice.max_score))
+                if record.score is not None
+                else t("compare.no_score")
+            )
+            lines.append(
+                t(
+                    "compare.row",
+                    name=esc(card.name),
+                    rank=record.rank,
+                    count=y.slice.unit_count,
+                    score=score,
+                    level=esc(level_name(y.entry.level, t)) or "—",
+                )
+                + (move_text(y.entry.move, t) if y.entry.move else "")
+            )
+    sources = sorted({y.entry.record.source for c in cards for y in c.years})
+    lines.append("")
+    lines.append(
+        t(
+            "common.source",
+            source=esc("; ".join(sources)),
+            loaded=max(y.slice.loaded_at for c in cards for y in c.years)[:10],
+        )
     )
     return "\n".join(lines)

@@ -6,7 +6,7 @@ No Telegram, no wording: the bot's renderer turns these into replies.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -20,12 +20,24 @@ PAGE_SIZE = 20  # positions per page: 20 rows stay far below 4096 chars and 100 
 
 
 @dataclass(frozen=True)
+class Move:
+    """How a unit moved since the previous year on record for its group."""
+
+    previous_year: int
+    previous_rank: int | None  # None: not in the previous list
+    new: bool  # not ranked the previous year (said only when that list was complete)
+    rank_change: int | None  # positive: climbed
+    score_change: Decimal | None  # only when both scores exist and the max is the same
+
+
+@dataclass(frozen=True)
 class Entry:
     record: ScoreRecord
     level: Level | None  # by the rules; None when the ranking has no bands or no score
     published_level: str | None  # as the source printed it
     level_differs: bool  # the published text names another level (or none)
-    share: Decimal | None  # per cent of the max, display precision
+    share: Decimal | None  # per cent of the max, display precision; None without bands
+    move: Move | None = None
 
 
 @dataclass(frozen=True)
@@ -118,10 +130,43 @@ class Rankings:
             level=level,
             published_level=published,
             level_differs=differs,
+            # a band-less index (DTI, 0–1) is not a "share of a max"
             share=share(record.score, slice_.max_score, levels)
-            if record.score is not None
+            if record.score is not None and levels
             else None,
         )
+
+    async def previous_slice(self, slice_: SliceInfo) -> SliceInfo | None:
+        earlier = [
+            s
+            for s in await self.slices(slice_.ranking)
+            if s.group_code == slice_.group_code and s.year < slice_.year
+        ]
+        return max(earlier, key=lambda s: s.year) if earlier else None
+
+    async def with_moves(self, entries: list[Entry], slice_: SliceInfo) -> list[Entry]:
+        """Attach rank and score changes against the previous year on record."""
+        before = await self.previous_slice(slice_)
+        if before is None:
+            return entries
+        old = {r.unit_id: r for r in await self.store.slice_records(before)}
+        complete = before.published == before.unit_count
+        same_max = before.max_score == slice_.max_score
+        moved = []
+        for entry in entries:
+            was = old.get(entry.record.unit_id)
+            now = entry.record
+            move = Move(
+                previous_year=before.year,
+                previous_rank=was.rank if was else None,
+                new=was is None and complete,
+                rank_change=(was.rank - now.rank) if was else None,
+                score_change=(now.score - was.score)
+                if was and same_max and now.score is not None and was.score is not None
+                else None,
+            )
+            moved.append(replace(entry, move=move))
+        return moved
 
     async def group_view(
         self,
@@ -138,7 +183,8 @@ class Rankings:
         lo = first + (page - 1) * PAGE_SIZE
         hi = min(last, lo + PAGE_SIZE - 1)
         records = await self.store.window(slice_, lo, hi)
-        rows: list[Entry | Gap] = [self.entry(r, slice_) for r in records]
+        entries = await self.with_moves([self.entry(r, slice_) for r in records], slice_)
+        rows: list[Entry | Gap] = list(entries)
         for gap_first, gap_last in gaps([r.rank for r in records], lo, hi):
             rows.append(Gap(gap_first, gap_last))
         rows.sort(key=lambda row: row.first if isinstance(row, Gap) else row.record.rank)
@@ -199,26 +245,37 @@ class Rankings:
         return result
 
     async def find_units(self, text: str, ranking: str | None = None) -> LookupResult:
+        """Without a ranking, the provincial one first ("lao cai" is the city there),
+        then every ranking (so "da nang" still finds the province in the DTI)."""
         await self._fresh()
         assert self._index is not None
-        return self._index.search(text, ranking)
+        if ranking is not None:
+            return self._index.search(text, ranking)
+        first = self._index.search(text, self.catalog.default_ranking)
+        if first.matches:
+            return first
+        everywhere = self._index.search(text)
+        return everywhere if everywhere.matches or not first.suggestions else first
 
     async def card(self, unit_id: int) -> UnitCard | None:
         history = await self.store.unit_history(unit_id)
         if not history:
             return None
         latest = history[-1]
-        return UnitCard(
-            unit_id=unit_id,
-            name=latest.record.name,
-            ranking=self.catalog.rankings[latest.slice.ranking],
-            years=[
+        years = []
+        for h in history:
+            (entry,) = await self.with_moves([self.entry(h.record, h.slice)], h.slice)
+            years.append(
                 CardYear(
                     ranking=self.catalog.rankings[h.slice.ranking],
                     group=self.catalog.groups[h.slice.group_code],
                     slice=h.slice,
-                    entry=self.entry(h.record, h.slice),
+                    entry=entry,
                 )
-                for h in history
-            ],
+            )
+        return UnitCard(
+            unit_id=unit_id,
+            name=latest.record.name,
+            ranking=self.catalog.rankings[latest.slice.ranking],
+            years=years,
         )

@@ -128,6 +128,38 @@ MIGRATIONS: list[str] = [
         detail   TEXT
     );
     """,
+    # 3: group announcements: who follows what, what was announced, a durable outbox
+    """
+    CREATE TABLE subscriptions (
+        chat_id        INTEGER PRIMARY KEY,  -- a group, supergroup or a person's private chat
+        chat_type      TEXT NOT NULL,
+        groups         TEXT,                 -- JSON list of group codes; NULL: every group
+        subscribed_by  INTEGER,
+        created_at     TEXT NOT NULL
+    );
+    CREATE TABLE announcements (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,           -- 'version' | 'text'
+        version_id  INTEGER UNIQUE,          -- one announcement per imported version
+        text_html   TEXT,                    -- 'text': the message; 'version': the fallback
+        created_by  INTEGER,
+        created_at  TEXT NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'queued'  -- draft | queued | cancelled
+    );
+    CREATE TABLE deliveries (
+        announcement_id  INTEGER NOT NULL REFERENCES announcements(id),
+        chat_id          INTEGER NOT NULL,
+        state            TEXT NOT NULL DEFAULT 'pending',
+            -- pending | sending | sent | uncertain | failed | unreachable
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        last_error       TEXT,
+        updated_at       TEXT NOT NULL,
+        message_id       INTEGER,
+        text_html        TEXT,               -- per-chat text; NULL: the announcement's
+        PRIMARY KEY (announcement_id, chat_id)
+    );
+    CREATE INDEX deliveries_by_state ON deliveries(state, announcement_id, chat_id);
+    """,
 ]
 
 
@@ -761,3 +793,247 @@ class Store:
             await db.execute(
                 "UPDATE pending_actions SET payload = NULL WHERE created_at < ?", (before,)
             )
+
+    # ---- announcements: subscriptions and a durable outbox (migration 3) --------------
+
+    async def subscribe(
+        self, chat_id: int, chat_type: str, groups: Sequence[str] | None, *, by: int | None
+    ) -> bool:
+        """Follow `groups` (None: all); a second /dangky replaces the choice.
+        True when the chat was not subscribed before."""
+        chosen = json.dumps(sorted(set(groups))) if groups else None
+        async with self.write() as db:
+            async with db.execute(
+                "SELECT 1 FROM subscriptions WHERE chat_id = ?", (chat_id,)
+            ) as cur:
+                existed = await cur.fetchone() is not None
+            await db.execute(
+                "INSERT INTO subscriptions (chat_id, chat_type, groups, subscribed_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET"
+                " chat_type = excluded.chat_type, groups = excluded.groups,"
+                " subscribed_by = excluded.subscribed_by",
+                (chat_id, chat_type, chosen, by, _now()),
+            )
+            await self._audit(db, by, "subscribe", f"{chat_id} {chosen or 'all'}")
+        return not existed
+
+    async def unsubscribe(self, chat_id: int, *, by: int | None, reason: str = "") -> bool:
+        async with self.write() as db:
+            cur = await db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+            if cur.rowcount:
+                await self._audit(db, by, "unsubscribe", f"{chat_id} {reason}".strip())
+            return cur.rowcount == 1
+
+    async def subscriptions(self) -> list[tuple[int, str, tuple[str, ...] | None, str]]:
+        """(chat id, chat type, followed groups or None for all, language) per subscriber;
+        the language is the person's choice for a private chat, else Vietnamese."""
+        rows = await self._rows(
+            "SELECT s.chat_id, s.chat_type, s.groups, COALESCE(u.language, 'vi')"
+            " FROM subscriptions s LEFT JOIN user_settings u ON u.user_id = s.chat_id"
+            " ORDER BY s.chat_id"
+        )
+        return [(r[0], r[1], tuple(json.loads(r[2])) if r[2] else None, r[3]) for r in rows]
+
+    async def subscription(self, chat_id: int) -> tuple[str, ...] | bool | None:
+        """False: not subscribed; None: every group; else the groups followed."""
+        rows = await self._rows("SELECT groups FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        if not rows:
+            return False
+        return tuple(json.loads(rows[0][0])) if rows[0][0] else None
+
+    async def migrate_chat(self, old: int, new: int) -> None:
+        """A group became supergroup `new`: move its subscription and its pending
+        deliveries in one transaction (the new id wins if it already has them)."""
+        async with self.write() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO subscriptions"
+                " (chat_id, chat_type, groups, subscribed_by, created_at)"
+                " SELECT ?, 'supergroup', groups, subscribed_by, created_at"
+                " FROM subscriptions WHERE chat_id = ?",
+                (new, old),
+            )
+            await db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (old,))
+            await db.execute(
+                "INSERT OR IGNORE INTO deliveries (announcement_id, chat_id, state, attempts,"
+                " last_error, updated_at, message_id, text_html)"
+                " SELECT announcement_id, ?, 'pending', attempts, last_error, ?, NULL, text_html"
+                " FROM deliveries WHERE chat_id = ? AND state = 'pending'",
+                (new, _now(), old),
+            )
+            await db.execute(
+                "DELETE FROM deliveries WHERE chat_id = ? AND state = 'pending'", (old,)
+            )
+            await self._audit(db, None, "migrate_chat", f"{old} -> {new}")
+
+    async def create_announcement(
+        self,
+        kind: str,
+        *,
+        created_by: int | None,
+        text_html: str | None,
+        version_id: int | None = None,
+        texts: dict[tuple[tuple[str, ...] | None, str], str] | None = None,
+        match_groups: set[str] | None = None,
+        draft: bool = False,
+    ) -> tuple[int, bool]:
+        """The announcement and one pending delivery per matching subscriber, at once.
+
+        `texts` maps (followed groups, language) → that chat's text (a subscriber
+        added since it was rendered gets `text_html`). A subscriber following
+        none of `match_groups` gets nothing. A second call for the same version
+        returns (existing id, False): an import is announced once. A `draft`
+        gets its deliveries when `queue_draft` confirms it.
+        """
+        async with self.write() as db:
+            if version_id is not None:
+                async with db.execute(
+                    "SELECT id FROM announcements WHERE version_id = ?", (version_id,)
+                ) as cur:
+                    found = await cur.fetchone()
+                if found is not None:
+                    return int(found[0]), False
+            cur = await db.execute(
+                "INSERT INTO announcements (kind, version_id, text_html, created_by, created_at,"
+                " state) VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, version_id, text_html, created_by, _now(), "draft" if draft else "queued"),
+            )
+            announcement_id = cur.lastrowid
+            assert announcement_id is not None
+            if not draft:
+                await self._queue_deliveries(db, announcement_id, texts or {}, match_groups)
+        return announcement_id, True
+
+    @staticmethod
+    async def _queue_deliveries(
+        db: aiosqlite.Connection,
+        announcement_id: int,
+        texts: dict[tuple[tuple[str, ...] | None, str], str],
+        match_groups: set[str] | None,
+    ) -> int:
+        async with db.execute(
+            "SELECT s.chat_id, s.groups, COALESCE(u.language, 'vi') FROM subscriptions s"
+            " LEFT JOIN user_settings u ON u.user_id = s.chat_id"
+        ) as cur:
+            subscribers = list(await cur.fetchall())
+        rows = []
+        for chat_id, raw, lang in subscribers:
+            groups = tuple(json.loads(raw)) if raw else None
+            if match_groups is not None and groups is not None and not set(groups) & match_groups:
+                continue
+            rows.append((announcement_id, chat_id, _now(), texts.get((groups, lang))))
+        await db.executemany(
+            "INSERT OR IGNORE INTO deliveries (announcement_id, chat_id, state, updated_at,"
+            " text_html) VALUES (?, ?, 'pending', ?, ?)",
+            rows,
+        )
+        return len(rows)
+
+    async def announcement(
+        self, announcement_id: int
+    ) -> tuple[str, str | None, int | None, str, str] | None:
+        """(kind, text, created_by, created_at, state) of one announcement."""
+        rows = await self._rows(
+            "SELECT kind, text_html, created_by, created_at, state FROM announcements"
+            " WHERE id = ?",
+            (announcement_id,),
+        )
+        return (rows[0][0], rows[0][1], rows[0][2], rows[0][3], rows[0][4]) if rows else None
+
+    async def queue_draft(self, announcement_id: int) -> int:
+        """Confirm a draft: its deliveries, once. Raises ActionTaken on a second press."""
+        async with self.write() as db:
+            cur = await db.execute(
+                "UPDATE announcements SET state = 'queued' WHERE id = ? AND state = 'draft'",
+                (announcement_id,),
+            )
+            if cur.rowcount != 1:
+                raise ActionTaken(str(announcement_id))
+            return await self._queue_deliveries(db, announcement_id, {}, None)
+
+    async def cancel_draft(self, announcement_id: int) -> bool:
+        async with self.write() as db:
+            cur = await db.execute(
+                "UPDATE announcements SET state = 'cancelled' WHERE id = ? AND state = 'draft'",
+                (announcement_id,),
+            )
+            return cur.rowcount == 1
+
+    async def next_pending(self, limit: int = 100) -> list[tuple[int, int, str, int]]:
+        """(announcement id, chat id, text, attempts) of deliveries still to send, oldest
+        announcement first."""
+        rows = await self._rows(
+            "SELECT d.announcement_id, d.chat_id, COALESCE(d.text_html, a.text_html, ''),"
+            " d.attempts FROM deliveries d JOIN announcements a ON a.id = d.announcement_id"
+            " WHERE d.state = 'pending' ORDER BY d.announcement_id, d.chat_id LIMIT ?",
+            (limit,),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def mark_delivery(
+        self,
+        announcement_id: int,
+        chat_id: int,
+        state: str,
+        *,
+        error: str | None = None,
+        message_id: int | None = None,
+        attempt: bool = False,
+        expect: str | None = None,
+    ) -> bool:
+        """Record a delivery's state; `attempt` counts one more try. With `expect`,
+        only a row in that state changes (claiming a pending row before its send
+        makes a row that was sent or moved meanwhile never go out twice)."""
+        async with self.write() as db:
+            cur = await db.execute(
+                "UPDATE deliveries SET state = ?, last_error = COALESCE(?, last_error),"
+                " message_id = COALESCE(?, message_id), attempts = attempts + ?,"
+                " updated_at = ? WHERE announcement_id = ? AND chat_id = ?"
+                " AND (? IS NULL OR state = ?)",
+                (
+                    state,
+                    None if error is None else error[:300],
+                    message_id,
+                    int(attempt),
+                    _now(),
+                    announcement_id,
+                    chat_id,
+                    expect,
+                    expect,
+                ),
+            )
+            return cur.rowcount == 1
+
+    async def settle_interrupted(self) -> int:
+        """A send that was in flight when the process died may have arrived: mark it
+        uncertain rather than send it twice."""
+        async with self.write() as db:
+            cur = await db.execute(
+                "UPDATE deliveries SET state = 'uncertain', last_error = 'interrupted',"
+                " updated_at = ? WHERE state = 'sending'",
+                (_now(),),
+            )
+            return cur.rowcount
+
+    async def announcement_status(self, announcement_id: int) -> dict[str, int]:
+        rows = await self._rows(
+            "SELECT state, COUNT(*) FROM deliveries WHERE announcement_id = ? GROUP BY state",
+            (announcement_id,),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def latest_announcement(self) -> tuple[int, str, int | None, str] | None:
+        """(id, kind, version id, created_at) of the newest queued announcement."""
+        rows = await self._rows(
+            "SELECT id, kind, version_id, created_at FROM announcements"
+            " WHERE state = 'queued' ORDER BY id DESC LIMIT 1"
+        )
+        return (rows[0][0], rows[0][1], rows[0][2], rows[0][3]) if rows else None
+
+    async def version_groups(self, version_id: int) -> list[tuple[str, int, str, str]]:
+        """(ranking, year, group, source) of every slice a version published."""
+        rows = await self._rows(
+            "SELECT ranking, year, group_code, source FROM slices WHERE version_id = ?"
+            " ORDER BY ranking, year, group_code",
+            (version_id,),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]

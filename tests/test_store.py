@@ -42,9 +42,9 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 
 async def test_shipped_data_loads_once(store: Store, catalog: Catalog) -> None:
-    assert await load_shipped_data(store, catalog) == ["laocai-cds-2022.csv"]
+    assert await load_shipped_data(store, catalog) == ["dti-2022.csv", "laocai-cds-2022.csv"]
     assert await load_shipped_data(store, catalog) == []
-    assert len(await store.versions()) == 1
+    assert len(await store.versions()) == 2
     slices = await store.current_slices("cds")
     assert {(s.group_code, s.unit_count, str(s.max_score), s.published) for s in slices} == {
         ("tthc", 18, "1000", 11),
@@ -84,13 +84,13 @@ async def test_new_version_switches_slices_and_undo_restores(
     assert [r.name for r in await store.slice_records(huyen_2022)] == ["Huyện Bắc Hà"]
     # the other 2022 groups are untouched
     tthc = await store.current_slice("cds", 2022, "tthc")
-    assert tthc is not None and tthc.version_id == 1
+    assert tthc is not None and tthc.version_id == 2  # the shipped file's version
 
     undone = await store.undo_latest(undone_by=42)
     assert undone is not None and undone.id == version
     assert await rankings.years("cds") == [2022]
     huyen_2022 = await store.current_slice("cds", 2022, "huyen")
-    assert huyen_2022 is not None and huyen_2022.version_id == 1
+    assert huyen_2022 is not None and huyen_2022.version_id == 2
     assert len(await store.slice_records(huyen_2022)) == 4
 
 

@@ -286,11 +286,11 @@ async def test_identical_reupload_is_a_no_op_and_undo_restores(running: Bot) -> 
     again = await upload(running, data, "2023-copy.csv")
     assert "đã được nhập trước đây" in plain(again) and buttons(again) == {}
     history = plain(await running.say("/lichsu"))
-    assert "#2" in history and "2023.csv" in history and "#1" in history
+    assert "#3" in history and "2023.csv" in history and "#1" in history
     undo = await running.say("/hoantac")
-    assert "Hoàn tác phiên bản #2" in plain(undo)
+    assert "Hoàn tác phiên bản #3" in plain(undo)
     done = await confirm(running, undo)
-    assert "Đã hoàn tác phiên bản #2" in plain(done)
+    assert "Đã hoàn tác phiên bản #3" in plain(done)
     assert "Các năm có dữ liệu: 2022" in plain(await running.say("/top 3 tthc 2023"))
     assert "đã hoàn tác" in plain(await running.say("/lichsu"))
 
@@ -398,7 +398,7 @@ def test_cli_import_preview_and_errors(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert done.returncode == 0 and "phiên bản dữ liệu số 2" in done.stdout
+    assert done.returncode == 0 and "phiên bản dữ liệu số 3" in done.stdout
     ask = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "/top 1 tthc 2023"],
         cwd=ROOT,

@@ -1,0 +1,298 @@
+"""Announcements end to end: subscriptions, the outbox, Telegram's limits, faults, restarts.
+
+The real Application polls the fake Bot API on 127.0.0.1; announcements go out
+through the same bot while queries are answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot import announce
+from bot.app import build_application, post_init, post_shutdown
+from bot.settings import Settings
+from ranking.store import Store
+from tests.support.fake_bot_api import FakeBotAPI
+from tests.test_telegram import TOKEN, Bot, plain
+from tests.test_uploads import buttons
+
+ADMIN = 100001  # in RANKBOT_ADMIN_IDS
+OWNER = 300003  # a group's administrator
+MEMBER = 400004  # a plain member
+GROUP = -400000077
+CDS_2022 = 2  # the shipped versions: 1 is the national DTI, 2 the provincial 2022 results
+
+
+@asynccontextmanager
+async def started(
+    srv: FakeBotAPI, db: Path, *, request_timeout: float = 15.0, **pacing: Any
+) -> AsyncIterator[Bot]:
+    """The application as `python -m bot run` starts it, plus the announcement wiring
+    (idempotent, so this holds once bot/app.py wires it itself)."""
+    settings = Settings(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=srv.base_url,
+        TELEGRAM_FILE_BASE_URL=srv.base_file_url,
+        RANKBOT_DB=str(db),
+        RANKBOT_ADMIN_IDS=str(ADMIN),
+        RANKBOT_REQUEST_TIMEOUT=request_timeout,
+    )
+    app = build_application(settings)
+    announce.register(app)
+    async with app:
+        await post_init(app)
+        await announce.start_outbox(app, **pacing)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+        )
+        await app.start()
+        try:
+            yield Bot(srv, app)
+        finally:
+            await announce.stop_outbox(app)
+            await app.updater.stop()
+            await app.stop()
+    await post_shutdown(app)
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[Bot]:
+    async with FakeBotAPI() as srv, started(srv, tmp_path / "bot.sqlite3") as bot:
+        yield bot
+        assert srv.violations == []
+
+
+def store_of(bot: Bot) -> Store:
+    store: Store = bot.app.bot_data["store"]
+    return store
+
+
+def in_group(chat_id: int = GROUP, **kw: Any) -> dict[str, Any]:
+    return {"chat_id": chat_id, "chat_type": "group", **kw}
+
+
+def delivered(bot: Bot, since: int = 0) -> Counter[int]:
+    """Messages the fake actually accepted, per chat."""
+    return Counter(
+        int(c.params["chat_id"]) for c in bot.srv.calls_since(since, "sendMessage") if c.ok
+    )
+
+
+async def until_done(bot: Bot, announcement_id: int, timeout: float = 20.0) -> dict[str, int]:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = await store_of(bot).announcement_status(announcement_id)
+        if not counts.get("pending") and not counts.get("sending"):
+            return counts
+        assert time.monotonic() < deadline, counts
+        await asyncio.sleep(0.05)
+
+
+async def test_group_admins_subscribe_members_are_refused(running: Bot) -> None:
+    srv, store = running.srv, store_of(running)
+    srv.set_chat_admins(GROUP, [OWNER], creator=OWNER)
+    refused = await running.say("/dangky", **in_group(user_id=MEMBER))
+    assert "Chỉ quản trị viên của nhóm" in plain(refused)
+    assert await store.subscription(GROUP) is False
+    anonymous = await running.say("/dangky", **in_group(user_id=1087968824, sender_chat=GROUP))
+    assert "tài khoản cá nhân" in plain(anonymous)
+    unknown = await running.say("/dangky huyen xyz", **in_group(user_id=OWNER))
+    assert "«xyz»" in plain(unknown) and await store.subscription(GROUP) is False
+    done = await running.say("/dangky cấp huyện tthc", **in_group(user_id=OWNER))
+    assert "Nhóm này sẽ nhận thông báo" in plain(done) and "Huyện" in plain(done)
+    assert await store.subscription(GROUP) == ("huyen", "tthc")
+    # the admin list is cached: one getChatAdministrators for three commands
+    assert len(srv.calls_since(0, "getChatAdministrators")) == 1
+    # a bot admin may subscribe any group; "tất cả" widens it again
+    other = -400000078
+    await running.say("/dangky tất cả", **in_group(other, user_id=ADMIN))
+    assert await store.subscription(other) is None
+    assert "Đã huỷ" in plain(await running.say("/huydangky", **in_group(user_id=OWNER)))
+    assert await store.subscription(GROUP) is False
+    assert "Chưa đăng ký" in plain(await running.say("/huydangky", **in_group(user_id=OWNER)))
+
+
+async def test_private_subscription(running: Bot) -> None:
+    reply = await running.say("/dangky", user_id=MEMBER, chat_id=MEMBER)
+    assert "Bạn sẽ nhận thông báo" in plain(reply) and "tất cả các nhóm" in plain(reply)
+    assert await store_of(running).subscription(MEMBER) is None
+    reply = await running.say("/subscribe huyen", user_id=MEMBER, chat_id=MEMBER)
+    assert await store_of(running).subscription(MEMBER) == ("huyen",)
+    assert "Đã huỷ" in plain(await running.say("/unsubscribe", user_id=MEMBER, chat_id=MEMBER))
+
+
+async def test_added_greets_kicked_unsubscribes_migration_moves(running: Bot) -> None:
+    srv, store = running.srv, store_of(running)
+    mark = srv.mark()
+    srv.push_update(srv.my_chat_member(GROUP, "group", "left", "member", user_id=OWNER))
+    greeting = await srv.wait_for("sendMessage", since=mark)
+    assert greeting.params["chat_id"] == GROUP and "/dangky" in plain(greeting)
+    await store.subscribe(GROUP, "group", ["huyen"], by=OWNER)
+    new_id = -1009000000077
+    srv.push_update(srv.migrate_message(GROUP, new_id))
+    await srv.wait_idle(quiet=0.3)
+    assert await store.subscription(GROUP) is False
+    assert await store.subscription(new_id) == ("huyen",)
+    srv.push_update(srv.my_chat_member(new_id, "supergroup", "member", "kicked", user_id=OWNER))
+    await srv.wait_idle(quiet=0.3)
+    assert await store.subscription(new_id) is False
+    assert len(srv.calls_since(mark, "sendMessage")) == 1  # only the greeting
+
+
+async def test_announce_version_to_fifty_groups_within_limits(tmp_path: Path) -> None:
+    async with FakeBotAPI(enforce_limits=True) as srv, started(srv, tmp_path / "b.db") as bot:
+        store = store_of(bot)
+        groups = [-400001000 - i for i in range(50)]
+        for chat_id in groups:
+            await store.subscribe(chat_id, "group", None, by=OWNER)
+        narrowed, elsewhere = groups[0], groups[1]
+        await store.subscribe(narrowed, "group", ["huyen"], by=OWNER)
+        await store.subscribe(elsewhere, "group", ["tinh"], by=OWNER)  # the national DTI only
+        forbidden, migrating, new_id = groups[2], groups[3], -1009000001003
+        srv.forbid_chat(forbidden)
+        srv.migrate_message(migrating, new_id)  # sends to the old id now answer ChatMigrated
+        await store.subscribe(MEMBER, "private", None, by=MEMBER)
+        await store.set_language(MEMBER, "en")
+        mark = srv.mark()
+        announcement_id = await announce.announce_version(bot.app, CDS_2022, ADMIN)
+        assert announcement_id is not None
+        # queries are answered while the announcement goes out
+        started_at = time.monotonic()
+        srv.push_update(srv.message("/top 3 huyen", user_id=OWNER, chat_id=OWNER))
+        top = await srv.wait_for("sendMessage", lambda c: c.params["chat_id"] == OWNER)
+        assert "Thành phố Lào Cai" in plain(top) and time.monotonic() - started_at < 2
+        counts = await until_done(bot, announcement_id)
+        assert counts == {"sent": 49, "unreachable": 1}, counts
+        sent = delivered(bot, mark)
+        expected = set(groups) - {elsewhere, forbidden, migrating} | {new_id, MEMBER, OWNER}
+        assert set(sent) == expected and all(n == 1 for n in sent.values()), sent
+        assert srv.rate_limit_hits == []
+        assert await store.subscription(forbidden) is False
+        assert await store.subscription(migrating) is False
+        assert await store.subscription(new_id) is None
+        texts = {
+            int(c.params["chat_id"]): plain(c)
+            for c in srv.calls_since(mark, "sendMessage")
+            if c.ok
+        }
+        full = texts[groups[5]]
+        assert "Kết quả mới" in full and "1. Thành phố Lào Cai" in full
+        assert "Có thủ tục hành chính" in full or "có thủ tục hành chính" in full
+        assert "Số đơn vị theo mức: Dẫn dắt" in full and "QĐ 791/QĐ-UBND" in full
+        assert "thủ tục hành chính" not in texts[narrowed] and "Huyện" in texts[narrowed]
+        assert elsewhere not in texts  # follows only the national DTI: not in this version
+        assert "New results" in texts[MEMBER]
+        # announcing the same version again queues nothing
+        assert await announce.announce_version(bot.app, CDS_2022, ADMIN) == announcement_id
+        await srv.wait_idle(quiet=0.3)
+        assert sum(delivered(bot, mark).values()) == len(expected)
+        assert srv.violations == []
+
+
+async def test_free_text_announcement_preview_confirm_once_and_status(running: Bot) -> None:
+    srv, store = running.srv, store_of(running)
+    assert "Chưa có thông báo" in plain(await running.say("/trangthai"))
+    assert "Chưa có nhóm" in plain(await running.say("/thongbao Họp giao ban"))
+    chats = [-400002001, -400002002, -400002003]
+    for chat_id in chats:
+        await store.subscribe(chat_id, "group", None, by=OWNER)
+    refused = await running.say("/thongbao xin chào", user_id=MEMBER, chat_id=MEMBER)
+    assert "quản trị viên" in plain(refused)
+    assert "Cách dùng" in plain(await running.say("/thongbao"))
+    preview = await running.say("/thongbao Họp giao ban thứ Hai lúc 8 giờ <sớm>")
+    assert "Xem trước" in plain(preview) and "3 nơi" in plain(preview)
+    assert set(buttons(preview)) == {"✅ Xác nhận", "❌ Huỷ"}
+    data = buttons(preview)["✅ Xác nhận"]
+    assert data.startswith("n:")
+    mark = srv.mark()
+    # someone else's press does nothing
+    srv.push_update(srv.callback_query(data, message=preview.result, user_id=MEMBER))
+    other = await srv.wait_for("answerCallbackQuery", since=mark)
+    assert "Chỉ người soạn" in other.params["text"]
+    first = await running.press(preview.result, data)
+    assert any("Đang gửi tới 3 nơi" in plain(c) for c in first if c.method == "sendMessage")
+    second = await running.press(preview.result, data)
+    assert any(
+        "đã được xử lý" in c.params.get("text", "")
+        for c in second
+        if c.method == "answerCallbackQuery"
+    )
+    latest = await store.latest_announcement()
+    assert latest is not None
+    await until_done(running, latest[0])
+    sent = delivered(running, mark)
+    assert all(sent[c] == 1 for c in chats)
+    message = next(
+        c for c in srv.calls_since(mark, "sendMessage") if c.params["chat_id"] == chats[0]
+    )
+    assert "Thông báo" in plain(message) and "thứ Hai lúc 8 giờ <sớm>" in plain(message)
+    status = plain(await running.say("/trangthai"))
+    assert "Đã gửi: 3" in status and "Đang chờ: 0" in status
+    # a cancelled preview sends nothing
+    preview = await running.say("/thongbao không gửi")
+    await running.press(preview.result, buttons(preview)["❌ Huỷ"])
+    await srv.wait_idle(quiet=0.3)
+    assert {c: n for c, n in delivered(running, mark).items() if c < 0} == dict.fromkeys(chats, 1)
+
+
+async def test_faults_timeout_is_uncertain_network_error_retried(tmp_path: Path) -> None:
+    async with FakeBotAPI() as srv, started(srv, tmp_path / "f.db") as bot:
+        store = store_of(bot)
+        chats = [-400003001, -400003002]
+        for chat_id in chats:
+            await store.subscribe(chat_id, "group", None, by=OWNER)
+        # a 502 (NetworkError) is retried; a 429 waits as long as asked and retries
+        srv.fail_next("sendMessage", status=502)
+        srv.fail_next("sendMessage", status=429, parameters={"retry_after": 1})
+        mark = srv.mark()
+        announcement_id = await announce.announce_version(bot.app, CDS_2022, ADMIN)
+        assert announcement_id is not None
+        counts = await until_done(bot, announcement_id)
+        assert counts == {"sent": 2}, counts
+        assert all(n == 1 for n in delivered(bot, mark).values())
+
+
+async def test_restart_in_the_middle_sends_each_exactly_once(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    groups = [-400004000 - i for i in range(15)]
+    async with FakeBotAPI(enforce_limits=True) as srv:
+        async with started(srv, db, per_second=5) as bot:
+            for chat_id in groups:
+                await store_of(bot).subscribe(chat_id, "group", None, by=OWNER)
+            announcement_id = await announce.announce_version(bot.app, CDS_2022, ADMIN)
+            assert announcement_id is not None
+            await srv.wait_for(
+                "sendMessage",
+                lambda c: sum(1 for x in srv.calls if x.method == "sendMessage" and x.ok) >= 4,
+            )
+        first = delivered(bot)
+        assert 4 <= sum(first.values()) < len(groups)
+        async with started(srv, db) as bot:
+            counts = await until_done(bot, announcement_id)
+            assert counts == {"sent": len(groups)}, counts
+        sent = delivered(bot)
+        assert set(sent) == set(groups) and all(n == 1 for n in sent.values()), sent
+        assert srv.rate_limit_hits == [] and srv.violations == []
+
+
+async def test_a_timed_out_send_is_uncertain_and_never_repeated(tmp_path: Path) -> None:
+    async with FakeBotAPI() as srv, started(srv, tmp_path / "t.db", request_timeout=1) as bot:
+        await store_of(bot).subscribe(GROUP, "group", None, by=OWNER)
+        srv.delay_next("sendMessage", 1.5)  # Telegram sends it, the bot sees TimedOut
+        announcement_id = await announce.announce_version(bot.app, CDS_2022, ADMIN)
+        assert announcement_id is not None
+        assert await until_done(bot, announcement_id) == {"uncertain": 1}
+        await asyncio.sleep(2)
+        assert delivered(bot)[GROUP] == 1
+        status = plain(await bot.say("/trangthai"))
+        assert "Chưa rõ: 1" in status and "Đã gửi: 0" in status
