@@ -73,7 +73,11 @@ class Answers:
 
     async def user_errors(self, invalid: Invalid, t: Translator) -> Reply:
         """Every problem at once, then what would work."""
-        lines = [t(e.key, **e.params) for e in invalid.errors]
+        # parameters quote what the user typed: escape them for Telegram HTML
+        lines = [
+            t(e.key, **{k: esc(v) if isinstance(v, str) else v for k, v in e.params.items()})
+            for e in invalid.errors
+        ]
         if invalid.year is not None:
             ranking = invalid.ranking or self.catalog.default_ranking
             _, problem = await self._resolve_year(ranking, invalid.year, t)

@@ -116,6 +116,16 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def utf16_prefix(text: str, units: int) -> str:
+    """The longest prefix of `text` within `units` UTF-16 code units (Telegram's measure)."""
+    total = 0
+    for i, ch in enumerate(text):
+        total += 2 if ord(ch) > 0xFFFF else 1
+        if total > units:
+            return text[:i]
+    return text
+
+
 def split_html(markup: str) -> list[str]:
     """Chunks that each fit one message. Our markup never spans lines, so a
     split at a line break keeps every chunk valid HTML."""
@@ -131,7 +141,7 @@ def split_html(markup: str) -> list[str]:
             chunks.append("\n".join(current).strip("\n"))
             current, length, entities = [], 0, 0
         if line_len > SAFE_TEXT_LENGTH:  # one absurdly long line (a 500-char name × …)
-            line = html.escape(to_plain(line)[: SAFE_TEXT_LENGTH - 1]) + "…"
+            line = html.escape(utf16_prefix(to_plain(line), SAFE_TEXT_LENGTH - 1)) + "…"
             line_len = SAFE_TEXT_LENGTH
         current.append(line)
         length += line_len

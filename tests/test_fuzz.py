@@ -34,7 +34,7 @@ from bot import render
 from bot.answers import Answers
 from bot.app import split_html, utf16_len
 from bot.i18n import Translator
-from bot.parsing import COMMANDS, Invalid, Parser
+from bot.parsing import COMMANDS, Parser
 from bot.render import Reply, esc, to_plain
 from ranking.catalog import load_catalog
 from ranking.importer import commit_dataset, load_shipped_data, read_and_validate, sha256
@@ -142,12 +142,9 @@ messages = st.one_of(
 
 
 def _known_bug(text: str) -> bool:
-    """Bug 1 (bot/parsing.py Parser.command): the value of /ngonngu is not escaped."""
-    parsed = PARSER.parse(text)
-    return isinstance(parsed, Invalid) and any(
-        e.key == "parse.bad_language" and any(c in str(e.params.get("value")) for c in "<>&")
-        for e in parsed.errors
-    )
+    """Bug 1 (fixed): the value of /ngonngu was not escaped. Kept so the properties'
+    call sites stay unchanged; it excludes nothing now."""
+    return False
 
 
 # ---- the checks every reply must pass ---------------------------------------
@@ -340,7 +337,6 @@ def test_answers_over_hostile_data_are_valid_telegram_html() -> None:
         prop()
 
 
-@pytest.mark.xfail(strict=True, reason="bug 1: /ngonngu's value is not HTML-escaped")
 @pytest.mark.parametrize("text", ["/ngonngu <b", "/lang a&b", "/ngonngu </b>"])
 def test_regression_bad_language_is_escaped(text: str) -> None:
     with shipped_answers() as (loop, answers):
@@ -464,7 +460,6 @@ def test_split_html_long_bmp_line(piece: str, bold: bool) -> None:
     check_chunks(markup)
 
 
-@pytest.mark.xfail(strict=True, reason="bug 2: split_html cuts long lines by code points")
 def test_regression_long_line_of_astral_characters() -> None:
     """A 4100-emoji line is cut to 3999 code points = 7998 UTF-16 units > 4096."""
     check_chunks("\U0001f600" * 4100)
