@@ -23,7 +23,7 @@ from bot.parsing import (
     UnitQuery,
     ranking_callback,
 )
-from bot.render import Button, Reply, esc
+from bot.render import Button, Reply, esc, esc_params
 from ranking.lookup import MAX_CHOICES
 from ranking.queries import Rankings, UnitCard
 
@@ -74,10 +74,7 @@ class Answers:
     async def user_errors(self, invalid: Invalid, t: Translator) -> Reply:
         """Every problem at once, then what would work."""
         # parameters quote what the user typed: escape them for Telegram HTML
-        lines = [
-            t(e.key, **{k: esc(v) if isinstance(v, str) else v for k, v in e.params.items()})
-            for e in invalid.errors
-        ]
+        lines = [t(e.key, **esc_params(e.params)) for e in invalid.errors]
         if invalid.year is not None:
             ranking = invalid.ranking or self.catalog.default_ranking
             _, problem = await self._resolve_year(ranking, invalid.year, t)

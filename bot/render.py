@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.i18n import Translator
@@ -33,6 +34,11 @@ class Reply:
 
 def esc(text: str) -> str:
     return html.escape(text, quote=False)
+
+
+def esc_params(params: Mapping[str, object]) -> dict[str, object]:
+    """Message parameters that quote user or file text, made safe for Telegram HTML."""
+    return {k: esc(v) if isinstance(v, str) else v for k, v in params.items()}
 
 
 def to_plain(markup: str) -> str:

@@ -8,21 +8,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from bot.i18n import Translator
+from ranking.export import HEADERS  # the upload format's columns, one definition
 
-# The upload format's columns as officials see them (see README, "Score file format").
-COLUMNS = [
-    "Năm",
-    "Bảng xếp hạng",
-    "Nhóm",
-    "Xếp hạng",
-    "Tên cơ quan, đơn vị",
-    "Tổng điểm",
-    "Điểm tối đa",
-    "Mức xếp hạng",
-    "Số đơn vị",
-    "Căn cứ",
-    "Ghi chú",
-]
 EXAMPLE = [
     2022,
     "cds",
@@ -43,7 +30,7 @@ def template_xlsx(t: Translator) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Xep hang"
-    sheet.append(COLUMNS)
+    sheet.append(list(HEADERS))
     sheet.append(EXAMPLE)
     for cell in sheet[1]:
         cell.font = Font(bold=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.i18n import Translator
-from bot.render import esc
+from bot.render import esc, esc_params
 from ranking.importer import Dataset, Problem
 from ranking.queries import Rankings
 from ranking.reader import ReadProblem
@@ -27,7 +27,7 @@ def problem_line(problem: Problem, t: Translator) -> str:
         where.append(t("import.where_row", row=problem.row))
     if problem.column:
         where.append(t("import.where_column", column=problem.column))
-    params = {k: esc(v) if isinstance(v, str) else v for k, v in problem.params.items()}
+    params = esc_params(problem.params)
     text = t(f"import.{problem.code}", **params)
     prefix = t("import.warning_mark") if problem.severity == "warning" else "• "
     return prefix + (", ".join(where) + ": " if where else "") + text
@@ -35,7 +35,7 @@ def problem_line(problem: Problem, t: Translator) -> str:
 
 def reader_message(problem: ReadProblem, t: Translator) -> str:
     """A refused file's message; its params may quote the file's own text."""
-    params = {k: esc(v) if isinstance(v, str) else v for k, v in problem.params.items()}
+    params = esc_params(problem.params)
     return t(f"reader.{problem.code}", **params)
 
 

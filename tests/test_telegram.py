@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application, post_init, post_shutdown
@@ -35,6 +34,7 @@ from tests.support.fake_bot_api import (
     FakeBotAPI,
     parse_html,
 )
+from tests.support.serving import serving
 
 TOKEN = "123456789:AAFtestTOKENabcdefghijklmnopqrstuvwxyz0123"
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,20 +95,8 @@ async def seed_2023(db: Path) -> None:
 @pytest.fixture
 async def running(tmp_path: Path) -> AsyncIterator[Bot]:
     async with FakeBotAPI() as srv:
-        app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
-        async with app:
-            await post_init(app)
-            assert app.updater is not None
-            await app.updater.start_polling(
-                poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
-            )
-            await app.start()
-            try:
-                yield Bot(srv, app)
-            finally:
-                await app.updater.stop()
-                await app.stop()
-        await post_shutdown(app)
+        async with serving(settings_for(srv, tmp_path / "bot.sqlite3")) as app:
+            yield Bot(srv, app)
         assert srv.violations == []
 
 
@@ -208,30 +196,20 @@ async def test_buttons_switch_group_and_stale_ones_are_answered(running: Bot) ->
 async def test_pages_and_year_buttons(tmp_path: Path) -> None:
     await seed_2023(tmp_path / "bot.sqlite3")
     async with FakeBotAPI() as srv:
-        app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
-        async with app:
-            await post_init(app)
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            await app.start()
+        async with serving(settings_for(srv, tmp_path / "bot.sqlite3")) as app:
             bot = Bot(srv, app)
-            try:
-                call = await bot.say("/top 30 huyen 2023")
-                assert "1. Đơn vị thử 01" in plain(call) and "21." not in plain(call)
-                rows = call.params["reply_markup"]["inline_keyboard"]
-                buttons = {b["text"]: b["callback_data"] for row in rows for b in row}
-                assert {"Sau »", "1/2", "2022", "• 2023"} <= set(buttons)
-                calls = await bot.press(call.result, buttons["Sau »"])
-                (edit,) = [c for c in calls if c.method == "editMessageText"]
-                assert "21. Đơn vị thử 21" in plain(edit) and "1. Đơn vị thử 01" not in plain(edit)
-                assert "Trang 2/2" in plain(edit)
-                calls = await bot.press(call.result, buttons["2022"])
-                (edit,) = [c for c in calls if c.method == "editMessageText"]
-                assert "Thành phố Lào Cai" in plain(edit)
-            finally:
-                await app.updater.stop()
-                await app.stop()
-        await post_shutdown(app)
+            call = await bot.say("/top 30 huyen 2023")
+            assert "1. Đơn vị thử 01" in plain(call) and "21." not in plain(call)
+            rows = call.params["reply_markup"]["inline_keyboard"]
+            buttons = {b["text"]: b["callback_data"] for row in rows for b in row}
+            assert {"Sau »", "1/2", "2022", "• 2023"} <= set(buttons)
+            calls = await bot.press(call.result, buttons["Sau »"])
+            (edit,) = [c for c in calls if c.method == "editMessageText"]
+            assert "21. Đơn vị thử 21" in plain(edit) and "1. Đơn vị thử 01" not in plain(edit)
+            assert "Trang 2/2" in plain(edit)
+            calls = await bot.press(call.result, buttons["2022"])
+            (edit,) = [c for c in calls if c.method == "editMessageText"]
+            assert "Thành phố Lào Cai" in plain(edit)
         assert srv.violations == []
 
 
@@ -296,19 +274,9 @@ async def test_menus_and_descriptions_are_set(running: Bot) -> None:
 async def test_failed_set_up_calls_do_not_stop_the_bot(tmp_path: Path) -> None:
     async with FakeBotAPI() as srv:
         srv.fail_next("setMyCommands", status=500, count=10)
-        app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
-        async with app:
-            await post_init(app)
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            await app.start()
-            try:
-                call = await Bot(srv, app).say("/top 1 huyen")
-                assert "651,93" in plain(call)
-            finally:
-                await app.updater.stop()
-                await app.stop()
-        await post_shutdown(app)
+        async with serving(settings_for(srv, tmp_path / "bot.sqlite3")) as app:
+            call = await Bot(srv, app).say("/top 1 huyen")
+            assert "651,93" in plain(call)
 
 
 async def test_server_faults_are_survived(running: Bot) -> None:
@@ -338,33 +306,23 @@ async def test_a_timed_out_send_is_not_resent(tmp_path: Path) -> None:
         settings = settings_for(srv, tmp_path / "bot.sqlite3").model_copy(
             update={"request_timeout": 0.5}
         )
-        app = build_application(settings)
-        async with app:
-            await post_init(app)
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            await app.start()
-            try:
-                srv.delay_next("sendMessage", 1.5)
-                mark = srv.mark()
-                srv.push_update(srv.message("/nam"))
-                apology = await srv.wait_for(
-                    "sendMessage", lambda c: "Xin lỗi" in c.params["text"], since=mark, timeout=10
-                )
-                assert apology.ok
-                await srv.wait_idle(quiet=1.6)
-                answers = [
-                    c
-                    for c in srv.calls_since(mark, "sendMessage")
-                    if "Xin lỗi" not in c.params["text"]
-                ]
-                assert len(answers) == 1  # sent once (and delivered late), never resent
-                call = await Bot(srv, app).say("/nam")  # the bot goes on
-                assert "2022" in plain(call)
-            finally:
-                await app.updater.stop()
-                await app.stop()
-        await post_shutdown(app)
+        async with serving(settings) as app:
+            srv.delay_next("sendMessage", 1.5)
+            mark = srv.mark()
+            srv.push_update(srv.message("/nam"))
+            apology = await srv.wait_for(
+                "sendMessage", lambda c: "Xin lỗi" in c.params["text"], since=mark, timeout=10
+            )
+            assert apology.ok
+            await srv.wait_idle(quiet=1.6)
+            answers = [
+                c
+                for c in srv.calls_since(mark, "sendMessage")
+                if "Xin lỗi" not in c.params["text"]
+            ]
+            assert len(answers) == 1  # sent once (and delivered late), never resent
+            call = await Bot(srv, app).say("/nam")  # the bot goes on
+            assert "2022" in plain(call)
 
 
 async def test_long_replies_fit_telegram_limits(running: Bot) -> None:
@@ -381,23 +339,13 @@ async def test_token_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     logging.getLogger("httpx").setLevel(logging.DEBUG)  # the worst case: URLs logged
     try:
         async with FakeBotAPI() as srv:
-            app = build_application(settings_for(srv, tmp_path / "bot.sqlite3"))
-            async with app:
-                await post_init(app)
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0, timeout=1)
-                await app.start()
+            async with serving(settings_for(srv, tmp_path / "bot.sqlite3")) as app:
                 bot = Bot(srv, app)
-                try:
-                    await bot.say("/top 1")
-                    srv.fail_next("sendMessage", status=400, description="Bad Request: x")
-                    mark = srv.mark()
-                    srv.push_update(srv.message("/nam"))
-                    await srv.wait_for("sendMessage", lambda c: c.ok, since=mark, timeout=10)
-                finally:
-                    await app.updater.stop()
-                    await app.stop()
-            await post_shutdown(app)
+                await bot.say("/top 1")
+                srv.fail_next("sendMessage", status=400, description="Bad Request: x")
+                mark = srv.mark()
+                srv.push_update(srv.message("/nam"))
+                await srv.wait_for("sendMessage", lambda c: c.ok, since=mark, timeout=10)
             logging.getLogger("rankbot").error("token in an error: %s", f"bot{TOKEN}/getMe")
     finally:
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -14,10 +14,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from bot.app import build_application, post_init, post_shutdown
 from bot.settings import Settings
 from ranking.store import Store
 from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
+from tests.support.serving import serving
 from tests.test_reader import to_cp1258
 from tests.test_telegram import TOKEN, Bot, plain
 
@@ -121,18 +121,8 @@ async def running(tmp_path: Path) -> AsyncIterator[Bot]:
             RANKBOT_DB=str(tmp_path / "bot.sqlite3"),
             RANKBOT_ADMIN_IDS=str(ADMIN),
         )
-        app = build_application(settings)
-        async with app:
-            await post_init(app)
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            await app.start()
-            try:
-                yield Bot(srv, app)
-            finally:
-                await app.updater.stop()
-                await app.stop()
-        await post_shutdown(app)
+        async with serving(settings) as app:
+            yield Bot(srv, app)
         assert srv.violations == []
 
 
