@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | ask [TEXT] | import FILE [--dry-run]`."""
+"""Command line: `python -m bot run | ask [TEXT] | import FILE [--dry-run] | restore FILE`."""
 
 from __future__ import annotations
 
@@ -18,11 +18,18 @@ def main(argv: list[str] | None = None) -> int:
     imp = sub.add_parser("import", help="validate and import a score file (CSV or XLSX)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="check and preview only")
+    res = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
+    res.add_argument("file")
+    res.add_argument(
+        "--force", action="store_true", help="replace a current database that cannot be read"
+    )
     args = parser.parse_args(argv)
     if args.command == "ask":
         return cli.ask(" ".join(args.text) if args.text else None, lang=args.lang)
     if args.command == "import":
         return cli.import_file(args.file, dry_run=args.dry_run)
+    if args.command == "restore":
+        return cli.restore(args.file, force=args.force)
     return cli.run()
 
 

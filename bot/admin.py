@@ -246,7 +246,18 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     parts = query.data.split(":")
     store = store_of(context)
     action = await store.pending(parts[1]) if len(parts) == 3 else None
-    if action is None or parts[2] not in ("ok", "same", "no"):
+    # Only uploads and undos are confirmed here; a /thongbao draft has its own
+    # buttons (bot/announce.py), so its id in an `a:` button is a forgery.
+    if (
+        action is None
+        or action.kind not in ("import", "undo")
+        or parts[2]
+        not in (
+            "ok",
+            "same",
+            "no",
+        )
+    ):
         await query.answer(t("callback.stale"))
         return
     if query.from_user.id != action.user_id or not await is_admin(query.from_user.id, context):
@@ -305,6 +316,10 @@ async def confirm_import(
         claim=action.id,
     )
     await rankings.store.audit(action.user_id, "import", f"version {version} {action.file_name}")
+    # Queued in the durable outbox; the worker sends it in the background.
+    from bot import announce  # bot.announce imports this module
+
+    await announce.announce_version(context.application, version, action.user_id)
     years = sorted({s.year for s in dataset.slices})
     return t("admin.imported", version=version, years=", ".join(map(str, years)))
 

@@ -303,11 +303,19 @@ class Outbox:
 async def announce_version(
     application: AnyApplication, version_id: int, created_by: int | None
 ) -> int | None:
+    """Queue what `version_id` published (see `queue_version`) and wake the worker."""
+    announcement_id = await queue_version(answers_of(application).rankings, version_id, created_by)
+    if announcement_id is not None:
+        wake_outbox(application)
+    return announcement_id
+
+
+async def queue_version(rankings: Rankings, version_id: int, created_by: int | None) -> int | None:
     """Queue what `version_id` published for every subscriber who follows one of its
     groups, each in their language and groups; None when it published nothing.
-    Calling it twice for a version queues nothing more."""
-    store = store_of(application)
-    rankings = answers_of(application).rankings
+    Calling it twice for a version queues nothing more. Needs no Telegram: the
+    CLI import queues here too, and the running bot's worker sends it."""
+    store = rankings.store
     published = await store.version_groups(version_id)
     if not published:
         return None
@@ -330,7 +338,6 @@ async def announce_version(
     )
     if created:
         log.info("announcement %s queued for version %s", announcement_id, version_id)
-    wake_outbox(application)
     return announcement_id
 
 

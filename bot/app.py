@@ -44,8 +44,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin
+from bot import admin, announce, ops
 from bot.answers import Answers
+from bot.cli import refuse_damaged
 from bot.i18n import LANGUAGES, Translator, pick_language
 from bot.logs import RedactingFilter, setup_logging
 from bot.parsing import (
@@ -65,9 +66,31 @@ from ranking.store import Store
 log = logging.getLogger("rankbot")
 
 # Telegram command names (ASCII, ≤ 32 chars) for each canonical command, menu order.
-MENU = ["top", "cuoi", "donvi", "sosanh", "muc", "nam", "nhom", "ngonngu", "trogiup"]
-MENU_EN = ["top", "bottom", "unit", "compare", "levels", "years", "groups", "lang", "help"]
-MENU_KEYS = ["top", "bottom", "unit", "compare", "levels", "years", "groups", "language", "help"]
+MENU = [
+    "top", "cuoi", "donvi", "sosanh", "muc", "nam", "nhom", "dangky", "huydangky", "ngonngu",
+    "trogiup",
+]  # fmt: skip
+MENU_EN = [
+    "top", "bottom", "unit", "compare", "levels", "years", "groups", "subscribe",
+    "unsubscribe", "lang", "help",
+]  # fmt: skip
+MENU_KEYS = [
+    "top", "bottom", "unit", "compare", "levels", "years", "groups", "subscribe",
+    "unsubscribe", "language", "help",
+]  # fmt: skip
+# Admins see these after everyone's (in their own chat's command scope).
+ADMIN_MENU = ["tailen", "lichsu", "hoantac", "thongbao", "trangthai", "saoluu", "quantri", "mau"]
+ADMIN_MENU_EN = ["upload", "history", "undo", "announce", "status", "backup", "admins", "template"]
+ADMIN_MENU_KEYS = [
+    "upload",
+    "history",
+    "undo",
+    "announce",
+    "status",
+    "backup",
+    "admins",
+    "template",
+]
 COMMAND_NAMES = sorted({name for name in COMMANDS if " " not in name})
 # Leave room under 4096 for what Telegram counts differently from us.
 SAFE_TEXT_LENGTH = MessageLimit.MAX_TEXT_LENGTH - 96
@@ -191,6 +214,8 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     private = message.chat.type == ChatType.PRIVATE
     lang = await language_of(update, context)
+    if not await ops.let_through(update, context, Translator(lang)):
+        return
     user_id = update.effective_user.id if update.effective_user else None
     reply = await answers_of(context).to_text(
         message.text, lang=lang, user_id=user_id, private=private
@@ -231,6 +256,8 @@ async def on_group_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not text:
         text = "/trogiup"
     lang = await language_of(update, context)
+    if not await ops.let_through(update, context, Translator(lang)):
+        return
     answers = answers_of(context)
     # A mention is a direct question, so read it as a private chat would.
     reply = await answers.to_text(text, lang=lang, private=True)
@@ -245,6 +272,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = await language_of(update, context)
     t = Translator(lang)
+    if not await ops.let_through(update, context, t):
+        return
     answers = answers_of(context)
     data = query.data or ""
     reply: Reply | None = None
@@ -339,26 +368,19 @@ def menu_commands(lang: str) -> list[BotCommand]:
 def admin_commands(lang: str) -> list[BotCommand]:
     """The admins' menu: everyone's commands plus the admin ones."""
     t = Translator(lang)
-    names = (
-        ["upload", "history", "undo", "admins", "template"]
-        if lang == "en"
-        else ["tailen", "lichsu", "hoantac", "quantri", "mau"]
-    )
+    names = ADMIN_MENU_EN if lang == "en" else ADMIN_MENU
     extra = [
         BotCommand(name, t(f"menu.{key}"))
-        for name, key in zip(
-            names, ["upload", "history", "undo", "admins", "template"], strict=True
-        )
+        for name, key in zip(names, ADMIN_MENU_KEYS, strict=True)
     ]
     return menu_commands(lang) + extra
 
 
 async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     settings: Settings = application.bot_data["settings"]
+    await asyncio.to_thread(refuse_damaged, settings.db_path)
     store = await Store.open(settings.db_path)
     try:
-        if (check := await store.quick_check()) != "ok":
-            raise SystemExit(f"error: {settings.db_path} failed quick_check: {check}")
         catalog = load_catalog()
         loaded = await load_shipped_data(store, catalog)
     except BaseException:
@@ -369,6 +391,9 @@ async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     application.bot_data["store"] = store
     application.bot_data["answers"] = Answers(Rankings(store, catalog))
     await set_up_menus(application)
+    ops.schedule_backups(application)
+    # Deliveries left pending by the last run continue now (bot/announce.py).
+    await announce.start_outbox(application)
 
 
 async def set_up_menus(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -418,7 +443,13 @@ async def set_up_menus(application: Application[Any, Any, Any, Any, Any, Any]) -
             log.warning("set-up call failed (%s): %s", what, exc)
 
 
+async def post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # The send in flight finishes and is recorded before the process goes away.
+    await announce.stop_outbox(application)
+
+
 async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await announce.stop_outbox(application)  # no-op after post_stop; the store closes next
     store = application.bot_data.pop("store", None)
     if store is not None:
         await store.close()
@@ -447,10 +478,15 @@ def build_application(
         .read_timeout(settings.request_timeout)
         .write_timeout(settings.request_timeout)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
     application.bot_data["settings"] = settings
+    application.bot_data["flood"] = ops.flood_guard(settings)
+    # Subscriptions, /thongbao, /trangthai, my_chat_member and migrations: group -1,
+    # ahead of the query handlers below (bot/announce.py).
+    announce.register(application)
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     new_messages = filters.UpdateType.MESSAGE  # an edited message is not a new question
@@ -462,6 +498,7 @@ def build_application(
         (["hoantac", "undo"], admin.undo_command),
         (["quantri", "admins"], admin.admins_command),
         (["mau", "template"], admin.template_command),
+        (["saoluu", "backup"], ops.backup_command),
     ):
         application.add_handler(CommandHandler(names, callback, filters=new_messages))
     application.add_handler(

@@ -39,9 +39,22 @@ def load_settings() -> Settings:
         raise SystemExit(f"error: {first.get('loc', [''])[0]}: {first['msg']}") from None
 
 
+def refuse_damaged(db_path: str) -> None:
+    """Exit with one clear line when the database file fails PRAGMA quick_check:
+    the bot never answers from, or writes into, a damaged store."""
+    from bot.backup import quick_check
+
+    if db_path != ":memory:" and Path(db_path).is_file():
+        detail = quick_check(db_path)
+        if detail != "ok":
+            line = detail.splitlines()[0] if detail else "?"
+            raise SystemExit(Translator("vi")("startup.corrupt", db=db_path, detail=line))
+
+
 @asynccontextmanager
 async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
     """The store, migrated and holding the shipped data, with its queries."""
+    refuse_damaged(settings.db_path)
     try:
         store = await Store.open(settings.db_path)
     except StoreError as exc:
@@ -122,9 +135,33 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
                 rankings.store, dataset, file_name=path.name, digest=digest, uploaded_by=None
             )
             print(t("import.done", version=version))
+            # The running bot's outbox picks this up (it re-reads the queue every minute).
+            from bot.announce import queue_version  # Telegram's types only when importing
+
+            announcement = await queue_version(rankings, version, None)
+            if announcement is not None:
+                waiting = await rankings.store.announcement_status(announcement)
+                if waiting.get("pending"):
+                    print(t("import.announced", count=waiting["pending"]))
             return 0
 
     return asyncio.run(main())
+
+
+def restore(file_name: str, *, force: bool) -> int:
+    """`python -m bot restore FILE [--force]`: the bot must be stopped."""
+    from bot.backup import BackupError
+    from bot.backup import restore as restore_backup
+
+    settings = load_settings()
+    t = Translator("vi")
+    try:
+        restore_backup(Path(file_name), settings.db_path, force=force)
+    except BackupError as exc:
+        print(to_plain(t(exc.key, **{k: str(v) for k, v in exc.params.items()})), file=sys.stderr)
+        return 1
+    print(t("restore.done", file=file_name, db=settings.db_path))
+    return 0
 
 
 def run() -> int:
@@ -144,6 +181,7 @@ def run() -> int:
             file=sys.stderr,
         )
         return 2
+    refuse_damaged(settings.db_path)  # before reaching out to Telegram at all
     from bot.app import run_bot  # Telegram stack only when really running
 
     return run_bot(settings)

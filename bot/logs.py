@@ -27,7 +27,14 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and is_network_error(error):
+            # Telegram unreachable is a condition, not a bug: one line, not 100 of
+            # httpx/anyio traceback (PTB's retry loops log it with exc_info).
+            message += f" ({type(error).__name__}: {error})"
+            record.exc_info = None
+            record.exc_text = None
+        elif record.exc_info and record.exc_info[1] is not None:
             # Format the traceback now, redacted, so no handler prints the raw one.
             formatter = logging.Formatter()
             message += "\n" + formatter.formatException(record.exc_info)
@@ -36,6 +43,12 @@ class RedactingFilter(logging.Filter):
         record.msg = self.redact(message)
         record.args = None
         return True
+
+
+def is_network_error(error: BaseException) -> bool:
+    from telegram.error import BadRequest, NetworkError
+
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
 def setup_logging(*secrets: str, level: int = logging.INFO) -> RedactingFilter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, alias="RANKBOT_WEBHOOK_SECRET")
     # seconds to wait for Telegram's answer to a request (not the long poll's own timeout)
     request_timeout: float = Field(default=15.0, gt=0, alias="RANKBOT_REQUEST_TIMEOUT")
+    # the daily backup's folder (default: "backups" beside the database) and how many to keep
+    backup_dir: str | None = Field(default=None, alias="RANKBOT_BACKUP_DIR")
+    backup_keep: int = Field(default=14, ge=1, alias="RANKBOT_BACKUP_KEEP")
+    # per-user query limit: a burst at once, then this many per minute (0 = no limit)
+    flood_per_minute: int = Field(default=30, ge=0, alias="RANKBOT_FLOOD_PER_MINUTE")
+    flood_burst: int = Field(default=10, ge=1, alias="RANKBOT_FLOOD_BURST")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -52,6 +59,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def backup_folder(self) -> Path:
+        if self.backup_dir and self.backup_dir.strip():
+            return Path(self.backup_dir)
+        return Path(self.db_path).resolve().parent / "backups"
 
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None

@@ -7,23 +7,26 @@ through the same bot while queries are answered.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from telegram import Update
 
 from bot import announce
-from bot.app import build_application, post_init, post_shutdown
+from bot.app import build_application, post_init, post_shutdown, post_stop
 from bot.settings import Settings
 from ranking.store import Store
 from tests.support.fake_bot_api import FakeBotAPI
-from tests.test_telegram import TOKEN, Bot, plain
-from tests.test_uploads import buttons
+from tests.test_telegram import ROOT, TOKEN, Bot, plain
+from tests.test_uploads import buttons, csv_text, upload
 
 ADMIN = 100001  # in RANKBOT_ADMIN_IDS
 OWNER = 300003  # a group's administrator
@@ -36,8 +39,8 @@ CDS_2022 = 2  # the shipped versions: 1 is the national DTI, 2 the provincial 20
 async def started(
     srv: FakeBotAPI, db: Path, *, request_timeout: float = 15.0, **pacing: Any
 ) -> AsyncIterator[Bot]:
-    """The application as `python -m bot run` starts it, plus the announcement wiring
-    (idempotent, so this holds once bot/app.py wires it itself)."""
+    """The application as `python -m bot run` starts it; with `pacing`, the outbox
+    that post_init started is restarted with a faster or slower pace."""
     settings = Settings(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=srv.base_url,
@@ -47,10 +50,12 @@ async def started(
         RANKBOT_REQUEST_TIMEOUT=request_timeout,
     )
     app = build_application(settings)
-    announce.register(app)
     async with app:
         await post_init(app)
-        await announce.start_outbox(app, **pacing)
+        assert app.bot_data["outbox"].task is not None  # started by post_init itself
+        if pacing:
+            await announce.stop_outbox(app)
+            await announce.start_outbox(app, **pacing)
         assert app.updater is not None
         await app.updater.start_polling(
             poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
@@ -59,9 +64,9 @@ async def started(
         try:
             yield Bot(srv, app)
         finally:
-            await announce.stop_outbox(app)
             await app.updater.stop()
             await app.stop()
+            await post_stop(app)
     await post_shutdown(app)
 
 
@@ -296,3 +301,121 @@ async def test_a_timed_out_send_is_uncertain_and_never_repeated(tmp_path: Path) 
         assert delivered(bot)[GROUP] == 1
         status = plain(await bot.say("/trangthai"))
         assert "Chưa rõ: 1" in status and "Đã gửi: 0" in status
+
+
+async def test_killed_process_resumes_a_200_group_broadcast(tmp_path: Path) -> None:
+    """`python -m bot run` is SIGKILLed in the middle of announcing an upload to 200
+    groups; the restarted process delivers the rest. Every group gets it, none twice;
+    at most the one send in flight at the kill is left "uncertain" (not resent)."""
+    db = tmp_path / "kill.sqlite3"
+    groups = [-400005000 - i for i in range(200)]
+    store = await Store.open(db)
+    try:
+        for chat_id in groups:
+            await store.subscribe(chat_id, "group", None, by=OWNER)
+    finally:
+        await store.close()
+
+    def to_groups(since: int = 0) -> Counter[int]:
+        return Counter(
+            int(c.params["chat_id"])
+            for c in srv.calls_since(since, "sendMessage")
+            if c.ok and int(c.params["chat_id"]) in wanted
+        )
+
+    wanted = set(groups)
+    async with FakeBotAPI(enforce_limits=True) as srv:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": srv.base_url,
+            "TELEGRAM_FILE_BASE_URL": srv.base_file_url,
+            "RANKBOT_DB": str(db),
+            "RANKBOT_ADMIN_IDS": str(ADMIN),
+        }
+
+        async def start() -> asyncio.subprocess.Process:
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+
+        first = await start()
+        try:
+            await srv.wait_for("getUpdates", timeout=30)
+            preview = await upload(running_bot(srv), csv_text().encode(), "ket-qua-2023.csv")
+            assert "✅ Xác nhận" in buttons(preview)
+            mark = srv.mark()
+            srv.push_update(
+                srv.callback_query(
+                    buttons(preview)["✅ Xác nhận"], message=preview.result, user_id=ADMIN
+                )
+            )
+            await srv.wait_for(
+                "sendMessage", lambda c: sum(to_groups(mark).values()) >= 40, timeout=30
+            )
+        finally:
+            first.kill()
+            await first.communicate()
+        at_kill = sum(to_groups(mark).values())
+        assert 40 <= at_kill < len(groups), at_kill
+
+        second = await start()
+        try:
+            await srv.wait_for(
+                "sendMessage", lambda c: len(to_groups(mark)) >= len(groups), timeout=60
+            )
+            await asyncio.sleep(0.5)  # nothing more, and no second copy, follows
+        finally:
+            second.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(second.communicate(), timeout=30)
+        assert second.returncode == 0, stderr.decode()
+        sent = to_groups(mark)
+        duplicates = {chat: n for chat, n in sent.items() if n > 1}
+        assert set(sent) == wanted, f"{len(wanted - set(sent))} groups never got it"
+        assert duplicates == {}, duplicates
+        assert srv.rate_limit_hits == [] and srv.violations == []
+    store = await Store.open(db)
+    try:
+        latest = await store.latest_announcement()
+        assert latest is not None
+        counts = await store.announcement_status(latest[0])
+    finally:
+        await store.close()
+    assert counts.get("sent", 0) + counts.get("uncertain", 0) == len(groups), counts
+    assert counts.get("uncertain", 0) <= 1, counts
+
+
+def running_bot(srv: FakeBotAPI) -> Bot:
+    """The helpers in tests/test_uploads.py only use the server side of `Bot`."""
+    return Bot(srv, cast(Any, None))
+
+
+async def test_confirmed_upload_is_announced_once_even_when_pressed_twice(running: Bot) -> None:
+    srv, store = running.srv, store_of(running)
+    chats = [-400006001, -400006002, -400006003]
+    for chat_id in chats:
+        await store.subscribe(chat_id, "group", None, by=OWNER)
+    preview = await upload(running, csv_text().encode(), "ket-qua-2023.csv")
+    mark = srv.mark()
+    data = buttons(preview)["✅ Xác nhận"]
+    first = await running.press(preview.result, data)
+    second = await running.press(preview.result, data)
+    assert any(
+        "Đã công bố dữ liệu năm 2023" in plain(c) for c in first if c.method == "sendMessage"
+    )
+    assert any(
+        "đã được xử lý" in c.params.get("text", "")
+        for c in second
+        if c.method == "answerCallbackQuery"
+    )
+    latest = await store.latest_announcement()
+    assert latest is not None
+    assert await until_done(running, latest[0]) == {"sent": len(chats)}
+    await srv.wait_idle(quiet=0.3)
+    sent = delivered(running, mark)
+    assert {chat: sent[chat] for chat in chats} == dict.fromkeys(chats, 1)
+    text = plain(
+        next(c for c in srv.calls_since(mark, "sendMessage") if c.params["chat_id"] == chats[0])
+    )
+    assert "2023" in text and "Kết quả mới" in text

@@ -29,6 +29,7 @@ def used_keys() -> set[str]:
             keys.add(f"reader.{code}")
         # parser errors: UserError("parse.x", …)
         keys |= set(re.findall(r"""UserError\(\s*"([a-z_]+\.[a-z_]+)\"""", text))
+        keys |= set(re.findall(r"""BackupError\(\s*"([a-z_]+\.[a-z_]+)\"""", text))
     keys |= {f"language.name_{code}" for code in LANGUAGES}
     keys |= {f"example.{c}" for c in ("top", "bottom", "unit", "levels", "language")}
     return keys

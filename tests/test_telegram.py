@@ -64,12 +64,15 @@ class Bot:
         return self.srv.calls_since(mark)
 
 
-def settings_for(srv: FakeBotAPI, db: Path) -> Settings:
+def settings_for(srv: FakeBotAPI, db: Path, *, flood_per_minute: int = 0) -> Settings:
+    """One simulated user asks far faster than a person: the flood guard is off
+    unless a test turns it on (test_flood_guard_asks_to_wait_once)."""
     return Settings(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=srv.base_url,
         TELEGRAM_FILE_BASE_URL=srv.base_file_url,
         RANKBOT_DB=str(db),
+        RANKBOT_FLOOD_PER_MINUTE=flood_per_minute,
     )
 
 
@@ -442,3 +445,27 @@ def test_run_with_malformed_token_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "TELEGRAM_BOT_TOKEN" in done.stderr
     assert "not-a-token" not in done.stderr
+
+
+async def test_flood_guard_asks_to_wait_once(tmp_path: Path) -> None:
+    """A user pasting 25 questions at once: the first 10 (the burst) are answered,
+    then one polite "chờ một chút", then silence; others are not held up, and
+    after the wait the same user is answered again."""
+    async with FakeBotAPI() as srv:
+        settings = settings_for(srv, tmp_path / "f.sqlite3", flood_per_minute=60)
+        async with serving(settings) as app:
+            bot = Bot(srv, app)
+            mark = srv.mark()
+            for _ in range(25):
+                srv.push_update(srv.message("/top 3 huyen", user_id=555001, chat_id=555001))
+            await srv.wait_idle(quiet=0.5)
+            replies = [plain(c) for c in srv.calls_since(mark, "sendMessage")]
+            waits = [r for r in replies if "Chờ một chút" in r]
+            assert len(waits) == 1, replies
+            assert 10 <= len(replies) - 1 <= 11, len(replies)  # burst (+1 refilled meanwhile)
+            other = await bot.say("/top 3 huyen", user_id=555002, chat_id=555002)
+            assert "Thành phố Lào Cai" in plain(other)
+            await asyncio.sleep(1.1)  # one token back (60 a minute)
+            again = await bot.say("/top 3 huyen", user_id=555001, chat_id=555001)
+            assert "Thành phố Lào Cai" in plain(again)
+        assert srv.violations == []

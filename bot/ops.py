@@ -1,0 +1,163 @@
+"""Operations: the admins' /saoluu, the daily backup job, and the per-user flood guard.
+
+Why here and not in bot/backup.py: that module is plain sqlite3 and file work
+(no Telegram, no wording), run in worker threads; this one is the Telegram and
+JobQueue side of it, with its messages from locales/*/ops.po.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import tempfile
+from datetime import time
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from telegram import Message, Update
+from telegram.constants import FileSizeLimit
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import admin, backup
+from bot.backup import BackupError
+from bot.flood import FloodGuard, Verdict
+from bot.i18n import Translator
+from bot.render import esc_params
+from bot.settings import Settings
+
+log = logging.getLogger("rankbot.ops")
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+# 02:00 in Lào Cai: after the working day's uploads, before anyone asks.
+DAILY_BACKUP_AT = time(2, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+DAILY_BACKUP_JOB = "daily-backup"
+
+
+def settings_of(context: ContextTypes.DEFAULT_TYPE | AnyApplication) -> Settings:
+    return cast(Settings, context.bot_data["settings"])
+
+
+# ---- backups ------------------------------------------------------------------
+
+
+def backup_error_text(exc: BackupError, t: Translator) -> str:
+    return t(exc.key, **esc_params(exc.params))
+
+
+@admin.admin_only
+async def backup_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/saoluu: a consistent snapshot (SQLite's online backup API, integrity-checked)
+    sent to the admin as a file; the bot keeps answering meanwhile."""
+    message = cast(Message, update.effective_message)
+    user_id = cast(int, update.effective_user and update.effective_user.id)
+    t = await admin.translator(update, context)
+    settings = settings_of(context)
+    with tempfile.TemporaryDirectory(prefix="rankbot-backup-") as folder:
+        try:
+            path = await asyncio.to_thread(backup.backup_to, settings.db_path, Path(folder))
+        except BackupError as exc:
+            log.error("backup for user %s failed: %s %s", user_id, exc.key, exc.params)
+            await message.reply_html(backup_error_text(exc, t))
+            return
+        size = path.stat().st_size
+        if size > FileSizeLimit.FILESIZE_UPLOAD:
+            await message.reply_html(
+                t(
+                    "backup.too_large",
+                    size=t.number(size // 1_000_000),
+                    folder=settings.backup_folder(),
+                )
+            )
+            return
+        data = await asyncio.to_thread(path.read_bytes)
+    store = admin.store_of(context)
+    versions = await store.versions(limit=1)
+    await store.audit(user_id, "backup", f"{path.name} {size} bytes")
+    await message.reply_document(
+        document=data,
+        filename=path.name,
+        caption=t(
+            "backup.caption",
+            file=path.name,
+            version=versions[0].id if versions else 0,
+            kb=t.number(max(1, math.ceil(size / 1024))),
+        ),
+    )
+
+
+async def daily_backup(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The JobQueue's nightly copy into RANKBOT_BACKUP_DIR, keeping the newest
+    RANKBOT_BACKUP_KEEP; a failure is logged and told to the admins."""
+    settings = settings_of(context)
+    folder = settings.backup_folder()
+    try:
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        path = await asyncio.to_thread(backup.backup_to, settings.db_path, folder)
+        removed = await asyncio.to_thread(backup.rotate, folder, settings.backup_keep)
+    except (BackupError, OSError) as exc:
+        detail = f"{exc.key} {exc.params}" if isinstance(exc, BackupError) else str(exc)
+        log.error("daily backup into %s failed: %s", folder, detail)
+        t = Translator("vi")
+        text = (
+            backup_error_text(exc, t)
+            if isinstance(exc, BackupError)
+            else t("backup.failed", detail=exc.strerror or type(exc).__name__)
+        )
+        for admin_id in sorted(settings.admin_ids):
+            try:
+                await context.bot.send_message(admin_id, t("backup.daily_failed", reason=text))
+            except TelegramError as send_error:
+                log.warning("could not tell admin %s: %s", admin_id, send_error)
+        return
+    log.info("daily backup %s written, %d old ones removed", path.name, len(removed))
+
+
+def schedule_backups(application: AnyApplication) -> None:
+    """Once a day at DAILY_BACKUP_AT (call from post_init)."""
+    jobs = application.job_queue
+    if jobs is None:  # pragma: no cover - the job-queue extra is a dependency
+        log.warning("no JobQueue: daily backups are off")
+        return
+    for old in jobs.get_jobs_by_name(DAILY_BACKUP_JOB):
+        old.schedule_removal()
+    jobs.run_daily(daily_backup, time=DAILY_BACKUP_AT, name=DAILY_BACKUP_JOB)
+
+
+# ---- flood guard ----------------------------------------------------------------
+
+
+def flood_guard(settings: Settings) -> FloodGuard | None:
+    if settings.flood_per_minute == 0:
+        return None
+    return FloodGuard(rate=settings.flood_per_minute, per=60.0, burst=settings.flood_burst)
+
+
+async def let_through(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator | None = None
+) -> bool:
+    """True when this user's query may be answered. Over the limit, the user hears
+    "chờ một chút" once (with how long), and further messages get no reply until
+    the bucket refills, so the bot does not become the flood. Admins are exempt."""
+    guard = cast(FloodGuard | None, context.bot_data.get("flood"))
+    user = update.effective_user
+    if guard is None or user is None:
+        return True
+    verdict = guard.check(user.id)
+    if verdict is Verdict.ALLOW or await admin.is_admin(user.id, context):
+        return True
+    query = update.callback_query
+    if verdict is Verdict.WARN and t is not None:
+        seconds = max(1, math.ceil(guard.retry_after(user.id)))
+        text = t("flood.wait", seconds=seconds)
+        log.info("flood guard: user %s asked too fast", user.id)
+        if query is not None:
+            await query.answer(text, show_alert=False)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)
+    elif query is not None:
+        await query.answer()  # stops the button's spinner, says nothing
+    return False
