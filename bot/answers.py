@@ -6,12 +6,15 @@ console prints exactly what a private chat would get.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot import render
 from bot.i18n import LANGUAGES, Translator
 from bot.parsing import (
+    ChartQuery,
     CompareQuery,
+    ExportQuery,
+    HistoryChart,
     Invalid,
     LanguageChoice,
     LevelsQuery,
@@ -21,13 +24,26 @@ from bot.parsing import (
     Simple,
     UnitById,
     UnitQuery,
+    history_callback,
     ranking_callback,
 )
 from bot.render import Button, Reply, esc, esc_params
 from ranking.lookup import MAX_CHOICES
 from ranking.queries import Rankings, UnitCard
+from ranking.store import SliceInfo
 
 MAX_YEAR_BUTTONS = 4
+
+
+@dataclass(frozen=True)
+class MediaTarget:
+    """What a /bieudo or /xuat asks for, resolved against the data on record."""
+
+    ranking: str
+    year: int
+    group: str | None  # None: every group of the year (an export)
+    slices: list[SliceInfo]  # the chosen slices, in the catalogue's group order
+    year_slices: list[SliceInfo]  # every slice of that ranking and year, same order
 
 
 class Answers:
@@ -59,6 +75,16 @@ class Answers:
                 return await self.compare(parsed, t)
             case LevelsQuery():
                 return await self.levels(parsed, t)
+            case ChartQuery() | ExportQuery():
+                # Telegram's handlers (bot/media.py) send the picture or the file;
+                # here (the console) only the problems, or where to get it.
+                target = await self.media_target(parsed, t)
+                if isinstance(target, Reply):
+                    return target
+                return Reply(t("media.telegram_only"))
+            case HistoryChart():
+                # Telegram's handler sends the chart; in text, the card holds that history
+                return await self.unit_by_id(parsed.unit_id, t)
             case LanguageChoice():
                 return await self.language(parsed, t, user_id)
             case Simple(name="start"):
@@ -77,7 +103,7 @@ class Answers:
         lines = [t(e.key, **esc_params(e.params)) for e in invalid.errors]
         if invalid.year is not None:
             ranking = invalid.ranking or self.catalog.default_ranking
-            _, problem = await self._resolve_year(ranking, invalid.year, t)
+            _, problem = await self._resolve_year(ranking, invalid.year, t, invalid.command)
             if problem:
                 lines.append(problem.html)
         if any(e.key in ("parse.unknown_words", "parse.two_groups") for e in invalid.errors):
@@ -97,7 +123,7 @@ class Answers:
         return t("hint.groups", groups=groups)
 
     async def _resolve_year(
-        self, ranking: str, year: int | None, t: Translator
+        self, ranking: str, year: int | None, t: Translator, command: str | None = None
     ) -> tuple[int | None, Reply | None]:
         years = await self.rankings.years(ranking)
         if not years:
@@ -105,15 +131,58 @@ class Answers:
         if year is None:
             return years[-1], None
         if year not in years:
-            return None, Reply(
-                t(
-                    "error.year_not_on_record",
-                    year=year,
-                    years=", ".join(map(str, years)),
-                    example=years[-1],
-                )
-            )
+            # the example is the command the user typed, with a year that works
+            numbers = dict(year=year, years=", ".join(map(str, years)), example=years[-1])
+            if command == "chart":
+                text = t("media.year_not_on_record_chart", **numbers)
+            elif command == "export":
+                text = t("media.year_not_on_record_export", **numbers)
+            else:
+                text = t("error.year_not_on_record", **numbers)
+            return None, Reply(text)
         return year, None
+
+    async def media_target(
+        self, query: ChartQuery | ExportQuery, t: Translator
+    ) -> MediaTarget | Reply:
+        """The slices a chart (one group: the named one, else the first with data)
+        or an export (the named group, else every group of the year) is drawn from;
+        a short reply saying what would work when there are none."""
+        command = "chart" if isinstance(query, ChartQuery) else "export"
+        ranking = query.ranking or self.catalog.default_ranking
+        year, problem = await self._resolve_year(ranking, query.year, t, command)
+        if problem or year is None:
+            return problem or Reply(t("error.no_data"))
+        order = {g.code: i for i, g in enumerate(self.catalog.groups_of(ranking))}
+        year_slices = sorted(
+            (s for s in await self.rankings.slices(ranking) if s.year == year),
+            key=lambda s: order.get(s.group_code, 99),
+        )
+        if query.group is not None:
+            chosen = [s for s in year_slices if s.group_code == query.group]
+        elif command == "chart":
+            chosen = year_slices[:1]
+        else:
+            chosen = year_slices
+        if not chosen:
+            group = self.catalog.groups[query.group] if query.group else None
+            lines = [
+                t(
+                    "error.group_not_in_year",
+                    group=esc(group.name(t.lang) if group else ""),
+                    year=year,
+                )
+            ]
+            if year_slices:
+                lines.append(await self._group_hint(t))
+            return Reply("\n".join(lines))
+        return MediaTarget(
+            ranking=ranking,
+            year=year,
+            group=chosen[0].group_code if command == "chart" else query.group,
+            slices=chosen,
+            year_slices=year_slices,
+        )
 
     async def ranking(self, query: RankingQuery, t: Translator) -> Reply:
         ranking = query.ranking or self.catalog.default_ranking
@@ -246,6 +315,8 @@ class Answers:
                 )
             ]
         ]
+        if any(y.entry.record.score is not None for y in card.years):
+            buttons[0].append(Button(t("button.history_chart"), history_callback(card.unit_id)))
         return Reply(render.card_text(card, t), buttons)
 
     async def levels(self, query: LevelsQuery, t: Translator) -> Reply:

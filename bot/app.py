@@ -44,7 +44,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, announce, ops
+from bot import admin, announce, media, ops
 from bot.answers import Answers
 from bot.cli import refuse_damaged
 from bot.i18n import LANGUAGES, Translator, pick_language
@@ -67,16 +67,16 @@ log = logging.getLogger("rankbot")
 
 # Telegram command names (ASCII, ≤ 32 chars) for each canonical command, menu order.
 MENU = [
-    "top", "cuoi", "donvi", "sosanh", "muc", "nam", "nhom", "dangky", "huydangky", "ngonngu",
-    "trogiup",
+    "top", "cuoi", "donvi", "sosanh", "bieudo", "xuat", "muc", "nam", "nhom",
+    "dangky", "huydangky", "ngonngu", "trogiup",
 ]  # fmt: skip
 MENU_EN = [
-    "top", "bottom", "unit", "compare", "levels", "years", "groups", "subscribe",
-    "unsubscribe", "lang", "help",
+    "top", "bottom", "unit", "compare", "chart", "export", "levels", "years", "groups",
+    "subscribe", "unsubscribe", "lang", "help",
 ]  # fmt: skip
 MENU_KEYS = [
-    "top", "bottom", "unit", "compare", "levels", "years", "groups", "subscribe",
-    "unsubscribe", "language", "help",
+    "top", "bottom", "unit", "compare", "chart", "export", "levels", "years", "groups",
+    "subscribe", "unsubscribe", "language", "help",
 ]  # fmt: skip
 # Admins see these after everyone's (in their own chat's command scope).
 ADMIN_MENU = ["tailen", "lichsu", "hoantac", "thongbao", "trangthai", "saoluu", "quantri", "mau"]
@@ -487,6 +487,8 @@ def build_application(
     # Subscriptions, /thongbao, /trangthai, my_chat_member and migrations: group -1,
     # ahead of the query handlers below (bot/announce.py).
     announce.register(application)
+    # /bieudo, /xuat and the chart buttons: group -1 too (bot/media.py).
+    media.register(application)
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     new_messages = filters.UpdateType.MESSAGE  # an edited message is not a new question

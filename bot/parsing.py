@@ -42,11 +42,19 @@ COMMANDS: dict[str, str] = {
     "ngonngu": "language",
     "lang": "language",
     "language": "language",
+    "bieudo": "chart",
+    "chart": "chart",
+    "xuat": "export",
+    "export": "export",
 }
 
 
 # Command words understood without a slash in a private chat.
 PLAIN_TEXT_COMMANDS = {"top", "bottom", "unit", "help", "levels", "compare"}
+# Commands that send a picture or a file (bot/media.py): only as /commands, so a
+# message that merely says "chart" or "export" is never answered with a file.
+MEDIA_COMMANDS = {"chart", "export"}
+EXPORT_FORMATS = {"csv": "csv", "xlsx": "xlsx", "excel": "xlsx"}
 # "Lào Cai xếp thứ mấy cả nước?": words that ask for the national ranking, and the
 # question words around the unit's name that are not part of it.
 NATIONAL_WORDS = ("ca nuoc", "toan quoc", "quoc gia")
@@ -107,6 +115,32 @@ class LevelsQuery:
 
 
 @dataclass(frozen=True)
+class ChartQuery:
+    """/bieudo [nhóm] [năm]: one group's ranking as a PNG bar chart."""
+
+    group: str | None = None
+    year: int | None = None
+    ranking: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """/xuat [nhóm] [năm] [csv]: the ranking in the upload format."""
+
+    group: str | None = None
+    year: int | None = None
+    ranking: str | None = None
+    fmt: Literal["xlsx", "csv"] = "xlsx"
+
+
+@dataclass(frozen=True)
+class HistoryChart:
+    """A unit card's "📈" button: the unit's scores by year as a chart."""
+
+    unit_id: int
+
+
+@dataclass(frozen=True)
 class Simple:
     name: Literal["start", "help", "years", "groups"]
 
@@ -130,6 +164,9 @@ Parsed = (
     | UnitById
     | CompareQuery
     | LevelsQuery
+    | ChartQuery
+    | ExportQuery
+    | HistoryChart
     | Simple
     | LanguageChoice
     | Invalid
@@ -168,7 +205,9 @@ class Parser:
             command = COMMANDS.get(" ".join(words[:size]))
             # "nam"/"nhom" start unit names too ("Nam Định"): as plain text they
             # are commands only when they are the whole message.
-            if command in PLAIN_TEXT_COMMANDS or (command and len(words) == size):
+            if command in PLAIN_TEXT_COMMANDS or (
+                command and command not in MEDIA_COMMANDS and len(words) == size
+            ):
                 assert command is not None
                 return self.command(command, _original_tail(text, size))
         national = self._national_question(words)
@@ -219,6 +258,8 @@ class Parser:
             return CompareQuery(parts)
         if command == "levels":
             return self._levels(rest)
+        if command in MEDIA_COMMANDS:
+            return self._media(command, rest)
         return self._ranking(command, rest)  # top / bottom
 
     def _start(self, payload: str) -> Parsed:
@@ -323,6 +364,34 @@ class Parser:
             year, ranking or (self.catalog.groups[group].ranking if group else None)
         )
 
+    def _media(self, command: str, rest: str) -> Parsed:
+        """ "/bieudo huyen 2022", "/xuat 2022 csv", "/bieudo dti": group, ranking, year
+        (and for /xuat the format) in any order."""
+        words, group, ranking, errors = self._take_aliases(fold(rest).split())
+        year: int | None = None
+        fmt: Literal["xlsx", "csv"] = "xlsx"
+        unknown: list[str] = []
+        for word in words:
+            if word.isdigit() and len(word) == 4 and int(word) in YEAR_RANGE:
+                if year is not None and year != int(word):
+                    errors.append(UserError("parse.two_years"))
+                year = int(word)
+            elif command == "export" and word in EXPORT_FORMATS:
+                fmt = "csv" if EXPORT_FORMATS[word] == "csv" else "xlsx"
+            else:
+                unknown.append(word)
+        if unknown:
+            errors.append(UserError("parse.unknown_words", {"words": ", ".join(unknown)}))
+        if group and not ranking:
+            ranking = self.catalog.groups[group].ranking
+        if group and ranking and self.catalog.groups[group].ranking != ranking:
+            errors.append(UserError("parse.group_not_in_ranking", {"group": group}))
+        if errors:
+            return Invalid(errors, command, year, ranking)
+        if command == "chart":
+            return ChartQuery(group, year, ranking)
+        return ExportQuery(group, year, ranking, fmt)
+
 
 def _original_tail(text: str, skip_words: int) -> str:
     """The text after the first `skip_words` words, as typed (diacritics kept)."""
@@ -343,10 +412,15 @@ def ranking_callback(query: RankingQuery) -> str:
     )
 
 
-def parse_callback(data: str, catalog: Catalog) -> RankingQuery | UnitById | None:
-    """A button's data → its query; None for anything stale or forged."""
+def parse_callback(
+    data: str, catalog: Catalog
+) -> RankingQuery | UnitById | HistoryChart | ChartQuery | None:
+    """A button's data → its query; None for anything stale or forged.
+    (Chart buttons are answered by bot/media.py, which sees them first.)"""
     if m := re.fullmatch(r"u:(\d{1,9})", data):
         return UnitById(int(m.group(1)))
+    if data.startswith(("h:", "c:")):
+        return parse_media_callback(data, catalog)
     m = _CALLBACK.match(data)
     if not m:
         return None
@@ -365,3 +439,32 @@ def parse_callback(data: str, catalog: Catalog) -> RankingQuery | UnitById | Non
         ranking=ranking,
         page=int(page),
     )
+
+
+# ---- media buttons (bot/media.py): "h:<unit id>" history chart, "c:<ranking>:<group>:<year>"
+
+
+_CHART_CALLBACK = re.compile(r"^c:([a-z-]{1,12}):([a-z-]{1,12}):(\d{4})$")
+
+
+def history_callback(unit_id: int) -> str:
+    return f"h:{unit_id}"
+
+
+def chart_callback(ranking: str, group: str, year: int) -> str:
+    return f"c:{ranking}:{group}:{year}"
+
+
+def parse_media_callback(data: str, catalog: Catalog) -> HistoryChart | ChartQuery | None:
+    """A chart button's data → what to draw; None for anything stale or forged."""
+    if m := re.fullmatch(r"h:(\d{1,9})", data):
+        return HistoryChart(int(m.group(1)))
+    m = _CHART_CALLBACK.match(data)
+    if not m:
+        return None
+    ranking, group, year = m.groups()
+    if group not in catalog.groups or catalog.groups[group].ranking != ranking:
+        return None
+    if int(year) not in YEAR_RANGE:
+        return None
+    return ChartQuery(group=group, year=int(year), ranking=ranking)
