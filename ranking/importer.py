@@ -22,7 +22,7 @@ from ranking.catalog import DATA_DIR, Catalog
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
 from ranking.ranks import competition_ranks
 from ranking.reader import RawRow, RawTable, read_table
-from ranking.store import NewScore, NewSlice, Store
+from ranking.store import AlreadyImported, NewScore, NewSlice, Store
 from ranking.text import expand, fold, nfc
 
 Severity = Literal["error", "warning"]
@@ -381,13 +381,16 @@ async def commit_dataset(
     digest: str,
     uploaded_by: int | None,
     aliases: dict[tuple[str, str], str] | None = None,
+    unless_known: Literal["ever", "live"] | None = None,
 ) -> int:
+    """Raises AlreadyImported with `unless_known` (see Store.commit_version)."""
     return await store.commit_version(
         dataset.slices,
         file_name=file_name,
         sha256=digest,
         uploaded_by=uploaded_by,
         aliases=aliases,
+        unless_known=unless_known,
     )
 
 
@@ -408,6 +411,17 @@ async def load_shipped_data(
         if await store.version_ever(digest):
             continue
         dataset = await asyncio.to_thread(read_and_validate, data, path.name, catalog)
-        await commit_dataset(store, dataset, file_name=path.name, digest=digest, uploaded_by=None)
+        try:
+            # checked again inside the write: another process starting at the same
+            # moment (the bot and a CLI import) may have loaded it meanwhile
+            await store.commit_version(
+                dataset.slices,
+                file_name=path.name,
+                sha256=digest,
+                uploaded_by=None,
+                unless_known="ever",
+            )
+        except AlreadyImported:
+            continue
         loaded.append(path.name)
     return loaded

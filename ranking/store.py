@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -226,6 +226,14 @@ class ActionTaken(Exception):
     """The confirmation was already used (a second press) or cancelled."""
 
 
+class AlreadyImported(Exception):
+    """commit_version(unless_known=...): a version of this file is already on record."""
+
+    def __init__(self, version_id: int):
+        super().__init__(f"already imported as version {version_id}")
+        self.version_id = version_id
+
+
 @dataclass(frozen=True)
 class NewScore:
     """One row to write; the importer has validated it."""
@@ -281,15 +289,36 @@ def _dec(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+BUSY_TIMEOUT = 10.0  # seconds a connection waits for another one's write lock
+
+
 async def _connect(path: str) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    # busy_timeout first: the journal_mode change itself may have to wait.
-    await conn.execute("PRAGMA busy_timeout = 10000")
-    await conn.execute("PRAGMA journal_mode = WAL")
-    # FULL: an admin who saw "import done" must not lose it to a power cut.
-    await conn.execute("PRAGMA synchronous = FULL")
-    await conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        await _wal(conn)
+        # FULL: an admin who saw "import done" must not lose it to a power cut.
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        await conn.close()  # else its thread keeps the process alive after the error
+        raise
     return conn
+
+
+async def _wal(conn: aiosqlite.Connection) -> None:
+    """Switch a new database to WAL. The switch needs an exclusive lock and SQLite
+    answers SQLITE_BUSY at once, without the busy handler, while another process
+    opens the same new file: retry until the busy timeout."""
+    deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
 
 
 class Store:
@@ -329,6 +358,13 @@ class Store:
         for number in range(version, len(MIGRATIONS)):
             await conn.execute("BEGIN IMMEDIATE")
             try:
+                # Another process starting at the same moment may have migrated while we
+                # waited for the lock: read the version again under it.
+                async with conn.execute("PRAGMA user_version") as cur:
+                    row = await cur.fetchone()
+                if row is not None and int(row[0]) > number:
+                    await conn.execute("COMMIT")
+                    continue
                 for statement in _statements(MIGRATIONS[number]):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {number + 1}")
@@ -360,10 +396,6 @@ class Store:
         """Changes whenever another connection (our writer, a CLI import) commits."""
         rows = await self._rows("PRAGMA data_version")
         return int(rows[0][0])
-
-    async def quick_check(self) -> str:
-        rows = await self._rows("PRAGMA quick_check")
-        return str(rows[0][0])
 
     async def is_empty(self) -> bool:
         rows = await self._rows("SELECT COUNT(*) FROM versions")
@@ -444,6 +476,28 @@ class Store:
     async def slice_records(self, slice_: SliceInfo) -> list[ScoreRecord]:
         return await self.window(slice_, 1, 2**31)
 
+    async def slice_scores(self, slice_: SliceInfo) -> list[tuple[Decimal | None, str | None]]:
+        """(score, published level) of every row of a slice, for counting levels."""
+        rows = await self._rows(
+            "SELECT score, published_level FROM scores"
+            " WHERE version_id = ? AND ranking = ? AND year = ? AND group_code = ?",
+            (slice_.version_id, slice_.ranking, slice_.year, slice_.group_code),
+        )
+        return [(_dec(r[0]), r[1]) for r in rows]
+
+    async def unit_records(self, slice_: SliceInfo, unit_ids: Sequence[int]) -> list[ScoreRecord]:
+        """The rows of these units in one slice (primary-key lookups, not a scan)."""
+        if not unit_ids:
+            return []
+        ids = sorted(set(unit_ids))
+        rows = await self._rows(
+            f"SELECT {self._RECORD_COLS} FROM scores x"
+            " WHERE x.version_id = ? AND x.ranking = ? AND x.year = ? AND x.group_code = ?"
+            f" AND x.unit_id IN ({', '.join('?' * len(ids))})",
+            (slice_.version_id, slice_.ranking, slice_.year, slice_.group_code, *ids),
+        )
+        return [self._record(r) for r in rows]
+
     async def unit_history(self, unit_id: int) -> list[HistoryRecord]:
         """Every current row of a unit, oldest year first."""
         rows = await self._rows(
@@ -457,6 +511,21 @@ class Store:
             (unit_id,),
         )
         return [HistoryRecord(self._slice(r[:10]), self._record(r[10:])) for r in rows]
+
+    async def unit_current_records(
+        self, unit_id: int
+    ) -> list[tuple[tuple[str, int, str, int], ScoreRecord]]:
+        """((ranking, year, group, version id), row) of every current row of a unit:
+        `unit_history` without the slice details (a caller holding them skips the
+        per-slice row counts)."""
+        rows = await self._rows(
+            f"SELECT c.ranking, c.year, c.group_code, c.version_id, {self._RECORD_COLS}"
+            " FROM scores x JOIN current_slices c ON c.version_id = x.version_id"
+            " AND c.ranking = x.ranking AND c.year = x.year AND c.group_code = x.group_code"
+            " WHERE x.unit_id = ? ORDER BY c.year, c.group_code",
+            (unit_id,),
+        )
+        return [((r[0], r[1], r[2], r[3]), self._record(r[4:])) for r in rows]
 
     async def units_on_record(self) -> list[tuple[int, str, str, str]]:
         """(unit id, ranking, current name, key) for every unit with a current row,
@@ -537,18 +606,31 @@ class Store:
         uploaded_by: int | None,
         aliases: dict[tuple[str, str], str] | None = None,
         claim: str | None = None,
+        unless_known: Literal["ever", "live"] | None = None,
     ) -> int:
         """Write one version and point its slices current, in one transaction.
 
         `aliases` maps (ranking, new name key) → existing name key for names an
         admin confirmed are the same unit as one on record. `claim` is a pending
         action id that must still be pending: it is marked done in the same
-        transaction, so a button pressed twice imports once.
+        transaction, so a button pressed twice imports once. `unless_known` raises
+        AlreadyImported, writing nothing, when a version with this sha256 was ever
+        recorded ("ever") or is live ("live"): checked inside the transaction, so two
+        processes importing the same file at once import it once.
         """
         aliases = aliases or {}
         async with self.write() as db:
             if claim is not None:
                 await self._claim(db, claim)
+            if unless_known is not None:
+                live = " AND undone_at IS NULL" if unless_known == "live" else ""
+                async with db.execute(
+                    f"SELECT id FROM versions WHERE sha256 = ?{live} ORDER BY id DESC LIMIT 1",
+                    (sha256,),
+                ) as cur:
+                    seen = await cur.fetchone()
+                if seen is not None:
+                    raise AlreadyImported(int(seen[0]))
             cur = await db.execute(
                 "INSERT INTO versions (created_at, uploaded_by, file_name, sha256, row_count)"
                 " VALUES (?, ?, ?, ?, ?)",
