@@ -32,7 +32,7 @@ from bot.template import template_xlsx
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
 from ranking.reader import Limits, ReadProblem
-from ranking.store import ActionTaken, PendingAction, Store
+from ranking.store import ActionTaken, AlreadyImported, PendingAction, Store
 
 log = logging.getLogger("rankbot.admin")
 
@@ -307,14 +307,21 @@ async def confirm_import(
     aliases = (
         {(ranking, new): known for ranking, new, known in action.aliases} if same_units else {}
     )
-    version = await rankings.store.commit_version(
-        dataset.slices,
-        file_name=action.file_name,
-        sha256=action.sha256,
-        uploaded_by=action.user_id,
-        aliases=aliases,
-        claim=action.id,
-    )
+    try:
+        version = await rankings.store.commit_version(
+            dataset.slices,
+            file_name=action.file_name,
+            sha256=action.sha256,
+            uploaded_by=action.user_id,
+            aliases=aliases,
+            claim=action.id,
+            # checked inside the write: two previews of one file confirmed at once
+            # (or a CLI import meanwhile) import it once
+            unless_known="live",
+        )
+    except AlreadyImported:
+        await rankings.store.cancel_pending(action.id)
+        return t("import.identical")
     await rankings.store.audit(action.user_id, "import", f"version {version} {action.file_name}")
     # Queued in the durable outbox; the worker sends it in the background.
     from bot import announce  # bot.announce imports this module

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import html
 import logging
 import signal
 import sys
+from http import HTTPStatus
 from typing import Any, cast
 
 from telegram import (
@@ -551,6 +553,26 @@ def run_bot(settings: Settings) -> int:
     return 0
 
 
+def use_constant_time_webhook_secret() -> None:
+    """python-telegram-bot 22 checks the webhook's secret with `!=` (a timing side
+    channel) and logs a wrong one at DEBUG; check it with hmac.compare_digest
+    instead, with the same 403 answers. Pinned by tests/test_security.py."""
+    import tornado.web
+    from telegram.ext._utils import webhookhandler
+
+    def validate_post(self: Any) -> None:
+        if self.request.headers.get("Content-Type", None) != "application/json":
+            raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
+        if self.secret_token is not None:
+            sent = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token") or ""
+            if not hmac.compare_digest(sent.encode(), str(self.secret_token).encode()):
+                raise tornado.web.HTTPError(
+                    HTTPStatus.FORBIDDEN, reason="wrong or missing secret token"
+                )
+
+    webhookhandler.TelegramHandler._validate_post = validate_post  # type: ignore[method-assign]
+
+
 def _serve(
     application: Application[Any, Any, Any, Any, Any, Any],
     settings: Settings,
@@ -558,6 +580,7 @@ def _serve(
     stop_signals: tuple[signal.Signals, ...],
 ) -> None:
     if settings.webhook_url:
+        use_constant_time_webhook_secret()
         application.run_webhook(
             listen="0.0.0.0",  # the webhook must be reachable from Telegram
             port=settings.webhook_port,

@@ -26,7 +26,7 @@ from ranking.importer import (
 )
 from ranking.queries import Rankings
 from ranking.reader import ReadProblem
-from ranking.store import Store, StoreError
+from ranking.store import AlreadyImported, Store, StoreError
 
 DESCRIPTION = "Lào Cai digital-transformation ranking bot"
 
@@ -131,9 +131,18 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
             if dry_run:
                 print(t("import.dry_run"))
                 return 0
-            version = await commit_dataset(
-                rankings.store, dataset, file_name=path.name, digest=digest, uploaded_by=None
-            )
+            try:
+                version = await commit_dataset(
+                    rankings.store,
+                    dataset,
+                    file_name=path.name,
+                    digest=digest,
+                    uploaded_by=None,
+                    unless_known="live",  # another import of this file may have won meanwhile
+                )
+            except AlreadyImported:
+                print(t("import.identical"))
+                return 0
             print(t("import.done", version=version))
             # The running bot's outbox picks this up (it re-reads the queue every minute).
             from bot.announce import queue_version  # Telegram's types only when importing

@@ -10,15 +10,27 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import quote
 
-TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+# ":" may come percent-encoded (httpx logs file URLs as /file/bot123456%3AAA…)
+TOKEN_SHAPE = re.compile(r"\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
 REDACTED = "<redacted>"
 
 
 class RedactingFilter(logging.Filter):
     def __init__(self, secrets: tuple[str, ...] = ()):
         super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        variants: list[str] = []
+        for secret in secrets:
+            if not secret:
+                continue
+            variants += [secret, quote(secret, safe="")]
+            # a bot token's secret part alone survives any encoding of the ":" before it
+            _, colon, rest = secret.partition(":")
+            if colon and len(rest) >= 20:
+                variants.append(rest)
+        # longest first, so a whole token is replaced before a part of it
+        self.secrets = tuple(sorted(set(variants), key=len, reverse=True))
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
