@@ -10,12 +10,18 @@ near misses ("did you mean") by word similarity.
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ranking.text import expand
 
 MAX_CHOICES = 8
+# Above this many entries the last-resort similarity search compares only names
+# holding all of the query's words but one (every real data set is far smaller).
+SIMILAR_SCAN_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -32,25 +38,100 @@ class LookupResult:
 
 
 class UnitIndex:
+    """Built once per data version; every tier is answered from indexes, not scans.
+
+    Words map to the entries holding them (whole words; a sorted vocabulary gives
+    the words with a prefix), so the cost of a search follows the size of its
+    answer, not the number of units. The last-resort similarity search keeps
+    difflib's ratio and skips entries whose character counts cannot reach it.
+    """
+
     def __init__(self, entries: list[tuple[int, str, str, str]]):
         """entries: (unit id, ranking, display name, key); several keys per unit allowed."""
         self._entries = [
             (UnitRef(uid, ranking, name), key, key.split()) for uid, ranking, name, key in entries
         ]
-        self._vocabulary = sorted({w for _, _, words in self._entries for w in words})
+        postings: dict[str, set[int]] = {}
+        by_key: dict[str, list[int]] = {}
+        for i, (_, key, words) in enumerate(self._entries):
+            for w in words:
+                postings.setdefault(w, set()).add(i)
+            by_key.setdefault(key, []).append(i)
+        self._postings = postings
+        self._by_key = by_key
+        self._vocabulary = sorted(postings)
+        # character masks for the similarity search, built on its first use
+        self._masks: dict[str, int] = {}
+        self._entry_mask: list[int] = []
+        self._by_chars: dict[int, list[int]] = {}
+
+    def _build_masks(self) -> None:
+        for i, (_, key, _) in enumerate(self._entries):
+            mask = self._mask(key)
+            self._entry_mask.append(mask)
+            self._by_chars.setdefault(mask, []).append(i)
+
+    def _mask(self, text: str) -> int:
+        """A bit per distinct character of `text` (bits allocated on first sight)."""
+        mask = 0
+        for ch in set(text):
+            bit = self._masks.get(ch)
+            if bit is None:
+                bit = self._masks[ch] = 1 << len(self._masks)
+            mask |= bit
+        return mask
+
+    def _with_word(self, word: str) -> set[int]:
+        return self._postings.get(word, set())
+
+    def _with_prefix(self, prefix: str) -> set[int]:
+        found: set[int] = set()
+        start = bisect.bisect_left(self._vocabulary, prefix)
+        for word in itertools.islice(self._vocabulary, start, None):
+            if not word.startswith(prefix):
+                break
+            found |= self._postings[word]
+        return found
+
+    @staticmethod
+    def _all_of(sets: list[set[int]]) -> set[int]:
+        sets = sorted(sets, key=len)
+        result = set(sets[0])
+        for other in sets[1:]:
+            result &= other
+            if not result:
+                break
+        return result
+
+    def _refs(self, found: Iterable[int], ranking: str | None) -> list[UnitRef]:
+        return _unique(
+            self._entries[i][0]
+            for i in sorted(found)
+            if ranking is None or self._entries[i][0].ranking == ranking
+        )
 
     def search(self, query: str, ranking: str | None = None) -> LookupResult:
         key = expand(query)
         words = key.split()
         if not words:
             return LookupResult([], [])
-        entries = [e for e in self._entries if ranking is None or e[0].ranking == ranking]
-        for tier in (_exact, _phrase, _all_words, _all_prefixes):
-            found = _unique(
-                ref
-                for ref, name_key, name_words in entries
-                if tier(key, words, name_key, name_words)
-            )
+        # the whole name (or a recorded alias)
+        found = self._refs(self._by_key.get(key, ()), ranking)
+        if found:
+            return LookupResult(found, [])
+        with_all = self._all_of([self._with_word(w) for w in words])
+        # the query as a run of whole words; only entries holding every word can match
+        phrase_pool: Iterable[int] = (
+            with_all if " ".join(words) == key else range(len(self._entries))
+        )
+        found = self._refs(
+            (i for i in phrase_pool if _phrase(key, words, self._entries[i][1], [])), ranking
+        )
+        if found:
+            return LookupResult(found, [])
+        # every query word as a whole word, then as a word prefix
+        for pool in (with_all, self._all_of([self._with_prefix(w) for w in words])):
+            found = self._refs(pool, ranking)
             if found:
                 return LookupResult(found, [])
         # Near misses: correct each word to the closest known word, then retry.
@@ -59,19 +140,59 @@ class UnitIndex:
         ]
         suggestions: list[UnitRef] = []
         if fixed != words:
-            suggestions = _unique(
-                ref for ref, _, name_words in entries if _all_words("", fixed, "", name_words)
-            )
+            suggestions = self._refs(self._all_of([self._with_word(w) for w in fixed]), ranking)
         if not suggestions:
-            scored = sorted(
-                (
-                    (difflib.SequenceMatcher(None, key, name_key).ratio(), ref)
-                    for ref, name_key, _ in entries
-                ),
-                key=lambda pair: -pair[0],
-            )
-            suggestions = _unique(ref for ratio, ref in scored if ratio >= 0.6)
+            suggestions = _unique(ref for _, ref in self._similar(key, ranking))
         return LookupResult([], suggestions[:3])
+
+    def _similar(self, key: str, ranking: str | None) -> list[tuple[float, UnitRef]]:
+        """Entries whose name is at least 0.6 similar to `key` (difflib's ratio), best first.
+
+        ratio ≤ 2·Σ min(count in key, count in name) / (len key + len name); the sum is at
+        most the key's count of the characters both contain, and at most the name's
+        length: entries whose bound is below 0.6 are skipped without computing a ratio.
+        A large index (synthetic benchmarks) compares only names sharing all query words
+        but one: a scan of every name would cost seconds there.
+        """
+        if len(self._entry_mask) != len(self._entries):
+            self._build_masks()
+        counts: dict[int, int] = {}
+        for ch in key:
+            bit = self._masks.get(ch)
+            if bit is not None:
+                counts[bit] = counts.get(bit, 0) + 1
+        query_mask = sum(counts)
+        matcher = difflib.SequenceMatcher(None, key)
+        scored: list[tuple[float, int, UnitRef]] = []
+        groups: Iterable[tuple[int, Iterable[int]]] = self._by_chars.items()
+        if len(self._entries) > SIMILAR_SCAN_LIMIT:
+            words = key.split()
+            pool: set[int] = set()
+            for skip in range(len(words)):
+                rest = words[:skip] + words[skip + 1 :]
+                if rest:
+                    pool |= self._all_of([self._with_word(w) for w in rest])
+            groups = [(self._entry_mask[i], (i,)) for i in sorted(pool)]
+        for mask, indexes in groups:
+            shared = mask & query_mask
+            common = 0
+            while shared:
+                low = shared & -shared
+                common += counts[low]
+                shared ^= low
+            for i in indexes:
+                ref, name_key, _ = self._entries[i]
+                if ranking is not None and ref.ranking != ranking:
+                    continue
+                total = len(key) + len(name_key)
+                if 2 * min(common, len(name_key)) < 0.6 * total - 1e-9:
+                    continue
+                matcher.set_seq2(name_key)
+                ratio = matcher.ratio()
+                if ratio >= 0.6:
+                    scored.append((ratio, i, ref))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        return [(ratio, ref) for ratio, _, ref in scored]
 
 
 def _unique(refs: object) -> list[UnitRef]:
@@ -81,17 +202,5 @@ def _unique(refs: object) -> list[UnitRef]:
     return list(seen.values())
 
 
-def _exact(key: str, words: list[str], name_key: str, name_words: list[str]) -> bool:
-    return key == name_key
-
-
 def _phrase(key: str, words: list[str], name_key: str, name_words: list[str]) -> bool:
     return f" {key} " in f" {name_key} "
-
-
-def _all_words(key: str, words: list[str], name_key: str, name_words: list[str]) -> bool:
-    return all(w in name_words for w in words)
-
-
-def _all_prefixes(key: str, words: list[str], name_key: str, name_words: list[str]) -> bool:
-    return all(any(n.startswith(w) for n in name_words) for w in words)

@@ -5,6 +5,7 @@ No Telegram, no wording: the bot's renderer turns these into replies.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -14,7 +15,7 @@ from ranking.bands import level_for, match_level, share
 from ranking.catalog import Catalog, Group, Level, Ranking
 from ranking.lookup import LookupResult, UnitIndex
 from ranking.ranks import gaps
-from ranking.store import ScoreRecord, SliceInfo, Store
+from ranking.store import HistoryRecord, ScoreRecord, SliceInfo, Store
 
 PAGE_SIZE = 20  # positions per page: 20 rows stay far below 4096 chars and 100 entities
 
@@ -98,12 +99,20 @@ class Rankings:
         self._cache_version: int | None = None
         self._index: UnitIndex | None = None
         self._slices: list[SliceInfo] = []
+        self._level_summaries: dict[tuple[str, int], list[LevelSummary]] = {}
+        self._refreshing = asyncio.Lock()
 
     async def _fresh(self) -> None:
         version = await self.store.data_version()
-        if version != self._cache_version:
+        if version == self._cache_version:
+            return
+        # one refresh at a time: queries arriving meanwhile wait for it, not redo it
+        async with self._refreshing:
+            if version == self._cache_version:
+                return
             self._slices = await self.store.current_slices()
             self._index = UnitIndex(await self.store.units_on_record())
+            self._level_summaries = {}
             self._cache_version = version
 
     async def slices(self, ranking: str | None = None) -> list[SliceInfo]:
@@ -149,24 +158,15 @@ class Rankings:
         before = await self.previous_slice(slice_)
         if before is None:
             return entries
-        old = {r.unit_id: r for r in await self.store.slice_records(before)}
-        complete = before.published == before.unit_count
-        same_max = before.max_score == slice_.max_score
-        moved = []
-        for entry in entries:
-            was = old.get(entry.record.unit_id)
-            now = entry.record
-            move = Move(
-                previous_year=before.year,
-                previous_rank=was.rank if was else None,
-                new=was is None and complete,
-                rank_change=(was.rank - now.rank) if was else None,
-                score_change=(now.score - was.score)
-                if was and same_max and now.score is not None and was.score is not None
-                else None,
-            )
-            moved.append(replace(entry, move=move))
-        return moved
+        # only the rows of these units: a page of a large group must not read all of it
+        old = {
+            r.unit_id: r
+            for r in await self.store.unit_records(before, [e.record.unit_id for e in entries])
+        }
+        return [
+            replace(entry, move=_move(old.get(entry.record.unit_id), entry.record, before, slice_))
+            for entry in entries
+        ]
 
     async def group_view(
         self,
@@ -222,15 +222,34 @@ class Rankings:
         return [await self.group_view(s, kind, n, page) for s in chosen]
 
     async def level_summaries(self, ranking: str, year: int) -> list[LevelSummary]:
+        """Level counts of every group of a year; they read whole groups, so they are
+        computed once per data version."""
+        slices = await self.slices(ranking)
+        cached = self._level_summaries.get((ranking, year))
+        if cached is None:
+            cached = await self._count_levels(ranking, year, slices)
+            self._level_summaries[(ranking, year)] = cached
+        return list(cached)
+
+    async def _count_levels(
+        self, ranking: str, year: int, slices: list[SliceInfo]
+    ) -> list[LevelSummary]:
         order = {g.code: i for i, g in enumerate(self.catalog.groups_of(ranking))}
         result = []
         for s in sorted(
-            (s for s in await self.slices(ranking) if s.year == year),
+            (s for s in slices if s.year == year),
             key=lambda s: order.get(s.group_code, 99),
         ):
             levels = self.catalog.band_schemes.get(s.band_scheme or "", ())
-            entries = [self.entry(r, s) for r in await self.store.slice_records(s)]
-            counts = Counter(e.level.code for e in entries if e.level)
+            # only the two columns a count needs: no full records for a whole group
+            counts: Counter[str] = Counter()
+            flagged = 0
+            for score, published in await self.store.slice_scores(s):
+                level = level_for(score, s.max_score, levels) if score is not None else None
+                if level is not None:
+                    counts[level.code] += 1
+                if published and levels and match_level(published, levels) != level:
+                    flagged += 1
             result.append(
                 LevelSummary(
                     ranking=self.catalog.rankings[ranking],
@@ -239,7 +258,7 @@ class Rankings:
                     levels=levels,
                     counts={lv.code: counts.get(lv.code, 0) for lv in levels},
                     unpublished=s.unit_count - sum(counts.values()),
-                    flagged=sum(e.level_differs for e in entries),
+                    flagged=flagged,
                 )
             )
         return result
@@ -257,14 +276,30 @@ class Rankings:
         everywhere = self._index.search(text)
         return everywhere if everywhere.matches or not first.suggestions else first
 
+    async def _unit_history(self, unit_id: int) -> list[HistoryRecord]:
+        """The unit's current rows with their (cached) slices; the store's own join
+        when the cache is behind (a slice it does not know)."""
+        await self._fresh()
+        known = {(s.ranking, s.year, s.group_code, s.version_id): s for s in self._slices}
+        rows = await self.store.unit_current_records(unit_id)
+        if all(key in known for key, _ in rows):
+            return [HistoryRecord(known[key], record) for key, record in rows]
+        return await self.store.unit_history(unit_id)
+
     async def card(self, unit_id: int) -> UnitCard | None:
-        history = await self.store.unit_history(unit_id)
+        history = await self._unit_history(unit_id)
         if not history:
             return None
         latest = history[-1]
+        # every current row of the unit is in its history: the previous year's row too
+        rows = {(h.slice.ranking, h.slice.year, h.slice.group_code): h.record for h in history}
         years = []
         for h in history:
-            (entry,) = await self.with_moves([self.entry(h.record, h.slice)], h.slice)
+            entry = self.entry(h.record, h.slice)
+            before = await self.previous_slice(h.slice)
+            if before is not None:
+                was = rows.get((before.ranking, before.year, before.group_code))
+                entry = replace(entry, move=_move(was, h.record, before, h.slice))
             years.append(
                 CardYear(
                     ranking=self.catalog.rankings[h.slice.ranking],
@@ -279,3 +314,18 @@ class Rankings:
             ranking=self.catalog.rankings[latest.slice.ranking],
             years=years,
         )
+
+
+def _move(was: ScoreRecord | None, now: ScoreRecord, before: SliceInfo, slice_: SliceInfo) -> Move:
+    """How `now` moved since `was`, its row in the previous slice `before` (if any)."""
+    complete = before.published == before.unit_count
+    same_max = before.max_score == slice_.max_score
+    return Move(
+        previous_year=before.year,
+        previous_rank=was.rank if was else None,
+        new=was is None and complete,
+        rank_change=(was.rank - now.rank) if was else None,
+        score_change=(now.score - was.score)
+        if was and same_max and now.score is not None and was.score is not None
+        else None,
+    )

@@ -103,7 +103,7 @@ def test_backup_while_another_connection_writes(tmp_path: Path) -> None:
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        copies = []
+        copies: list[Path] = []
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline or len(copies) < 5:
             copies.append(backup_to(str(db), tmp_path / f"copy{len(copies)}.sqlite3"))

@@ -391,7 +391,7 @@ def test_lookup_finds_every_name_by_itself(name: str) -> None:
 
 # ---- split_html ----------------------------------------------------------------
 
-bmp_text = st.text(alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)))
+bmp_text = st.text(alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"]))
 line_text = st.text(max_size=300).map(lambda t: t.replace("\n", " ").replace("\r", " "))
 
 
@@ -444,7 +444,7 @@ def test_split_html_long_lines_are_cut_to_fit(lines: list[str]) -> None:
 
 @given(
     piece=st.text(
-        alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)),
+        alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"]),
         min_size=1,
         max_size=40,
     ),

@@ -104,7 +104,7 @@ async def test_failed_write_leaves_nothing(rankings: Rankings, catalog: Catalog)
     async def boom(*args: object) -> dict[str, int]:
         raise RuntimeError("disk on fire")
 
-    store._writer_unit_keys = boom  # type: ignore[method-assign]
+    store._writer_unit_keys = boom  # type: ignore[method-assign,assignment]
     with pytest.raises(RuntimeError):
         await commit_dataset(store, dataset, file_name="x.csv", digest="d", uploaded_by=1)
     store._writer_unit_keys = original  # type: ignore[method-assign]

@@ -636,7 +636,7 @@ _MENTION_IN_TEXT = re.compile(r"(?<![\w/])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
 def _command_entities(text: str) -> list[JSON]:
     """The bot_command and mention entities Telegram adds to an incoming text
     (offsets in UTF-16), in text order."""
-    found = [
+    found: list[dict[str, Any]] = [
         {
             "type": "bot_command",
             "offset": utf16_len(text[: m.start()]),
@@ -848,6 +848,8 @@ class FakeBotAPI:
         self._calls_changed = asyncio.Event()
         self._updates_changed = asyncio.Event()
         self._updates: deque[JSON] = deque()
+        # update_id → time.monotonic() when push_update queued it (benchmarks' latency)
+        self.pushed_at: dict[int, float] = {}
         self._next_update_id = 1
         self._delivered_up_to = 0
         self._allowed_updates: frozenset[str] = _DEFAULT_UPDATE_TYPES
@@ -1328,8 +1330,21 @@ class FakeBotAPI:
         update_id = self._next_update_id
         self._next_update_id += 1
         self._updates.append({"update_id": update_id, **body})
+        self.pushed_at[update_id] = time.monotonic()
         self._notify_updates()
         return update_id
+
+    def bot_message(
+        self, chat_id: int, text: str, reply_markup: Mapping[str, Any] | None = None
+    ) -> JSON:
+        """A message the bot sent earlier (say, before a restart), stored so that a
+        :meth:`callback_query` on it can be answered by editing it."""
+        if chat_id not in self._chats:
+            self.add_chat(chat_id)
+        fields: JSON = {"text": text}
+        if reply_markup is not None:
+            fields["reply_markup"] = dict(reply_markup)
+        return copy.deepcopy(self._new_message(chat_id, dict(self.bot_user), **fields))
 
     @property
     def pending_updates(self) -> list[JSON]:

@@ -1,0 +1,193 @@
+"""Section 3: importing 100,000 rows, CSV and XLSX, through the full pipeline
+(read → validate → preview → commit, as an admin upload or `python -m bot import`
+runs it) versus a raw sqlite3 `executemany` of the same rows in one transaction.
+
+The upload limits (5 MB, 50,000 rows) are raised for this run: a 100k-row file
+is over both. Both sides write to a copy of the same database (the shipped data
+loaded, so the preview compares 2022 against the data on record), WAL and
+synchronous=FULL as the store uses. The raw side parses the CSV with `csv` and
+inserts the score rows; it skips every check, unit identity and the preview.
+
+    .venv/bin/python -m bench.imports [--smoke] [--repeats N]
+    .venv/bin/python -m bench.imports --child csv|xlsx|none   (one import; prints peak RSS)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import JSON, Options, command, median, options, save
+from bench.datagen import label, upload_file
+from bot.i18n import Translator
+from bot.uploads import build_preview
+from ranking.catalog import load_catalog
+from ranking.importer import commit_dataset, load_shipped_data, sha256, validate
+from ranking.queries import Rankings
+from ranking.reader import Limits, read_table
+from ranking.store import Store
+
+ROWS = 100_000
+SMOKE_ROWS = 5_000
+GOAL_RATIO = 3.0
+LIMITS = Limits(max_bytes=200 * 1024 * 1024, max_rows=2_000_000)
+
+
+async def make_template(path: Path) -> None:
+    store = await Store.open(path)
+    try:
+        await load_shipped_data(store, load_catalog())
+    finally:
+        await store.close()
+
+
+async def pipeline(data: bytes, name: str, db: Path) -> dict[str, float]:
+    """One import as the bot does it; seconds per stage."""
+    catalog = load_catalog()
+    store = await Store.open(db)
+    try:
+        rankings = Rankings(store, catalog)
+        t0 = time.perf_counter()
+        table = read_table(data, name, limits=LIMITS)
+        t1 = time.perf_counter()
+        dataset = validate(table, catalog)
+        t2 = time.perf_counter()
+        await build_preview(dataset, rankings, Translator("vi"), file_name=name)
+        t3 = time.perf_counter()
+        await commit_dataset(store, dataset, file_name=name, digest=sha256(data), uploaded_by=1)
+        t4 = time.perf_counter()
+    finally:
+        await store.close()
+    return {
+        "read": t1 - t0,
+        "validate": t2 - t1,
+        "preview": t3 - t2,
+        "commit": t4 - t3,
+        "total": t4 - t0,
+    }
+
+
+def raw_insert(data: bytes, db: Path) -> float:
+    """csv.reader + one executemany into `scores`, one transaction."""
+    groups = {g.name_vi: g.code for g in load_catalog().groups.values()}
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        t0 = time.perf_counter()
+        reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+        next(reader)
+        params = [
+            (
+                99,
+                r[1],
+                int(r[0]),
+                groups[r[2]],
+                i,
+                r[4],
+                r[5],
+                int(r[3]),
+                1,
+                None,
+                None,
+                None,
+                r[9],
+                i + 2,
+            )
+            for i, r in enumerate(reader)
+        ]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO scores (version_id, ranking, year, group_code, unit_id, name, score,"
+            " rank, rank_official, published_level, note, components, source, source_row)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params,
+        )
+        conn.execute("COMMIT")
+        return time.perf_counter() - t0
+    finally:
+        conn.close()
+
+
+def measure(opts: Options) -> JSON:
+    rows = SMOKE_ROWS if opts.smoke else ROWS
+    files = {kind: upload_file(rows, kind) for kind in ("csv", "xlsx")}
+    runs: dict[str, list[dict[str, float]]] = {"csv": [], "xlsx": []}
+    raw: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp) / "template.sqlite3"
+        asyncio.run(make_template(template))
+        for i in range(opts.repeats):
+            db = Path(tmp) / f"raw-{i}.sqlite3"
+            shutil.copyfile(template, db)
+            raw.append(raw_insert(files["csv"].read_bytes(), db))
+            for kind, path in files.items():
+                db = Path(tmp) / f"{kind}-{i}.sqlite3"
+                shutil.copyfile(template, db)
+                runs[kind].append(asyncio.run(pipeline(path.read_bytes(), path.name, db)))
+    raw_s = median(raw)
+    result: JSON = {
+        "rows": rows,
+        "goal": f"CSV ≤ {GOAL_RATIO}× raw sqlite3 executemany; XLSX: report",
+        "raw_executemany_s": round(raw_s, 3),
+        "files": {k: {"path": p.name, "bytes": p.stat().st_size} for k, p in files.items()},
+    }
+    for kind, stage_runs in runs.items():
+        stages = {s: round(median([r[s] for r in stage_runs]), 3) for s in stage_runs[0]}
+        result[kind] = {
+            "stages_s": stages,
+            "ratio_to_raw": round(stages["total"] / raw_s, 2),
+            "rows_per_s": round(rows / stages["total"]),
+        }
+    return result
+
+
+def child(kind: str) -> None:
+    """One import in this fresh process; prints its peak RSS (MB) and time."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "child.sqlite3"
+        asyncio.run(make_template(db))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if kind != "none":
+            path = upload_file(ROWS, kind)
+            asyncio.run(pipeline(path.read_bytes(), path.name, db))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "kind": kind,
+                "rows": ROWS,
+                "peak_rss_mb": round(peak, 1),
+                "before_import_mb": round(before, 1),
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
+    )
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(sys.argv[2])
+        return
+    opts = options(__doc__.split("\n", 1)[0] if __doc__ else "", default_repeats=3)
+    data = measure(opts)
+    data.update(
+        command=command("bench.imports", opts), repeats=opts.repeats, size=label(data["rows"])
+    )
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+    if not opts.smoke:
+        save("imports", data)
+
+
+if __name__ == "__main__":
+    main()

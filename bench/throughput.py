@@ -1,0 +1,234 @@
+"""Section 1: end-to-end throughput and latency, the real bot versus an echo bot.
+
+The bot runs as its own process (`python -m bot run`) polling the tests' fake
+Bot API server in this process. A stream of updates from 1,000 simulated users
+(private chats): 30 % /top, 25 % /donvi, 25 % plain-text lookups, 20 % button
+presses (a page, group or unit button on an earlier bot message).
+
+- burst: all N updates are queued at once; throughput = N / (last reply − first
+  availability); latency includes the queueing.
+- paced: updates arrive at a fixed rate below every variant's capacity for a
+  fixed time; latency = reply arrival − availability, p50/p95/p99.
+
+Variants, same harness, same run:
+- "bot" as shipped and "echo, same builder" (AIORateLimiter and 8 concurrent
+  updates like bot/app.py): both capped at 30 requests/s by the limiter;
+- "bot, no limiter" (bench/bot_runner.py) and the bare echo bot: what each
+  costs per update.
+
+    .venv/bin/python -m bench.throughput [--smoke] [--repeats N]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import JSON, Options, command, median, ms, options, percentile, save
+from bench.harness import BOT, BOT_NO_LIMITER, ECHO, ECHO_LIMITED, spawned, wait_polling
+from tests.support.fake_bot_api import FakeBotAPI
+
+USERS = 1000
+FIRST_USER = 500_000
+GOAL_RATIO = 0.9
+UNITS = (
+    "Sở Giáo dục và Đào tạo", "Sở Tài chính", "Huyện Bắc Hà", "Thành phố Lào Cai",
+    "Sở Du lịch", "Văn phòng UBND tỉnh", "Huyện Sa Pa", "Sở Nội vụ",
+)  # fmt: skip
+PLAIN = ("bac ha", "giao duc", "so tai chinh", "lao cai", "tuyen giao", "sa pa", "du lich")
+TOPS = ("/top", "/top 5 huyen", "/top 10 tthc 2022", "/cuoi 5 khong-tthc", "/top huyen")
+BUTTONS = (
+    "r:t:cds:huyen:2022:9:1", "r:t:cds:tthc:2022:20:1", "r:t:cds:*:2022:10:1",
+    "r:b:cds:khong-tthc:2022:5:1",
+)  # fmt: skip
+
+
+def make_update(srv: FakeBotAPI, rng: random.Random, user: int) -> tuple[JSON, tuple[Any, ...]]:
+    """An update and the key its reply will carry: ("send", chat) or ("edit", chat, id)."""
+    kind = rng.random()
+    if kind < 0.30:
+        return srv.message(rng.choice(TOPS), user_id=user), ("send", user)
+    if kind < 0.55:
+        return srv.message(f"/donvi {rng.choice(UNITS)}", user_id=user), ("send", user)
+    if kind < 0.80:
+        return srv.message(rng.choice(PLAIN), user_id=user), ("send", user)
+    message = srv.bot_message(user, "Bảng xếp hạng")
+    update = srv.callback_query(rng.choice(BUTTONS), message=message, user_id=user)
+    return update, ("edit", user, message["message_id"])
+
+
+class Tracker:
+    """Matches replies to updates: per chat in order (a send), or by message (an edit)."""
+
+    def __init__(self, srv: FakeBotAPI) -> None:
+        self.srv = srv
+        self.waiting: dict[tuple[Any, ...], deque[float]] = defaultdict(deque)
+        self.latencies: list[float] = []
+        self.last_reply = 0.0
+        self._seen = 0
+
+    def expect(self, key: tuple[Any, ...], at: float) -> None:
+        self.waiting[key].append(at)
+
+    def collect(self) -> None:
+        calls = self.srv.calls
+        while self._seen < len(calls) and calls[self._seen].done:
+            call = calls[self._seen]
+            self._seen += 1
+            method = call.method.lower()
+            chat = call.params.get("chat_id")
+            if method == "sendmessage":
+                key: tuple[Any, ...] = ("send", chat)
+            elif method == "editmessagetext":
+                key = ("edit", chat, call.params.get("message_id"))
+            else:
+                continue
+            queue = self.waiting.get(key)
+            if queue:
+                self.latencies.append(call.at - queue.popleft())
+                self.last_reply = max(self.last_reply, call.at)
+
+    @property
+    def outstanding(self) -> int:
+        return sum(len(q) for q in self.waiting.values())
+
+
+async def wait_answered(tracker: Tracker, timeout: float) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while True:
+        tracker.collect()
+        if not tracker.outstanding:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{tracker.outstanding} updates unanswered after {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+async def burst(argv: Sequence[str], n: int, name: str, db: Path) -> JSON:
+    rng = random.Random(7)
+    async with FakeBotAPI(max_poll_timeout=1.0) as srv, spawned(srv, db, argv, name) as proc:
+        await wait_polling(srv, proc)
+        await asyncio.sleep(0.5)  # the first poll comes before post_init's last call ends
+        tracker = Tracker(srv)
+        prepared = [make_update(srv, rng, FIRST_USER + i % USERS) for i in range(n)]
+        first = time.monotonic()
+        for update, key in prepared:
+            update_id = srv.push_update(update)
+            tracker.expect(key, srv.pushed_at[update_id])
+        await wait_answered(tracker, timeout=n / 5 + 60)
+        lat = tracker.latencies
+        return {
+            "updates": n,
+            "per_s": n / (tracker.last_reply - first),
+            "p50_ms": ms(percentile(lat, 50)),
+            "p95_ms": ms(percentile(lat, 95)),
+            "p99_ms": ms(percentile(lat, 99)),
+            "violations": len(srv.violations),
+        }
+
+
+async def paced(argv: Sequence[str], rate: float, seconds: float, name: str, db: Path) -> JSON:
+    rng = random.Random(11)
+    async with FakeBotAPI(max_poll_timeout=1.0) as srv, spawned(srv, db, argv, name) as proc:
+        await wait_polling(srv, proc)
+        await asyncio.sleep(0.5)
+        tracker = Tracker(srv)
+        n = int(rate * seconds)
+        start = time.monotonic()
+        for i in range(n):
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            update, key = make_update(srv, rng, FIRST_USER + i % USERS)
+            update_id = srv.push_update(update)
+            tracker.expect(key, srv.pushed_at[update_id])
+            tracker.collect()
+        await wait_answered(tracker, timeout=60)
+        lat = tracker.latencies
+        return {
+            "updates": n,
+            "rate_per_s": rate,
+            "p50_ms": ms(percentile(lat, 50)),
+            "p95_ms": ms(percentile(lat, 95)),
+            "p99_ms": ms(percentile(lat, 99)),
+        }
+
+
+VARIANTS = {
+    "bot (as shipped)": (BOT, True),
+    "echo, same builder (limiter, 8 concurrent)": (ECHO_LIMITED, True),
+    "bot, no limiter": (BOT_NO_LIMITER, False),
+    "echo, bare": (ECHO, False),
+}
+
+
+async def measure(opts: Options) -> JSON:
+    n_free = 100 if opts.smoke else 10_000
+    n_limited = 30 if opts.smoke else 2_000
+    pace_s = 1.0 if opts.smoke else 30.0
+    pace_rate = 20.0
+    results: dict[str, dict[str, list[JSON]]] = {v: {"burst": [], "paced": []} for v in VARIANTS}
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bot.sqlite3"
+        for _ in range(opts.repeats):
+            for name, (argv, limited) in VARIANTS.items():
+                n = n_limited if limited else n_free
+                tag = name.split()[0] + ("-limited" if limited else "-free")
+                results[name]["burst"].append(await burst(argv, n, f"tp-{tag}", db))
+                results[name]["paced"].append(
+                    await paced(argv, pace_rate, pace_s, f"tp-paced-{tag}", db)
+                )
+    summary: JSON = {}
+    for name, modes in results.items():
+        summary[name] = {
+            mode: {
+                k: round(median([r[k] for r in runs]), 3)
+                for k in runs[0]
+                if isinstance(runs[0][k], int | float)
+            }
+            for mode, runs in modes.items()
+        }
+    ratio_shipped = (
+        summary["bot (as shipped)"]["burst"]["per_s"]
+        / summary["echo, same builder (limiter, 8 concurrent)"]["burst"]["per_s"]
+    )
+    ratio_free = (
+        summary["bot, no limiter"]["burst"]["per_s"] / summary["echo, bare"]["burst"]["per_s"]
+    )
+    ratio_vs_bare = (
+        summary["bot (as shipped)"]["burst"]["per_s"] / summary["echo, bare"]["burst"]["per_s"]
+    )
+    return {
+        "goal": f"≥ {GOAL_RATIO}× the echo bot's throughput",
+        "users": USERS,
+        "variants": summary,
+        "ratio_shipped_vs_echo_same_builder": round(ratio_shipped, 2),
+        "ratio_no_limiter_vs_bare_echo": round(ratio_free, 2),
+        "ratio_shipped_vs_bare_echo": round(ratio_vs_bare, 2),
+        "paced_rate_per_s": pace_rate,
+        "paced_seconds": pace_s,
+    }
+
+
+def main() -> None:
+    opts = options(__doc__.split("\n", 1)[0] if __doc__ else "", default_repeats=3)
+    data = asyncio.run(measure(opts))
+    data.update(command=command("bench.throughput", opts), repeats=opts.repeats)
+    for name, modes in data["variants"].items():
+        b, p = modes["burst"], modes["paced"]
+        print(
+            f"{name:44} burst {b['updates']:>6} upd {b['per_s']:7.1f}/s "
+            f"p50/95/99 {b['p50_ms']:.0f}/{b['p95_ms']:.0f}/{b['p99_ms']:.0f} ms | paced "
+            f"p50/95/99 {p['p50_ms']:.1f}/{p['p95_ms']:.1f}/{p['p99_ms']:.1f} ms"
+        )
+    print("ratios:", {k: v for k, v in data.items() if k.startswith("ratio")})
+    if not opts.smoke:
+        save("throughput", data)
+
+
+if __name__ == "__main__":
+    main()
