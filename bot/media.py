@@ -46,9 +46,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import charts, ops
+from bot import ops
 from bot.answers import Answers, MediaTarget
-from bot.charts import MAX_ROWS, ChartCache
+from bot.chart_cache import MAX_ROWS, ChartCache, ViewRow
 from bot.i18n import Translator
 from bot.parsing import (
     ChartQuery,
@@ -165,7 +165,7 @@ async def data_version(rankings: Rankings) -> int:
 class ChartSpec:
     """Everything `charts.ranking_chart` draws from, in the user's language."""
 
-    rows: list[charts.ViewRow]
+    rows: list[ViewRow]
     max_score: Decimal
     title: str
     thresholds: list[tuple[Decimal, str]]
@@ -184,6 +184,8 @@ class ChartSpec:
         }
 
     def render(self) -> bytes:
+        from bot import charts  # matplotlib on the first chart, in the render thread
+
         return charts.ranking_chart(self.rows, **self.kwargs())
 
 
@@ -199,7 +201,7 @@ async def ranking_chart_data(rankings: Rankings, slice_: SliceInfo, t: Translato
     row for each position the source did not publish (the chart merges runs)."""
     catalog = rankings.catalog
     entries = [rankings.entry(r, slice_) for r in await rankings.store.slice_records(slice_)]
-    rows: list[charts.ViewRow] = [
+    rows: list[ViewRow] = [
         (e.record.rank, e.record.name, e.record.score, e.level.code if e.level else None)
         for e in entries
     ]
@@ -359,6 +361,8 @@ async def send_history(
     title = t("media.history_title", name=card.name)
 
     def render() -> bytes:
+        from bot import charts  # matplotlib on the first chart, in the render thread
+
         return charts.history_chart(
             points,
             title=title,
