@@ -19,6 +19,10 @@ from ranking.text import expand
 
 MAX_LISTED = 10  # changes listed per kind before "… and N more"
 NEAR_NAME = 0.85  # similarity above which a new name may be a unit on record
+# New names compared with those on record, per ranking: a yearly file brings a handful;
+# the comparison runs on the event loop, so a 100,000-name synthetic file must not take
+# seconds of it (BENCHMARKS.md §3).
+NEAR_CHECK_MAX = 500
 
 
 def problem_line(problem: Problem, t: Translator) -> str:
@@ -67,6 +71,7 @@ async def build_preview(
     store = rankings.store
     lines = [t("preview.title", file=esc(file_name), rows=dataset.rows)]
     near: list[tuple[str, str, str]] = []
+    near_budget: dict[str, int] = {}
     known_names: dict[str, dict[str, str]] = {}
     for new in dataset.slices:
         group = catalog.groups[new.group_code]
@@ -119,13 +124,18 @@ async def build_preview(
             keys = await store.unit_keys(new.ranking)
             known_names[new.ranking] = {k: k for k in keys}
         known = known_names[new.ranking]
-        for row in new.rows:
-            if row.name_key in known:
-                continue
-            match = difflib.get_close_matches(row.name_key, list(known), 1, NEAR_NAME)
+        candidates = list(known)
+        fresh = list(dict.fromkeys(r.name_key for r in new.rows if r.name_key not in known))
+        left = near_budget.setdefault(new.ranking, NEAR_CHECK_MAX)
+        names = {r.name_key: r.name for r in new.rows}
+        for key in fresh[:left]:
+            match = difflib.get_close_matches(key, candidates, 1, NEAR_NAME)
             if match:
-                near.append((new.ranking, row.name_key, match[0]))
-                lines.append(t("preview.near_name", new=esc(row.name), known=esc(match[0])))
+                near.append((new.ranking, key, match[0]))
+                lines.append(t("preview.near_name", new=esc(names[key]), known=esc(match[0])))
+        near_budget[new.ranking] = max(0, left - len(fresh))
+        if len(fresh) > left:
+            lines.append(t("preview.near_skipped", count=len(fresh) - left, checked=left))
     if dataset.warnings:
         lines.append("")
         lines.append(t("preview.warnings", count=len(dataset.warnings)))

@@ -14,7 +14,12 @@ from typing import Any
 import openpyxl
 import pytest
 
+from bot import uploads
+from bot.i18n import Translator
+from bot.render import to_plain
 from bot.settings import Settings
+from ranking.importer import read_and_validate
+from ranking.queries import Rankings
 from ranking.store import Store
 from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
 from tests.support.serving import serving
@@ -399,3 +404,26 @@ def test_cli_import_preview_and_errors(tmp_path: Path) -> None:
     )
     assert "Sở Thông tin và Truyền thông — 731,61" in ask.stdout
     assert parse_html("<b>x</b>")[0] == "x"
+
+
+async def test_near_name_check_is_bounded_and_says_so(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The near-name comparison runs on the event loop: only NEAR_CHECK_MAX new names
+    per ranking are compared, and the preview says how many were not."""
+    monkeypatch.setattr(uploads, "NEAR_CHECK_MAX", 3)
+    names = ["Huyện Bắc Hàa", "Đơn vị mới 1", "Đơn vị mới 2", "Đơn vị mới 3", "Huyện Si Ma Caii"]
+    rows = "".join(
+        f"2023;huyen;{i};{name};{900 - i};1.000;5;QĐ 9/QĐ-UBND 2024\n"
+        for i, name in enumerate(names, start=1)
+    )
+    data = ("Năm;Nhóm;Xếp hạng;Đơn vị;Điểm;Điểm tối đa;Số đơn vị;Căn cứ\n" + rows).encode()
+    dataset = read_and_validate(data, "2023.csv", rankings.catalog)
+    preview = await uploads.build_preview(dataset, rankings, Translator("vi"), file_name="x")
+    text = to_plain(preview.html)
+    assert "«Huyện Bắc Hàa» gần giống" in text  # among the first three: compared
+    assert "Si Ma Caii" not in text.split("Top 3")[-1]  # the fifth: not compared
+    assert "Đã so 3 tên mới" in text and "2 tên mới còn lại" in text
+    assert [(r, new) for r, new, _ in preview.near_names] == [
+        ("cds", dataset.slices[0].rows[0].name_key)
+    ]
