@@ -8,24 +8,22 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 from PIL import Image
-from telegram import Update
 from telegram.ext import Application
 
 from bot import charts, media
 from bot.answers import Answers
-from bot.app import build_application, post_init, post_shutdown
 from bot.charts import LEVEL_COLORS, NO_LEVEL_COLOR, draw_ranking_chart
 from bot.i18n import Translator
 from bot.settings import Settings
 from ranking.export import HEADERS, NOTES_SHEET_TITLE
 from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
+from tests.support.serving import serving
 from tests.test_charts import PNG_MAGIC, bar_count, pixels
 from tests.test_telegram import TOKEN, Bot, plain
 from tests.test_uploads import ADMIN, buttons, confirm, upload
@@ -34,27 +32,6 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 GROUP: dict[str, Any] = {"chat_id": DEFAULT_GROUP_ID, "chat_type": "group"}
 SOURCE = "Nguồn: QĐ 791/QĐ-UBND ngày 11/4/2023"
 STALE = "cũ hoặc không hợp lệ"
-
-
-@asynccontextmanager
-async def serving_with_media(settings: Settings) -> AsyncIterator[AnyApplication]:
-    """tests/support/serving.py's `serving`, with bot/media.py registered before the
-    start (`register` is idempotent: a no-op once bot/app.py calls it)."""
-    app = build_application(settings)
-    media.register(app)
-    async with app:
-        await post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
-        )
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-    await post_shutdown(app)
 
 
 @pytest.fixture
@@ -67,7 +44,7 @@ async def running(tmp_path: Path) -> AsyncIterator[Bot]:
             RANKBOT_DB=str(tmp_path / "bot.sqlite3"),
             RANKBOT_ADMIN_IDS=str(ADMIN),
         )
-        async with serving_with_media(settings) as app:
+        async with serving(settings) as app:
             yield Bot(srv, app)
         assert srv.violations == []
 
