@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.constants import FileSizeLimit
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
@@ -25,7 +25,7 @@ from bot import admin, backup
 from bot.backup import BackupError
 from bot.flood import FloodGuard, Verdict
 from bot.i18n import Translator
-from bot.render import esc_params
+from bot.render import esc, esc_params
 from bot.settings import Settings
 
 log = logging.getLogger("rankbot.ops")
@@ -53,7 +53,7 @@ async def backup_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/saoluu: a consistent snapshot (SQLite's online backup API, integrity-checked)
     sent to the admin as a file; the bot keeps answering meanwhile."""
     message = cast(Message, update.effective_message)
-    user_id = cast(int, update.effective_user and update.effective_user.id)
+    user_id = cast(User, update.effective_user).id  # admin_only: there is one
     t = await admin.translator(update, context)
     settings = settings_of(context)
     with tempfile.TemporaryDirectory(prefix="rankbot-backup-") as folder:
@@ -69,7 +69,7 @@ async def backup_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                 t(
                     "backup.too_large",
                     size=t.number(size // 1_000_000),
-                    folder=settings.backup_folder(),
+                    folder=esc(str(settings.backup_folder())),
                 )
             )
             return
