@@ -55,6 +55,7 @@ from bot.parsing import (
     ExportQuery,
     HistoryChart,
     Invalid,
+    Parsed,
     chart_callback,
     parse_media_callback,
 )
@@ -318,20 +319,35 @@ async def _chat_action(message: Message, action: str) -> None:
         await message.get_bot().send_chat_action(message.chat.id, action)
 
 
-async def chart_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/bieudo [nhóm] [năm] (/chart), in private chats and groups (/bieudo@bot)."""
+async def parse_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Message, Translator, Answers, Parsed] | None:
+    """The command's message, the user's translator and what the words ask for;
+    None once a wrong command has been answered with what would work."""
     from bot.app import send_reply
 
     message = update.effective_message
     if message is None or not message.text:
-        return
+        return None
     t = Translator(await _language(update, context))
     answers = answers_of(context)
     parsed = answers.parser.parse(message.text)
+    if isinstance(parsed, Invalid):
+        await send_reply(message, await answers.user_errors(parsed, t))
+        return None
+    if parsed is None:
+        return None
+    return message, t, answers, parsed
+
+
+async def chart_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/bieudo [nhóm] [năm] (/chart), in private chats and groups (/bieudo@bot)."""
+    command = await parse_command(update, context)
+    if command is None:
+        return
+    message, t, _, parsed = command
     if isinstance(parsed, ChartQuery):
         await send_chart(message, parsed, t, context)
-    elif isinstance(parsed, Invalid):
-        await send_reply(message, await answers.user_errors(parsed, t))
 
 
 # ---- a unit's history -----------------------------------------------------------------------
@@ -435,15 +451,10 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/xuat [nhóm] [năm] [csv] (/export): the ranking as a file in the upload format."""
     from bot.app import send_reply, with_network_retry
 
-    message = update.effective_message
-    if message is None or not message.text:
+    command = await parse_command(update, context)
+    if command is None:
         return
-    t = Translator(await _language(update, context))
-    answers = answers_of(context)
-    parsed = answers.parser.parse(message.text)
-    if isinstance(parsed, Invalid):
-        await send_reply(message, await answers.user_errors(parsed, t))
-        return
+    message, t, answers, parsed = command
     if not isinstance(parsed, ExportQuery):
         return
     target = await answers.media_target(parsed, t)

@@ -188,6 +188,19 @@ class Parser:
             key=lambda pair: -len(pair[0]),
         )
 
+    def _scope(
+        self, errors: list[UserError], unknown: list[str], group: str | None, ranking: str | None
+    ) -> str | None:
+        """The ranking a query's words name (the group's own when only a group is
+        named); unknown words and a group of another ranking become errors."""
+        if unknown:
+            errors.append(UserError("parse.unknown_words", {"words": ", ".join(unknown)}))
+        if group and not ranking:
+            ranking = self.catalog.groups[group].ranking
+        if group and ranking and self.catalog.groups[group].ranking != ranking:
+            errors.append(UserError("parse.group_not_in_ranking", {"group": group}))
+        return ranking
+
     def parse(self, text: str, *, private: bool = True) -> Parsed | None:
         """A message → what it asks; None when it is not for us (group chatter)."""
         text = text.strip()
@@ -324,12 +337,7 @@ class Parser:
                     errors.append(UserError("parse.bad_n", {"value": word, "max": MAX_N}))
             else:
                 unknown.append(word)
-        if unknown:
-            errors.append(UserError("parse.unknown_words", {"words": ", ".join(unknown)}))
-        if group and not ranking:
-            ranking = self.catalog.groups[group].ranking
-        if group and ranking and self.catalog.groups[group].ranking != ranking:
-            errors.append(UserError("parse.group_not_in_ranking", {"group": group}))
+        ranking = self._scope(errors, unknown, group, ranking)
         if errors:
             return Invalid(errors, command, year, ranking)
         return RankingQuery(
@@ -380,12 +388,7 @@ class Parser:
                 fmt = "csv" if EXPORT_FORMATS[word] == "csv" else "xlsx"
             else:
                 unknown.append(word)
-        if unknown:
-            errors.append(UserError("parse.unknown_words", {"words": ", ".join(unknown)}))
-        if group and not ranking:
-            ranking = self.catalog.groups[group].ranking
-        if group and ranking and self.catalog.groups[group].ranking != ranking:
-            errors.append(UserError("parse.group_not_in_ranking", {"group": group}))
+        ranking = self._scope(errors, unknown, group, ranking)
         if errors:
             return Invalid(errors, command, year, ranking)
         if command == "chart":

@@ -20,13 +20,11 @@ from bot import charts, media
 from bot.answers import Answers
 from bot.charts import LEVEL_COLORS, NO_LEVEL_COLOR, draw_ranking_chart
 from bot.i18n import Translator
-from bot.settings import Settings
 from ranking.export import HEADERS, NOTES_SHEET_TITLE
-from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
-from tests.support.serving import serving
+from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, parse_html
 from tests.test_charts import PNG_MAGIC, bar_count, pixels
-from tests.test_telegram import TOKEN, Bot, plain
-from tests.test_uploads import ADMIN, buttons, confirm, upload
+from tests.test_telegram import Bot, plain
+from tests.test_uploads import admin_bot, buttons, confirm, upload
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 GROUP: dict[str, Any] = {"chat_id": DEFAULT_GROUP_ID, "chat_type": "group"}
@@ -36,17 +34,8 @@ STALE = "cũ hoặc không hợp lệ"
 
 @pytest.fixture
 async def running(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with FakeBotAPI() as srv:
-        settings = Settings(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=srv.base_url,
-            TELEGRAM_FILE_BASE_URL=srv.base_file_url,
-            RANKBOT_DB=str(tmp_path / "bot.sqlite3"),
-            RANKBOT_ADMIN_IDS=str(ADMIN),
-        )
-        async with serving(settings) as app:
-            yield Bot(srv, app)
-        assert srv.violations == []
+    async with admin_bot(tmp_path) as bot:
+        yield bot
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,9 @@ def xlsx_bytes() -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Bot]:
+@asynccontextmanager
+async def admin_bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    """The running bot with ADMIN in RANKBOT_ADMIN_IDS (also tests/test_media.py)."""
     async with FakeBotAPI() as srv:
         settings = Settings(
             TELEGRAM_BOT_TOKEN=TOKEN,
@@ -129,6 +131,12 @@ async def running(tmp_path: Path) -> AsyncIterator[Bot]:
         async with serving(settings) as app:
             yield Bot(srv, app)
         assert srv.violations == []
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[Bot]:
+    async with admin_bot(tmp_path) as bot:
+        yield bot
 
 
 async def upload(bot: Bot, data: bytes, name: str, *, user_id: int = ADMIN, **kw: Any) -> Call:
