@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.common import JSON, Options, command, median, ms, options, percentile, save
 from bench.harness import BOT, spawned, wait_polling
 from bench.throughput import Tracker, wait_answered
-from bot.announce import queue_version
+from bot.announcements import queue_version
 from ranking.catalog import load_catalog
 from ranking.importer import load_shipped_data
 from ranking.queries import Rankings

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.i18n import Translator
 from ranking.store import MIGRATIONS
 
 BACKUP_PREFIX = "rankbot-"
@@ -277,3 +278,13 @@ def restore(backup: Path, db_path: str, *, force: bool = False) -> None:
         _fsync_dir(target.parent)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def refuse_damaged(db_path: str) -> None:
+    """Exit with one clear line when the database file fails PRAGMA quick_check:
+    the bot never answers from, or writes into, a damaged store."""
+    if db_path != ":memory:" and Path(db_path).is_file():
+        detail = quick_check(db_path)
+        if detail != "ok":
+            line = detail.splitlines()[0] if detail else "?"
+            raise SystemExit(Translator("vi")("startup.corrupt", db=db_path, detail=line))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.i18n import Translator
-from bot.render import esc, esc_params
+from bot.reply import esc, esc_params
 from ranking.importer import Dataset, Problem
 from ranking.queries import Rankings
 from ranking.reader import ReadProblem
@@ -138,7 +138,7 @@ async def build_preview(
             lines.append(t("preview.near_skipped", count=len(fresh) - left, checked=left))
     if dataset.warnings:
         lines.append("")
-        lines.append(t("preview.warnings", count=len(dataset.warnings)))
+        lines.append(t.plural("preview.warnings", len(dataset.warnings)))
         lines += problem_lines(dataset.warnings, t)
     lines.append("")
     lines.append(t("preview.confirm_near" if near else "preview.confirm"))

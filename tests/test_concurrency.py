@@ -27,7 +27,7 @@ import pytest
 import bot.cli
 import ranking.store
 from bot.answers import Answers
-from bot.render import to_plain
+from bot.reply import to_plain
 from ranking.catalog import Catalog
 from ranking.importer import Dataset, load_shipped_data, read_and_validate, sha256
 from ranking.queries import Rankings
@@ -75,7 +75,7 @@ class Readers:
             for text in texts:
                 reply = await answers.to_text(text, lang="vi")
                 assert reply is not None
-                self.replies.append((text, to_plain(reply.html)))
+                self.replies.append((text, to_plain(reply.text)))
             await asyncio.sleep(0)
 
     def tasks(self) -> list[asyncio.Task[None]]:
@@ -124,7 +124,7 @@ async def test_readers_during_an_import_see_old_or_new(tmp_path: Path, catalog: 
             full_or_absent(text, reply)
         for answers in readers.answers:  # and afterwards, on either store: the new data
             after = await answers.to_text("/top 3 huyen 2023", lang="vi")
-            assert after is not None and "Đơn vị 1 —" in to_plain(after.html)
+            assert after is not None and "Đơn vị 1 —" in to_plain(after.text)
     finally:
         await other.close()
         await store.close()
@@ -173,7 +173,7 @@ async def test_another_process_imports_while_this_one_reads_and_writes(
         for text, reply in readers.replies:
             full_or_absent(text, reply)
         final = await Answers(Rankings(store, catalog)).to_text("/top 1 huyen 2023", lang="vi")
-        assert final is not None and "Đơn vị 1 —" in to_plain(final.html)
+        assert final is not None and "Đơn vị 1 —" in to_plain(final.text)
     finally:
         await store.close()
 
@@ -346,7 +346,7 @@ async def test_two_admins_confirming_the_same_file_import_it_once(running: Any) 
     assert "Xem trước" in to_plain(second.params["text"]) and buttons(second)
     await confirm(running, first)
     await confirm(running, second)
-    store: Store = running.app.bot_data["store"]
+    store: Store = running.app.bot_data.store
     assert len([v for v in await store.versions() if v.sha256 == sha256(data)]) == 1
 
 

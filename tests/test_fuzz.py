@@ -32,10 +32,11 @@ from hypothesis import strategies as st
 
 from bot import render
 from bot.answers import Answers
-from bot.app import split_html, utf16_len
+from bot.channels.telegram.sending import split_html
+from bot.splitting import utf16_len
 from bot.i18n import Translator
 from bot.parsing import COMMANDS, Parser
-from bot.render import Reply, esc, to_plain
+from bot.reply import Reply, esc, to_plain
 from ranking.catalog import load_catalog
 from ranking.importer import commit_dataset, load_shipped_data, read_and_validate, sha256
 from ranking.lookup import UnitIndex
@@ -169,13 +170,13 @@ def check_chunks(markup: str) -> list[str]:
 
 
 def check_reply(reply: Reply) -> None:
-    check_html(reply.html)
-    check_chunks(reply.html)
-    for row in reply.buttons:
+    check_html(reply.text)
+    check_chunks(reply.text)
+    for row in reply.choices:
         for button in row:
-            assert button.text.strip()
-            if button.callback is not None:
-                assert 1 <= len(button.callback.encode()) <= MAX_CALLBACK_BYTES
+            assert button.label.strip()
+            if button.action is not None:
+                assert 1 <= len(button.action.encode()) <= MAX_CALLBACK_BYTES
 
 
 # An upload an admin could make: every text a renderer shows is hostile to HTML.
@@ -291,9 +292,9 @@ def test_callbacks_answer_valid_html(hostile: bool) -> None:
             reply = pending.pop()
             assert reply is not None
             check_reply(reply)
-            for row in reply.buttons:
+            for row in reply.choices:
                 for button in row:
-                    data = button.callback
+                    data = button.action
                     if data is None or data in seen or len(seen) > 300:
                         continue
                     seen.add(data)
@@ -324,7 +325,7 @@ def test_answers_over_hostile_data_are_valid_telegram_html() -> None:
             reply = loop.run_until_complete(answers.to_text("/donvi " + name, lang="vi"))
             assert reply is not None
             check_reply(reply)
-            plain, _ = check_html(reply.html)
+            plain, _ = check_html(reply.text)
             assert name.strip() in plain or "«" in plain, name
 
         @given(text=hostile_messages, lang=st.sampled_from(["vi", "en"]))

@@ -84,7 +84,7 @@ async def chart_of(bot: Bot, text: str, **kw: Any) -> tuple[Call, bytes]:
 
 
 def answers(bot: Bot) -> Answers:
-    result: Answers = bot.app.bot_data["answers"]
+    result: Answers = bot.app.bot_data.answers
     return result
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import ops
+from bot.channels.telegram import ops
 from bot.backup import backups_in
 from bot.settings import Settings
 from ranking.store import Store

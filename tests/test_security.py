@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 import bot.answers
-from bot.app import _serve, build_application
+from bot.channels.telegram.app import _serve, build_application
 from bot.logs import RedactingFilter, setup_logging
 from bot.settings import Settings
 from ranking.store import Store
@@ -347,7 +347,7 @@ async def two_admins(tmp_path: Path) -> AsyncIterator[Bot]:
 
 async def test_an_admins_username_without_the_id_gains_nothing(two_admins: Bot) -> None:
     bot, srv = two_admins, two_admins.srv
-    store: Store = bot.app.bot_data["store"]
+    store: Store = bot.app.bot_data.store
     name = "so_tttt_laocai"
     # the real admin, known by that username, makes a preview
     await bot.say("/trogiup", user_id=ADMIN, chat_id=ADMIN, username=name)
@@ -380,7 +380,7 @@ async def test_an_admins_username_without_the_id_gains_nothing(two_admins: Bot) 
 
 async def test_forged_admin_button_data_gains_nothing(two_admins: Bot) -> None:
     bot = two_admins
-    store: Store = bot.app.bot_data["store"]
+    store: Store = bot.app.bot_data.store
     preview = await upload(bot, to_cp1258(csv_text(";")), "2023.csv")
     ok = buttons(preview)["✅ Xác nhận"]
     action_id = ok.split(":")[1]

@@ -1,0 +1,377 @@
+"""Admins on Telegram: uploads with preview and confirmation, history, undo, the
+admin list, the template. Who is an admin: bot/channels/telegram/access.py."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import secrets
+import time
+from pathlib import PurePath
+from typing import Any, cast
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.announcements import queue_version
+from bot.channels.telegram.access import admin_only, is_admin, translator
+from bot.channels.telegram.context import BotContext
+from bot.channels.telegram.sending import edit_result, send_text
+from bot.commands import BY_KEY
+from bot.i18n import Translator
+from bot.reply import esc
+from bot.settings import FORBIDDEN_ADMIN_IDS
+from bot.template import template_xlsx
+from bot.uploads import build_preview, problem_lines, reader_message
+from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
+from ranking.reader import Limits, ReadProblem
+from ranking.store import ActionTaken, AlreadyImported, PendingAction
+
+log = logging.getLogger("rankbot.admin")
+
+PREVIEW_TTL = 15 * 60  # seconds a preview can be confirmed
+ACCEPTED_SUFFIXES = {".csv", ".xlsx", ".txt", ".tsv"}
+UPLOAD_LIMITS = Limits()
+UPLOAD = BY_KEY["upload"]  # a document captioned with one of its names is an upload
+
+
+def confirm_buttons(action_id: str, t: Translator, *, near: bool = False) -> InlineKeyboardMarkup:
+    ok = [InlineKeyboardButton(t("button.confirm"), callback_data=f"a:{action_id}:ok")]
+    if near:
+        ok = [
+            InlineKeyboardButton(t("button.confirm_same"), callback_data=f"a:{action_id}:same"),
+            InlineKeyboardButton(t("button.confirm_new"), callback_data=f"a:{action_id}:ok"),
+        ]
+    return InlineKeyboardMarkup(
+        [ok, [InlineKeyboardButton(t("button.cancel"), callback_data=f"a:{action_id}:no")]]
+    )
+
+
+# ---- upload ----------------------------------------------------------------
+
+
+@admin_only
+async def upload_command(update: Update, context: BotContext) -> None:
+    """/tailen: the next document is the upload (or a document captioned /tailen)."""
+    message = cast(Message, update.effective_message)
+    t = await translator(update, context)
+    if context.user_data is not None:
+        context.user_data.awaiting_upload = time.monotonic()
+    await message.reply_text(t("upload.send_file", limit_mb=UPLOAD_LIMITS.max_bytes // 2**20))
+
+
+async def on_document(update: Update, context: BotContext) -> None:
+    """A document in a private chat: an upload when it is captioned /tailen or
+    follows /tailen; a non-admin is refused either way."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    words = (message.caption or "").split()
+    command = words[0].lstrip("/").split("@")[0].lower() if words else ""
+    captioned = bool(words) and words[0].startswith("/") and command in UPLOAD.names
+    awaited = False
+    if context.user_data is not None and context.user_data.awaiting_upload is not None:
+        awaited, context.user_data.awaiting_upload = True, None
+    if not captioned and not awaited:
+        if await is_admin(message.from_user.id if message.from_user else 0, context):
+            t = await translator(update, context)
+            await message.reply_text(t("upload.hint_caption"))
+        return
+    await receive_upload(update, context)
+
+
+@admin_only
+async def receive_upload(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
+    document = message.document
+    assert document is not None
+    t = await translator(update, context)
+    user_id = cast(int, update.effective_user and update.effective_user.id)
+    name = document.file_name or "upload"
+    suffix = PurePath(name).suffix.lower()
+    limit = UPLOAD_LIMITS.max_bytes
+    if suffix not in ACCEPTED_SUFFIXES:
+        await message.reply_text(
+            t("reader.unsupported_type", kind=esc(suffix.lstrip(".").upper() or name))
+        )
+        return
+    if document.file_size is not None and document.file_size > limit:
+        await message.reply_text(
+            t(
+                "reader.too_large",
+                size_mb=round(document.file_size / 2**20, 1),
+                limit_mb=limit // 2**20,
+            )
+        )
+        return
+    telegram_file = await document.get_file()
+    buffer = CappedBuffer(limit)
+    try:
+        await telegram_file.download_to_memory(buffer)
+    except CapExceeded:
+        await message.reply_text(
+            t("reader.too_large", size_mb=f"> {limit // 2**20}", limit_mb=limit // 2**20)
+        )
+        return
+    data = buffer.getvalue()
+    rankings = context.rankings
+    digest = sha256(data)
+    await context.store.audit(user_id, "upload", f"{name} {digest}")
+    try:
+        dataset: Dataset = await asyncio.to_thread(read_and_validate, data, name, rankings.catalog)
+    except ReadProblem as problem:
+        await message.reply_html(reader_message(problem, t))
+        return
+    except ImportFailed as failed:
+        lines = [t.plural("import.refused", len(failed.problems))]
+        lines += problem_lines(failed.problems, t)
+        await send_text(message, "\n".join(lines))
+        return
+    if await rankings.store.version_by_sha(digest):
+        await message.reply_text(t("import.identical"))
+        return
+    preview = await build_preview(dataset, rankings, t, file_name=name)
+    action = PendingAction(
+        id=secrets.token_urlsafe(9),
+        kind="import",
+        user_id=user_id,
+        chat_id=message.chat_id,
+        created_at=time.time(),
+        file_name=name,
+        sha256=digest,
+        payload=data,
+        aliases=preview.near_names,
+        target=None,
+        state="pending",
+    )
+    await rankings.store.add_pending(action)
+    await send_text(
+        message,
+        preview.html,
+        confirm_buttons(action.id, t, near=bool(preview.near_names)),
+    )
+
+
+class CapExceeded(Exception):
+    pass
+
+
+class CappedBuffer(io.BytesIO):
+    """Stops a download past the cap: file_size is optional, so also count bytes."""
+
+    def __init__(self, cap: int):
+        super().__init__()
+        self.cap = cap
+
+    def write(self, data: Any) -> int:
+        if self.tell() + len(data) > self.cap:
+            raise CapExceeded
+        return super().write(data)
+
+
+# ---- confirm / cancel ------------------------------------------------------
+
+
+async def on_action_button(update: Update, context: BotContext) -> None:
+    """✅ / ❌ on an upload or undo preview. Only the uploader, within 15 minutes, once."""
+    query = update.callback_query
+    if query is None or not query.data:
+        return
+    t = await translator(update, context)
+    parts = query.data.split(":")
+    store = context.store
+    action = await store.pending(parts[1]) if len(parts) == 3 else None
+    # Only uploads and undos are confirmed here; a /thongbao draft has its own
+    # buttons (bot/announce.py), so its id in an `a:` button is a forgery.
+    if (
+        action is None
+        or action.kind not in ("import", "undo")
+        or parts[2]
+        not in (
+            "ok",
+            "same",
+            "no",
+        )
+    ):
+        await query.answer(t("callback.stale"))
+        return
+    if query.from_user.id != action.user_id or not await is_admin(query.from_user.id, context):
+        log.warning("user %s pressed another admin's button", query.from_user.id)
+        await query.answer(t("admin.not_your_button"), show_alert=True)
+        return
+    if action.state != "pending":
+        await query.answer(t("admin.already_done"))
+        return
+    if time.time() - action.created_at > PREVIEW_TTL:
+        await store.cancel_pending(action.id)
+        await query.answer(t("admin.expired"), show_alert=True)
+        await edit_result(query, t("admin.expired"))
+        return
+    if parts[2] == "no":
+        await store.cancel_pending(action.id)
+        await query.answer(t("admin.cancelled"))
+        await edit_result(query, t("admin.cancelled"))
+        return
+    await query.answer(t("admin.working"))
+    try:
+        if action.kind == "import":
+            text = await confirm_import(action, parts[2] == "same", context, t)
+        else:
+            text = await confirm_undo(action, context, t)
+    except ActionTaken:
+        await edit_result(query, t("admin.already_done"))
+        return
+    await edit_result(query, text)
+
+
+async def confirm_import(
+    action: PendingAction, same_units: bool, context: BotContext, t: Translator
+) -> str:
+    rankings = context.rankings
+    assert action.payload is not None and action.file_name and action.sha256
+    dataset = await asyncio.to_thread(
+        read_and_validate, action.payload, action.file_name, rankings.catalog
+    )
+    aliases = (
+        {(ranking, new): known for ranking, new, known in action.aliases} if same_units else {}
+    )
+    try:
+        version = await rankings.store.commit_version(
+            dataset.slices,
+            file_name=action.file_name,
+            sha256=action.sha256,
+            uploaded_by=action.user_id,
+            aliases=aliases,
+            claim=action.id,
+            # checked inside the write: two previews of one file confirmed at once
+            # (or a CLI import meanwhile) import it once
+            unless_known="live",
+        )
+    except AlreadyImported:
+        await rankings.store.cancel_pending(action.id)
+        return t("import.identical")
+    await rankings.store.audit(action.user_id, "import", f"version {version} {action.file_name}")
+    # Queued in the durable outbox; the worker sends it in the background.
+    if await queue_version(rankings, version, action.user_id) is not None:
+        context.bot_data.wake_outbox()
+    years = sorted({s.year for s in dataset.slices})
+    return t("admin.imported", version=version, years=", ".join(map(str, years)))
+
+
+# ---- history / undo ------------------------------------------------------------
+
+
+@admin_only
+async def history_command(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
+    t = await translator(update, context)
+    versions = await context.store.versions(limit=15)
+    lines = [t("history.title")]
+    for v in versions:
+        key = "history.item_undone" if v.undone_at else "history.item"
+        lines.append(
+            t(
+                key,
+                id=v.id,
+                at=t.datetime(v.created_at),
+                file=esc(v.file_name),
+                rows=v.row_count,
+                who=v.uploaded_by or t("history.shipped"),
+                sha=v.sha256[:12],
+            )
+        )
+    await send_text(message, "\n".join(lines))
+
+
+@admin_only
+async def undo_command(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
+    t = await translator(update, context)
+    store = context.store
+    live = [v for v in await store.versions(limit=50) if v.undone_at is None]
+    if not live:
+        await message.reply_text(t("undo.nothing"))
+        return
+    latest = live[0]
+    action = PendingAction(
+        id=secrets.token_urlsafe(9),
+        kind="undo",
+        user_id=cast(int, update.effective_user and update.effective_user.id),
+        chat_id=message.chat_id,
+        created_at=time.time(),
+        file_name=latest.file_name,
+        sha256=latest.sha256,
+        payload=None,
+        aliases=[],
+        target=latest.id,
+        state="pending",
+    )
+    await store.add_pending(action)
+    await message.reply_html(
+        t(
+            "undo.preview",
+            id=latest.id,
+            file=esc(latest.file_name),
+            at=t.datetime(latest.created_at),
+            rows=latest.row_count,
+        ),
+        reply_markup=confirm_buttons(action.id, t),
+    )
+
+
+async def confirm_undo(action: PendingAction, context: BotContext, t: Translator) -> str:
+    store = context.store
+    version = await store.undo_latest(
+        undone_by=action.user_id, expect=action.target, claim=action.id
+    )
+    if version is None:
+        return t("undo.nothing")
+    await store.audit(action.user_id, "undo", f"version {version.id}")
+    return t("undo.done", id=version.id, file=esc(version.file_name))
+
+
+# ---- admins and template ---------------------------------------------------------
+
+
+@admin_only
+async def admins_command(update: Update, context: BotContext) -> None:
+    """/quantri, /quantri them <id>, /quantri xoa <id>."""
+    message = cast(Message, update.effective_message)
+    t = await translator(update, context)
+    store = context.store
+    settings = context.settings
+    args = context.args or []
+    me = cast(int, update.effective_user and update.effective_user.id)
+    if not args:
+        from_env = ", ".join(map(str, sorted(settings.admin_ids))) or "—"
+        added = ", ".join(map(str, sorted(await store.admin_ids()))) or "—"
+        await message.reply_html(t("admins.list", env=from_env, added=added))
+        return
+    verb = args[0].lower()
+    target = args[1] if len(args) > 1 else ""
+    if verb not in ("them", "add", "xoa", "remove") or not target.isdigit() or len(target) > 20:
+        await message.reply_html(t("admins.usage"))
+        return
+    user_id = int(target)
+    if user_id in FORBIDDEN_ADMIN_IDS:
+        await message.reply_html(t("admins.forbidden_id", id=user_id))
+        return
+    if verb in ("them", "add"):
+        added_now = await store.add_admin(user_id, added_by=me)
+        await message.reply_html(t("admins.added" if added_now else "admins.already", id=user_id))
+        return
+    if user_id in settings.admin_ids:
+        await message.reply_html(t("admins.env_admin", id=user_id))
+        return
+    removed = await store.remove_admin(user_id, removed_by=me)
+    await message.reply_html(t("admins.removed" if removed else "admins.not_admin", id=user_id))
+
+
+@admin_only
+async def template_command(update: Update, context: BotContext) -> None:
+    message = cast(Message, update.effective_message)
+    t = await translator(update, context)
+    data = await asyncio.to_thread(template_xlsx, t)
+    await message.reply_document(
+        document=data, filename="mau-xep-hang-cds.xlsx", caption=t("template.caption")
+    )
