@@ -44,8 +44,8 @@ async def prepare(db: Path, groups: int) -> None:
         catalog = load_catalog()
         await load_shipped_data(store, catalog)
         for i in range(groups):
-            await store.subscribe(FIRST_GROUP - i, "supergroup", None, by=1)
-        version = next(v for v in await store.versions() if "cds" in v.file_name)
+            await store.outbox.subscribe(FIRST_GROUP - i, "supergroup", None, by=1)
+        version = next(v for v in await store.scores.versions() if "cds" in v.file_name)
         await queue_version(Rankings(store, catalog), version.id, None)
     finally:
         await store.close()

@@ -56,7 +56,7 @@ async def is_admin(user_id: int, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if user_id in FORBIDDEN_ADMIN_IDS:
         return False
     settings = cast(Settings, context.bot_data["settings"])
-    return user_id in settings.admin_ids or user_id in await store_of(context).admin_ids()
+    return user_id in settings.admin_ids or user_id in await store_of(context).people.admin_ids()
 
 
 async def translator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translator:
@@ -83,7 +83,9 @@ def admin_only(handler: Handler) -> Handler:
             reason = "not_admin"
         if reason is not None:
             log.warning("refused %s to user %s (%s)", handler.__name__, user.id, reason)
-            await store_of(context).audit(user.id, "refused", f"{handler.__name__}: {reason}")
+            await store_of(context).people.audit(
+                user.id, "refused", f"{handler.__name__}: {reason}"
+            )
             key = "admin.private_only" if reason == "not_private" else "admin.refused"
             await message.reply_text(t(key))
             return
@@ -171,7 +173,7 @@ async def receive_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     data = buffer.getvalue()
     rankings = answers_of(context).rankings
     digest = sha256(data)
-    await store_of(context).audit(user_id, "upload", f"{name} {digest}")
+    await store_of(context).people.audit(user_id, "upload", f"{name} {digest}")
     try:
         dataset: Dataset = await asyncio.to_thread(read_and_validate, data, name, rankings.catalog)
     except ReadProblem as problem:
@@ -182,7 +184,7 @@ async def receive_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         lines += problem_lines(failed.problems, t)
         await reply_long(message, "\n".join(lines))
         return
-    if await rankings.store.version_by_sha(digest):
+    if await rankings.store.scores.version_by_sha(digest):
         await message.reply_text(t("import.identical"))
         return
     preview = await build_preview(dataset, rankings, t, file_name=name)
@@ -199,7 +201,7 @@ async def receive_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         target=None,
         state="pending",
     )
-    await rankings.store.add_pending(action)
+    await rankings.store.people.add_pending(action)
     await reply_long(
         message,
         preview.html,
@@ -245,7 +247,7 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     t = await translator(update, context)
     parts = query.data.split(":")
     store = store_of(context)
-    action = await store.pending(parts[1]) if len(parts) == 3 else None
+    action = await store.people.pending(parts[1]) if len(parts) == 3 else None
     # Only uploads and undos are confirmed here; a /thongbao draft has its own
     # buttons (bot/announce.py), so its id in an `a:` button is a forgery.
     if (
@@ -268,12 +270,12 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.answer(t("admin.already_done"))
         return
     if time.time() - action.created_at > PREVIEW_TTL:
-        await store.cancel_pending(action.id)
+        await store.people.cancel_pending(action.id)
         await query.answer(t("admin.expired"), show_alert=True)
         await edit_result(query, t("admin.expired"))
         return
     if parts[2] == "no":
-        await store.cancel_pending(action.id)
+        await store.people.cancel_pending(action.id)
         await query.answer(t("admin.cancelled"))
         await edit_result(query, t("admin.cancelled"))
         return
@@ -308,7 +310,7 @@ async def confirm_import(
         {(ranking, new): known for ranking, new, known in action.aliases} if same_units else {}
     )
     try:
-        version = await rankings.store.commit_version(
+        version = await rankings.store.scores.commit_version(
             dataset.slices,
             file_name=action.file_name,
             sha256=action.sha256,
@@ -320,9 +322,11 @@ async def confirm_import(
             unless_known="live",
         )
     except AlreadyImported:
-        await rankings.store.cancel_pending(action.id)
+        await rankings.store.people.cancel_pending(action.id)
         return t("import.identical")
-    await rankings.store.audit(action.user_id, "import", f"version {version} {action.file_name}")
+    await rankings.store.people.audit(
+        action.user_id, "import", f"version {version} {action.file_name}"
+    )
     # Queued in the durable outbox; the worker sends it in the background.
     from bot import announce  # bot.announce imports this module
 
@@ -338,7 +342,7 @@ async def confirm_import(
 async def history_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
-    versions = await store_of(context).versions(limit=15)
+    versions = await store_of(context).scores.versions(limit=15)
     lines = [t("history.title")]
     for v in versions:
         key = "history.item_undone" if v.undone_at else "history.item"
@@ -361,7 +365,7 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
     store = store_of(context)
-    live = [v for v in await store.versions(limit=50) if v.undone_at is None]
+    live = [v for v in await store.scores.versions(limit=50) if v.undone_at is None]
     if not live:
         await message.reply_text(t("undo.nothing"))
         return
@@ -379,7 +383,7 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         target=latest.id,
         state="pending",
     )
-    await store.add_pending(action)
+    await store.people.add_pending(action)
     await message.reply_html(
         t(
             "undo.preview",
@@ -396,12 +400,12 @@ async def confirm_undo(
     action: PendingAction, context: ContextTypes.DEFAULT_TYPE, t: Translator
 ) -> str:
     store = store_of(context)
-    version = await store.undo_latest(
+    version = await store.scores.undo_latest(
         undone_by=action.user_id, expect=action.target, claim=action.id
     )
     if version is None:
         return t("undo.nothing")
-    await store.audit(action.user_id, "undo", f"version {version.id}")
+    await store.people.audit(action.user_id, "undo", f"version {version.id}")
     return t("undo.done", id=version.id, file=esc(version.file_name))
 
 
@@ -419,7 +423,7 @@ async def admins_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     me = cast(int, update.effective_user and update.effective_user.id)
     if not args:
         from_env = ", ".join(map(str, sorted(settings.admin_ids))) or "—"
-        added = ", ".join(map(str, sorted(await store.admin_ids()))) or "—"
+        added = ", ".join(map(str, sorted(await store.people.admin_ids()))) or "—"
         await message.reply_html(t("admins.list", env=from_env, added=added))
         return
     verb = args[0].lower()
@@ -432,13 +436,13 @@ async def admins_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await message.reply_html(t("admins.forbidden_id", id=user_id))
         return
     if verb in ("them", "add"):
-        added_now = await store.add_admin(user_id, added_by=me)
+        added_now = await store.people.add_admin(user_id, added_by=me)
         await message.reply_html(t("admins.added" if added_now else "admins.already", id=user_id))
         return
     if user_id in settings.admin_ids:
         await message.reply_html(t("admins.env_admin", id=user_id))
         return
-    removed = await store.remove_admin(user_id, removed_by=me)
+    removed = await store.people.remove_admin(user_id, removed_by=me)
     await message.reply_html(t("admins.removed" if removed else "admins.not_admin", id=user_id))
 
 

@@ -141,7 +141,7 @@ async def start_outbox(
     if isinstance(current, Outbox) and current.task is not None and not current.task.done():
         return
     store = store_of(application)
-    interrupted = await store.settle_interrupted()
+    interrupted = await store.outbox.settle_interrupted()
     if interrupted:
         log.warning("%d deliveries were in flight at the last stop: marked uncertain", interrupted)
     outbox = Outbox(application, per_second=per_second, group_interval=group_interval)
@@ -218,7 +218,7 @@ class Outbox:
         while not self._stop.is_set():
             self._wake.clear()  # before reading: a wake-up during the read is kept
             try:
-                batch = await self.store.next_pending(100)
+                batch = await self.store.outbox.next_pending(100)
                 if not batch:
                     # also re-read now and then: the CLI may queue from another process
                     with contextlib.suppress(TimeoutError):
@@ -241,7 +241,7 @@ class Outbox:
         if self._stop.is_set():
             return  # still pending: the next start sends it
         store = self.store
-        if not await store.mark_delivery(
+        if not await store.outbox.mark_delivery(
             announcement_id, chat_id, "sending", attempt=True, expect="pending"
         ):
             return  # sent, moved or settled meanwhile
@@ -256,43 +256,53 @@ class Outbox:
             wait = retry_seconds(exc)
             log.warning("flood control: waiting %.1f s before chat %s", wait, chat_id)
             self._next_send = max(self._next_send, time.monotonic() + wait)
-            await store.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
+            await store.outbox.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
         except Forbidden as exc:
-            await store.mark_delivery(announcement_id, chat_id, "unreachable", error=exc.message)
-            await store.unsubscribe(chat_id, by=None, reason="forbidden")
+            await store.outbox.mark_delivery(
+                announcement_id, chat_id, "unreachable", error=exc.message
+            )
+            await store.outbox.unsubscribe(chat_id, by=None, reason="forbidden")
         except ChatMigrated as exc:
             new_id = exc.new_chat_id
             if new_id == chat_id or attempts + 1 >= MAX_ATTEMPTS:
-                await store.mark_delivery(announcement_id, chat_id, "failed", error=str(exc))
+                await store.outbox.mark_delivery(
+                    announcement_id, chat_id, "failed", error=str(exc)
+                )
                 return
             # back to pending, then moved with the subscription: the loop resends it
             # once under the new id (attempts travel with it)
-            await store.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
-            await store.migrate_chat(chat_id, new_id)
+            await store.outbox.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
+            await store.outbox.migrate_chat(chat_id, new_id)
         except TimedOut as exc:
             # Telegram may have delivered it: a resend could duplicate it
-            await store.mark_delivery(announcement_id, chat_id, "uncertain", error=str(exc))
+            await store.outbox.mark_delivery(announcement_id, chat_id, "uncertain", error=str(exc))
         except BadRequest as exc:  # the same request would fail the same way
             gone = "chat not found" in exc.message.lower()
-            await store.mark_delivery(
+            await store.outbox.mark_delivery(
                 announcement_id, chat_id, "unreachable" if gone else "failed", error=exc.message
             )
             if gone:
-                await store.unsubscribe(chat_id, by=None, reason="chat not found")
+                await store.outbox.unsubscribe(chat_id, by=None, reason="chat not found")
         except NetworkError as exc:  # never reached Telegram: safe to retry
             if attempts + 1 >= MAX_ATTEMPTS:
-                await store.mark_delivery(announcement_id, chat_id, "failed", error=str(exc))
+                await store.outbox.mark_delivery(
+                    announcement_id, chat_id, "failed", error=str(exc)
+                )
             else:
-                await store.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
+                await store.outbox.mark_delivery(
+                    announcement_id, chat_id, "pending", error=str(exc)
+                )
                 self._chat_ready[chat_id] = time.monotonic() + 0.5 * 2**attempts
         except TelegramError as exc:
-            await store.mark_delivery(announcement_id, chat_id, "failed", error=str(exc))
+            await store.outbox.mark_delivery(announcement_id, chat_id, "failed", error=str(exc))
         except Exception:
             # e.g. the HTTP client already closed at shutdown: nothing went out
-            await store.mark_delivery(announcement_id, chat_id, "pending", error="interrupted")
+            await store.outbox.mark_delivery(
+                announcement_id, chat_id, "pending", error="interrupted"
+            )
             raise
         else:
-            await store.mark_delivery(
+            await store.outbox.mark_delivery(
                 announcement_id, chat_id, "sent", message_id=message.message_id
             )
 
@@ -316,19 +326,19 @@ async def queue_version(rankings: Rankings, version_id: int, created_by: int | N
     Calling it twice for a version queues nothing more. Needs no Telegram: the
     CLI import queues here too, and the running bot's worker sends it."""
     store = rankings.store
-    published = await store.version_groups(version_id)
+    published = await store.scores.version_groups(version_id)
     if not published:
         return None
     match = {group for _, _, group, _ in published}
     texts: dict[tuple[tuple[str, ...] | None, str], str] = {}
-    for _, _, groups, lang in await store.subscriptions():
+    for _, _, groups, lang in await store.outbox.subscriptions():
         followed = match if groups is None else match & set(groups)
         if followed and (groups, lang) not in texts:
             texts[(groups, lang)] = await version_text(
                 rankings, published, followed, Translator(lang), version_id
             )
     fallback = await version_text(rankings, published, match, Translator("vi"), version_id)
-    announcement_id, created = await store.create_announcement(
+    announcement_id, created = await store.outbox.create_announcement(
         "version",
         created_by=created_by,
         text_html=fallback,
@@ -487,7 +497,7 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         else:
             private = message.chat.type == ChatType.PRIVATE
             user_id = update.effective_user.id if update.effective_user else None
-            await admin.store_of(context).subscribe(
+            await admin.store_of(context).outbox.subscribe(
                 message.chat.id, message.chat.type, codes or None, by=user_id
             )
             key = "announce.subscribed_private" if private else "announce.subscribed_group"
@@ -502,7 +512,7 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     t = await admin.translator(update, context)
     if await may_manage(update, context, t):
         user_id = update.effective_user.id if update.effective_user else None
-        removed = await admin.store_of(context).unsubscribe(
+        removed = await admin.store_of(context).outbox.unsubscribe(
             message.chat.id, by=user_id, reason="command"
         )
         await message.reply_text(
@@ -520,7 +530,9 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     old, new = change.old_chat_member.status, change.new_chat_member.status
     chat = change.chat
     if new in out:
-        await admin.store_of(context).unsubscribe(chat.id, by=change.from_user.id, reason=new)
+        await admin.store_of(context).outbox.unsubscribe(
+            chat.id, by=change.from_user.id, reason=new
+        )
     elif old in out and chat.type != ChatType.PRIVATE:
         t = Translator("vi")  # a group's language: Vietnamese
         with contextlib.suppress(Forbidden):
@@ -534,9 +546,9 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     store = admin.store_of(context)
     if message.migrate_to_chat_id:
-        await store.migrate_chat(message.chat.id, message.migrate_to_chat_id)
+        await store.outbox.migrate_chat(message.chat.id, message.migrate_to_chat_id)
     elif message.migrate_from_chat_id:
-        await store.migrate_chat(message.migrate_from_chat_id, message.chat.id)
+        await store.outbox.migrate_chat(message.migrate_from_chat_id, message.chat.id)
 
 
 # ---- admin: free-text announcements and progress ---------------------------------------
@@ -557,13 +569,13 @@ async def announce_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if length > MAX_TEXT:
         await message.reply_html(t("announce.too_long", length=length, limit=MAX_TEXT))
         return
-    count = len(await store.subscriptions())
+    count = len(await store.outbox.subscriptions())
     if count == 0:
         await message.reply_html(t("announce.no_subscribers"))
         return
     html = t("announce.text_header") + "\n\n" + body
     user_id = cast(int, update.effective_user and update.effective_user.id)
-    draft_id, _ = await store.create_announcement(
+    draft_id, _ = await store.outbox.create_announcement(
         "text", created_by=user_id, text_html=html, draft=True
     )
     buttons = InlineKeyboardMarkup(
@@ -587,7 +599,7 @@ async def on_announce_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     parts = query.data.split(":")
     found = None
     if len(parts) == 3 and parts[1].isdigit() and parts[2] in ("ok", "no"):
-        found = await store.announcement(int(parts[1]))
+        found = await store.outbox.announcement(int(parts[1]))
     if found is None or found[0] != "text":
         await query.answer(t("callback.stale"))
         return
@@ -600,20 +612,20 @@ async def on_announce_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     elif state != "draft":
         await query.answer(t("admin.already_done"))
     elif datetime.now(UTC) - datetime.fromisoformat(created_at) > timedelta(seconds=DRAFT_TTL):
-        await store.cancel_draft(draft_id)
+        await store.outbox.cancel_draft(draft_id)
         await query.answer(t("announce.expired"), show_alert=True)
         await admin.edit_result(query, t("announce.expired"))
     elif parts[2] == "no":
-        await store.cancel_draft(draft_id)
+        await store.outbox.cancel_draft(draft_id)
         await query.answer(t("announce.cancelled"))
         await admin.edit_result(query, t("announce.cancelled"))
     else:
         try:
-            count = await store.queue_draft(draft_id)
+            count = await store.outbox.queue_draft(draft_id)
         except ActionTaken:
             await query.answer(t("admin.already_done"))
             return
-        await store.audit(user_id, "announce", f"announcement {draft_id} to {count} chats")
+        await store.people.audit(user_id, "announce", f"announcement {draft_id} to {count} chats")
         wake_outbox(context.application)
         await query.answer()
         await admin.edit_result(query, t("announce.queued", count=count))
@@ -625,12 +637,12 @@ async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = cast(Message, update.effective_message)
     t = await admin.translator(update, context)
     store = admin.store_of(context)
-    latest = await store.latest_announcement()
+    latest = await store.outbox.latest_announcement()
     if latest is None:
         await message.reply_html(t("announce.status_none"))
         return
     announcement_id, kind, version_id, created_at = latest
-    counts = await store.announcement_status(announcement_id)
+    counts = await store.outbox.announcement_status(announcement_id)
     what = (
         t("announce.status_version", version=version_id)
         if kind == "version"

@@ -111,7 +111,7 @@ async def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
         return pick_language(None)
     if context.user_data is not None and "lang" in context.user_data:
         return cast(str, context.user_data["lang"])
-    stored = await answers_of(context).rankings.store.language(user.id)
+    stored = await answers_of(context).rankings.store.people.language(user.id)
     lang = stored or pick_language(user.language_code)
     if context.user_data is not None:
         context.user_data["lang"] = lang

@@ -123,7 +123,7 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
                 print("\n".join(problem_lines(failed.problems, t)))
                 return 1
             digest = sha256(data)
-            if await rankings.store.version_by_sha(digest):
+            if await rankings.store.scores.version_by_sha(digest):
                 print(t("import.identical"))
                 return 0
             preview = await build_preview(dataset, rankings, t, file_name=path.name)
@@ -149,7 +149,7 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
 
             announcement = await queue_version(rankings, version, None)
             if announcement is not None:
-                waiting = await rankings.store.announcement_status(announcement)
+                waiting = await rankings.store.outbox.announcement_status(announcement)
                 if waiting.get("pending"):
                     print(t("import.announced", count=waiting["pending"]))
             return 0

@@ -201,7 +201,9 @@ async def ranking_chart_data(rankings: Rankings, slice_: SliceInfo, t: Translato
     """One group's whole ranking as chart rows: every published row, and a blank
     row for each position the source did not publish (the chart merges runs)."""
     catalog = rankings.catalog
-    entries = [rankings.entry(r, slice_) for r in await rankings.store.slice_records(slice_)]
+    entries = [
+        rankings.entry(r, slice_) for r in await rankings.store.scores.slice_records(slice_)
+    ]
     rows: list[ViewRow] = [
         (e.record.rank, e.record.name, e.record.score, e.level.code if e.level else None)
         for e in entries
@@ -463,7 +465,7 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     catalog = answers.catalog
     store = answers.rankings.store
-    slices = [(s, await store.slice_records(s)) for s in target.slices]
+    slices = [(s, await store.scores.slice_records(s)) for s in target.slices]
     header, rows = export_rows(slices, catalog)
     sources = {r.source for _, records in slices for r in records} or {
         s.source for s in target.slices

@@ -384,7 +384,7 @@ async def commit_dataset(
     unless_known: Literal["ever", "live"] | None = None,
 ) -> int:
     """Raises AlreadyImported with `unless_known` (see Store.commit_version)."""
-    return await store.commit_version(
+    return await store.scores.commit_version(
         dataset.slices,
         file_name=file_name,
         sha256=digest,
@@ -408,13 +408,13 @@ async def load_shipped_data(
     for path in files:
         data = await asyncio.to_thread(path.read_bytes)
         digest = sha256(data)
-        if await store.version_ever(digest):
+        if await store.scores.version_ever(digest):
             continue
         dataset = await asyncio.to_thread(read_and_validate, data, path.name, catalog)
         try:
             # checked again inside the write: another process starting at the same
             # moment (the bot and a CLI import) may have loaded it meanwhile
-            await store.commit_version(
+            await store.scores.commit_version(
                 dataset.slices,
                 file_name=path.name,
                 sha256=digest,

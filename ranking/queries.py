@@ -103,15 +103,15 @@ class Rankings:
         self._refreshing = asyncio.Lock()
 
     async def _fresh(self) -> None:
-        version = await self.store.data_version()
+        version = await self.store.scores.data_version()
         if version == self._cache_version:
             return
         # one refresh at a time: queries arriving meanwhile wait for it, not redo it
         async with self._refreshing:
             if version == self._cache_version:
                 return
-            self._slices = await self.store.current_slices()
-            self._index = UnitIndex(await self.store.units_on_record())
+            self._slices = await self.store.scores.current_slices()
+            self._index = UnitIndex(await self.store.scores.units_on_record())
             self._level_summaries = {}
             self._cache_version = version
 
@@ -161,7 +161,9 @@ class Rankings:
         # only the rows of these units: a page of a large group must not read all of it
         old = {
             r.unit_id: r
-            for r in await self.store.unit_records(before, [e.record.unit_id for e in entries])
+            for r in await self.store.scores.unit_records(
+                before, [e.record.unit_id for e in entries]
+            )
         }
         return [
             replace(entry, move=_move(old.get(entry.record.unit_id), entry.record, before, slice_))
@@ -182,7 +184,7 @@ class Rankings:
         page = min(max(page, 1), pages)
         lo = first + (page - 1) * PAGE_SIZE
         hi = min(last, lo + PAGE_SIZE - 1)
-        records = await self.store.window(slice_, lo, hi)
+        records = await self.store.scores.window(slice_, lo, hi)
         entries = await self.with_moves([self.entry(r, slice_) for r in records], slice_)
         rows: list[Entry | Gap] = list(entries)
         for gap_first, gap_last in gaps([r.rank for r in records], lo, hi):
@@ -244,7 +246,7 @@ class Rankings:
             # only the two columns a count needs: no full records for a whole group
             counts: Counter[str] = Counter()
             flagged = 0
-            for score, published in await self.store.slice_scores(s):
+            for score, published in await self.store.scores.slice_scores(s):
                 level = level_for(score, s.max_score, levels) if score is not None else None
                 if level is not None:
                     counts[level.code] += 1
@@ -281,10 +283,10 @@ class Rankings:
         when the cache is behind (a slice it does not know)."""
         await self._fresh()
         known = {(s.ranking, s.year, s.group_code, s.version_id): s for s in self._slices}
-        rows = await self.store.unit_current_records(unit_id)
+        rows = await self.store.scores.unit_current_records(unit_id)
         if all(key in known for key, _ in rows):
             return [HistoryRecord(known[key], record) for key, record in rows]
-        return await self.store.unit_history(unit_id)
+        return await self.store.scores.unit_history(unit_id)
 
     async def card(self, unit_id: int) -> UnitCard | None:
         history = await self._unit_history(unit_id)

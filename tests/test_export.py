@@ -123,7 +123,7 @@ def assert_same(original: Slices, back: list[NewSlice]) -> None:
 
 async def current(rankings: Rankings, year: int = 2022) -> Slices:
     return [
-        (s, await rankings.store.slice_records(s))
+        (s, await rankings.store.scores.slice_records(s))
         for s in await rankings.slices("cds")
         if s.year == year
     ]
@@ -146,7 +146,7 @@ async def test_everything_on_record_round_trips_in_one_file(
 ) -> None:
     """Every shipped data set (whatever data/ holds: other rankings, component
     columns) exported together comes back the same."""
-    original = [(s, await rankings.store.slice_records(s)) for s in await rankings.slices()]
+    original = [(s, await rankings.store.scores.slice_records(s)) for s in await rankings.slices()]
     assert_same(original, reimport(fmt, original, catalog))
 
 

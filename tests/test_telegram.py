@@ -247,7 +247,7 @@ async def test_deep_links(running: Bot) -> None:
     call = await running.say("/start top_huyen_2022")
     assert "651,93" in plain(call)
     store: Store = running.app.bot_data["store"]
-    unit_id = (await store.unit_keys("cds"))["huyen bac ha"]
+    unit_id = (await store.scores.unit_keys("cds"))["huyen bac ha"]
     call = await running.say(f"/start donvi_{unit_id}")
     assert plain(call).startswith("🏛 Huyện Bắc Hà")
 
@@ -260,7 +260,7 @@ async def test_language_from_telegram_and_switch(running: Bot) -> None:
     call = await running.say("/top 1 huyen", user_id=555, language_code="en")
     assert "651,93 (65,19 %) · Nâng cao" in plain(call)
     store: Store = running.app.bot_data["store"]
-    assert await store.language(555) == "vi"  # remembered in the store
+    assert await store.people.language(555) == "vi"  # remembered in the store
 
 
 async def test_menus_and_descriptions_are_set(running: Bot) -> None:
