@@ -26,7 +26,7 @@ from bench.harness import BOT, spawned, wait_polling
 from bench.throughput import Tracker, wait_answered
 from bot.announce import queue_version
 from ranking.catalog import load_catalog
-from ranking.importer import load_shipped_data
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
 from tests.support.fake_bot_api import FakeBotAPI

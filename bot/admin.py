@@ -31,6 +31,7 @@ from bot.settings import FORBIDDEN_ADMIN_IDS, Settings
 from bot.template import template_xlsx
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
+from ranking.publishing import publish
 from ranking.reader import Limits, ReadProblem
 from ranking.store import ActionTaken, AlreadyImported, PendingAction, Store
 
@@ -303,17 +304,15 @@ async def confirm_import(
 ) -> str:
     rankings = answers_of(context).rankings
     assert action.payload is not None and action.file_name and action.sha256
-    dataset = await asyncio.to_thread(
-        read_and_validate, action.payload, action.file_name, rankings.catalog
-    )
     aliases = (
         {(ranking, new): known for ranking, new, known in action.aliases} if same_units else {}
     )
     try:
-        version = await rankings.store.scores.commit_version(
-            dataset.slices,
-            file_name=action.file_name,
-            sha256=action.sha256,
+        published = await publish(
+            rankings.store,
+            rankings.catalog,
+            action.payload,
+            action.file_name,
             uploaded_by=action.user_id,
             aliases=aliases,
             claim=action.id,
@@ -324,15 +323,12 @@ async def confirm_import(
     except AlreadyImported:
         await rankings.store.people.cancel_pending(action.id)
         return t("import.identical")
-    await rankings.store.people.audit(
-        action.user_id, "import", f"version {version} {action.file_name}"
-    )
     # Queued in the durable outbox; the worker sends it in the background.
     from bot import announce  # bot.announce imports this module
 
-    await announce.announce_version(context.application, version, action.user_id)
-    years = sorted({s.year for s in dataset.slices})
-    return t("admin.imported", version=version, years=", ".join(map(str, years)))
+    await announce.announce_version(context.application, published.version_id, action.user_id)
+    years = ", ".join(map(str, published.years))
+    return t("admin.imported", version=published.version_id, years=years)
 
 
 # ---- history / undo ------------------------------------------------------------

@@ -61,7 +61,7 @@ from bot.parsing import (
 from bot.render import Button, Reply, to_plain
 from bot.settings import Settings
 from ranking.catalog import load_catalog
-from ranking.importer import load_shipped_data
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
 

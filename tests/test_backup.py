@@ -23,7 +23,7 @@ from bot.backup import (
     rotate,
 )
 from ranking.catalog import load_catalog
-from ranking.importer import load_shipped_data
+from ranking.publishing import load_shipped_data
 from ranking.store import SCHEMA_VERSION, Store
 
 

@@ -29,7 +29,8 @@ import ranking.store.db
 from bot.answers import Answers
 from bot.render import to_plain
 from ranking.catalog import Catalog
-from ranking.importer import Dataset, load_shipped_data, read_and_validate, sha256
+from ranking.importer import Dataset, read_and_validate, sha256
+from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
 from ranking.store import PendingAction, Store
 from tests.test_uploads import ADMIN, buttons, confirm, csv_text, upload
@@ -450,8 +451,12 @@ async def test_every_store_write_begins_immediate(
             slice_ = await store.scores.current_slice("cds", 2023, "tthc")
             return slice_
 
+        async def shipped() -> list[str]:  # through publishing: a version and its audit line
+            return await load_shipped_data(store, catalog)
+
         calls: dict[str, Callable[[], Awaitable[Any]]] = {
-            "scores.commit_version": lambda: load_shipped_data(store, catalog),
+            "scores.insert_version": shipped,
+            "people.insert_audit": shipped,
             "scores.data_version": store.scores.data_version,
             "people.add_pending": lambda: store.people.add_pending(pending("p1")),
             "people.pending": lambda: store.people.pending("p1"),
@@ -497,7 +502,8 @@ async def test_every_store_write_begins_immediate(
                 await call()
                 called.add(name)
         # the writes with every option: a claimed import with aliases and the
-        # in-transaction SHA-256 check, then a claimed undo
+        # in-transaction SHA-256 check, the same through publishing (with its audit
+        # line), then a claimed undo
         await store.outbox.subscribe(-11, "group", None, by=ADMIN)
         await store.people.add_pending(pending("p2"))
         version = await store.scores.commit_version(
@@ -509,8 +515,18 @@ async def test_every_store_write_begins_immediate(
             claim="p2",
             unless_known="live",
         )
-        # the statements the concerns share inside their transactions
-        called |= {"people.claim", "people.insert_audit"}
+        await store.people.add_pending(pending("p4"))
+        published = await publish(
+            store,
+            catalog,
+            csv_text(",").encode(),
+            "b.csv",
+            uploaded_by=ADMIN,
+            aliases={("cds", "so khac"): "so giao duc va dao tao"},
+            claim="p4",
+            unless_known="live",
+        )
+        called.add("people.claim")
         await store.outbox.create_announcement(
             "version", created_by=ADMIN, text_html="v", version_id=version, match_groups={"tthc"}
         )
@@ -530,10 +546,12 @@ async def test_every_store_write_begins_immediate(
                 await call()
                 called.add(name)
         await store.people.add_pending(pending("p3", "undo"))
-        assert (
-            await store.scores.undo_latest(undone_by=ADMIN, expect=version, claim="p3") is not None
+        undone = await store.scores.undo_latest(
+            undone_by=ADMIN, expect=published.version_id, claim="p3"
         )
+        assert undone is not None
         called |= {
+            "scores.commit_version",
             "scores.window",
             "scores.slice_records",
             "scores.unit_history",

@@ -14,7 +14,7 @@ import pytest
 
 import ranking.store.db
 from ranking.catalog import Catalog
-from ranking.importer import load_shipped_data
+from ranking.publishing import load_shipped_data
 from ranking.store import SCHEMA_VERSION, Store, StoreError, migrations
 from ranking.store.db import Migration, statements
 

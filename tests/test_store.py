@@ -8,13 +8,8 @@ import aiosqlite
 import pytest
 
 from ranking.catalog import Catalog
-from ranking.importer import (
-    ImportFailed,
-    commit_dataset,
-    load_shipped_data,
-    read_and_validate,
-    sha256,
-)
+from ranking.importer import ImportFailed, read_and_validate, sha256
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import SCHEMA_VERSION, Store, StoreError
 
@@ -75,8 +70,8 @@ async def test_new_version_switches_slices_and_undo_restores(
         f"2023;huyen;1;Huyện Sa Pa;650,5;1.000;9;{SOURCE}",
     )
     dataset = read_and_validate(data, "new.csv", catalog)
-    version = await commit_dataset(
-        store, dataset, file_name="new.csv", digest=sha256(data), uploaded_by=42
+    version = await store.scores.commit_version(
+        dataset.slices, file_name="new.csv", sha256=sha256(data), uploaded_by=42
     )
     assert await rankings.years("cds") == [2022, 2023]
     huyen_2022 = await store.scores.current_slice("cds", 2022, "huyen")
@@ -106,7 +101,9 @@ async def test_failed_write_leaves_nothing(rankings: Rankings, catalog: Catalog)
 
     store.scores._writer_unit_keys = boom  # type: ignore[method-assign,assignment]
     with pytest.raises(RuntimeError):
-        await commit_dataset(store, dataset, file_name="x.csv", digest="d", uploaded_by=1)
+        await store.scores.commit_version(
+            dataset.slices, file_name="x.csv", sha256="d", uploaded_by=1
+        )
     store.scores._writer_unit_keys = original  # type: ignore[method-assign]
     assert await store.scores.versions() == before
     assert await rankings.years("cds") == [2022]

@@ -25,7 +25,8 @@ from bot.app import build_application, post_init, post_shutdown
 from bot.logs import setup_logging
 from bot.settings import Settings
 from ranking.catalog import load_catalog
-from ranking.importer import commit_dataset, load_shipped_data, read_and_validate, sha256
+from ranking.importer import read_and_validate, sha256
+from ranking.publishing import load_shipped_data
 from ranking.store import Store
 from tests.support.fake_bot_api import (
     DEFAULT_GROUP_ID,
@@ -88,8 +89,8 @@ async def seed_2023(db: Path) -> None:
         )
         data = ("Năm;Nhóm;Xếp hạng;Đơn vị;Điểm;Điểm tối đa;Số đơn vị;Căn cứ\n" + rows).encode()
         dataset = read_and_validate(data, "2023.csv", catalog)
-        await commit_dataset(
-            store, dataset, file_name="2023.csv", digest=sha256(data), uploaded_by=1
+        await store.scores.commit_version(
+            dataset.slices, file_name="2023.csv", sha256=sha256(data), uploaded_by=1
         )
     finally:
         await store.close()

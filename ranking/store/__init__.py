@@ -10,7 +10,7 @@ write lock, migrations/NNNN_*.sql) seen through three concerns:
 
 Callers use the concern (`store.scores.window(...)`); `Store` itself only opens,
 closes and hands out a write transaction (`store.write()`) for work that spans
-concerns.
+concerns, such as an import and its audit line (ranking/publishing.py).
 """
 
 from __future__ import annotations

@@ -380,28 +380,25 @@ class Scores:
     ) -> int:
         """Write one version and point its slices current, in one transaction.
 
-        `aliases` maps (ranking, new name key) → existing name key for names an
-        admin confirmed are the same unit as one on record. `claim` is a pending
-        action id that must still be pending: it is marked done in the same
-        transaction, so a button pressed twice imports once. `unless_known` raises
-        AlreadyImported, writing nothing, when a version with this sha256 was ever
-        recorded ("ever") or is live ("live"): checked inside the transaction, so two
-        processes importing the same file at once import it once.
+        `claim` is a pending action id that must still be pending: it is marked
+        done in the same transaction, so a button pressed twice imports once.
+        For the rest see `insert_version`. An import with its audit line is
+        `ranking.publishing.publish`.
         """
         async with self._db.write() as db:
             if claim is not None:
                 await self._people.claim(db, claim)
-            return await self._insert_version(
+            return await self.insert_version(
                 db,
                 slices,
                 file_name=file_name,
                 sha256=sha256,
                 uploaded_by=uploaded_by,
-                aliases=aliases or {},
+                aliases=aliases,
                 unless_known=unless_known,
             )
 
-    async def _insert_version(
+    async def insert_version(
         self,
         db: aiosqlite.Connection,
         slices: Sequence[NewSlice],
@@ -409,9 +406,18 @@ class Scores:
         file_name: str,
         sha256: str,
         uploaded_by: int | None,
-        aliases: dict[tuple[str, str], str],
-        unless_known: Literal["ever", "live"] | None,
+        aliases: dict[tuple[str, str], str] | None = None,
+        unless_known: Literal["ever", "live"] | None = None,
     ) -> int:
+        """Write one version and point its slices current, in the caller's transaction.
+
+        `aliases` maps (ranking, new name key) → existing name key for names an
+        admin confirmed are the same unit as one on record. `unless_known` raises
+        AlreadyImported, writing nothing, when a version with this sha256 was ever
+        recorded ("ever") or is live ("live"): checked inside the transaction, so two
+        processes importing the same file at once import it once.
+        """
+        aliases = aliases or {}
         if unless_known is not None:
             seen = await rows_in(db, KNOWN_VERSION[unless_known], (sha256,))
             if seen:
