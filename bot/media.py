@@ -8,12 +8,10 @@ Why it is built this way:
   /top, and the console (`python -m bot ask "/bieudo 1999"`) gives it too.
 * Charts are rendered by bot/charts.py in a worker thread and kept in one
   `ChartCache` in `application.bot_data`, keyed by what the picture depends on
-  (language, ranking, year, group; or the unit) and by a version of the score
-  data. That version is derived from the current slices (ranking, year, group,
-  version id): a version's scores never change, and an import or undo changes
-  the current slices. SQLite's `PRAGMA data_version` would also change with
-  every unrelated write (a language choice, an audit line), throwing away good
-  charts for nothing.
+  (language, ranking, year, group; or the unit) and by the score-data
+  generation (`Rankings.generation`): it moves with every import or undo, from
+  any process, and with no other write, so a language choice or an audit line
+  never throws away good charts.
 * Exports are `ranking.export` in exactly the upload format, built in a
   worker thread: XLSX by default, CSV on request; a re-upload of the file is a
   preview without changes.
@@ -155,8 +153,7 @@ def cache_of(context: ContextTypes.DEFAULT_TYPE) -> ChartCache:
 
 async def data_version(rankings: Rankings) -> int:
     """A number that changes whenever the scores on record change (import, undo)."""
-    slices = await rankings.slices()
-    return hash(tuple((s.ranking, s.year, s.group_code, s.version_id) for s in slices))
+    return await rankings.generation()
 
 
 # ---- the ranking chart ----------------------------------------------------------------------

@@ -91,29 +91,44 @@ class UnitCard:
 
 
 class Rankings:
-    """Queries over a Store; caches what depends only on the data version."""
+    """Queries over a Store; caches what depends only on the score data.
+
+    The caches (current slices, the unit index, level counts) belong to one
+    score-data generation (`Scores.generation`): an import or an undo, from this
+    process or another, moves it; a language choice, an audit line or a
+    delivery of a broadcast does not, so they never cost a rebuild.
+    """
 
     def __init__(self, store: Store, catalog: Catalog):
         self.store = store
         self.catalog = catalog
-        self._cache_version: int | None = None
+        self._generation: int | None = None
         self._index: UnitIndex | None = None
         self._slices: list[SliceInfo] = []
         self._level_summaries: dict[tuple[str, int], list[LevelSummary]] = {}
         self._refreshing = asyncio.Lock()
+        self.rebuilds = 0  # how often the caches were built: visible to tests and benchmarks
 
-    async def _fresh(self) -> None:
-        version = await self.store.scores.data_version()
-        if version == self._cache_version:
-            return
+    async def _fresh(self) -> int:
+        """Rebuild the caches if the score data changed; the generation they are of."""
+        generation = await self.store.scores.generation()
+        if generation == self._generation:
+            return generation
         # one refresh at a time: queries arriving meanwhile wait for it, not redo it
         async with self._refreshing:
-            if version == self._cache_version:
-                return
+            if generation == self._generation:
+                return generation
             self._slices = await self.store.scores.current_slices()
             self._index = UnitIndex(await self.store.scores.units_on_record())
             self._level_summaries = {}
-            self._cache_version = version
+            self._generation = generation
+            self.rebuilds += 1
+        return generation
+
+    async def generation(self) -> int:
+        """The score-data generation, for caches of anything drawn from the scores
+        (charts): it changes exactly when the data they show may have."""
+        return await self._fresh()
 
     async def slices(self, ranking: str | None = None) -> list[SliceInfo]:
         await self._fresh()

@@ -457,7 +457,7 @@ async def test_every_store_write_begins_immediate(
         calls: dict[str, Callable[[], Awaitable[Any]]] = {
             "scores.insert_version": shipped,
             "people.insert_audit": shipped,
-            "scores.data_version": store.scores.data_version,
+            "scores.generation": store.scores.generation,
             "people.add_pending": lambda: store.people.add_pending(pending("p1")),
             "people.pending": lambda: store.people.pending("p1"),
             "people.cancel_pending": lambda: store.people.cancel_pending("p1"),

@@ -24,6 +24,9 @@ RELEASED = {
     "0001_scores.sql": "00afe5754fca6cf06aeb34501d8dd71900e479e2f15f16cf89a2a542d6ff9db3",
     "0002_admins_audit.sql": "392be388ae64037c593107295416c4b6fcdea52bbd4bce7de0d47744df4409be",
     "0003_outbox.sql": "a9129b6e6c39f5f3ec98ded9e0bb4668ce6c7568d4a98220acd3f11cf382b602",
+    "0004_score_generation.sql": (
+        "19a74be50c368e3206be9f7eed17bcdef6a9f6c277d0b3a7cb9f55bf1b2bd124"
+    ),
 }
 
 
@@ -75,7 +78,7 @@ def user_version(path: Path) -> int:
 def test_files_are_numbered_without_a_gap_and_each_sets_its_number() -> None:
     found = migrations()
     assert [m.number for m in found] == list(range(1, SCHEMA_VERSION + 1))
-    assert SCHEMA_VERSION >= 3
+    assert SCHEMA_VERSION >= 4
     with closing(sqlite3.connect(":memory:")) as conn:
         for migration in found:
             for statement in statements(migration.sql()):
@@ -91,7 +94,7 @@ def test_released_migrations_are_never_edited() -> None:
         )
 
 
-@pytest.mark.parametrize("schema", [1, 2])
+@pytest.mark.parametrize("schema", [1, 2, 3])
 async def test_a_database_of_an_earlier_schema_upgrades(
     tmp_path: Path, catalog: Catalog, schema: int
 ) -> None:
@@ -112,8 +115,10 @@ async def test_a_database_of_an_earlier_schema_upgrades(
         assert await store.people.language(5) == "en"
         assert await store.people.admin_ids() == ({7} if schema >= 2 else set())
         assert await store.outbox.subscription(-100) == (("tthc",) if schema >= 3 else False)
-        # and it takes new imports
+        # and the newer tables work: an import counts in the new score generation
+        assert await store.scores.generation() == 0
         assert await load_shipped_data(store, catalog) == ["dti-2022.csv", "laocai-cds-2022.csv"]
+        assert await store.scores.generation() == 2
         assert [v.file_name for v in await store.scores.versions()][-1] == "old.csv"
     finally:
         await store.close()
@@ -124,14 +129,16 @@ async def test_stores_upgrading_one_old_database_at_once(tmp_path: Path) -> None
     """The bot and a CLI import starting together on an old database: one upgrades it,
     the others find it done (each step re-reads the version under the write lock)."""
     path = tmp_path / "old.sqlite3"
-    old_database(path, 1)
+    old_database(path, 3)
     stores = await asyncio.gather(*(Store.open(path) for _ in range(4)))
     try:
-        assert {len(await s.scores.versions()) for s in stores} == {1}
+        assert {await s.scores.generation() for s in stores} == {0}
     finally:
         for s in stores:
             await s.close()
     assert user_version(path) == SCHEMA_VERSION
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM score_generation").fetchone()[0] == 1
 
 
 async def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ async def test_a_failed_audit_line_writes_no_version(
         await publish(store, catalog, DATA, "new.csv", uploaded_by=42)
     assert await store.scores.versions() == []
     assert await store.scores.current_slices() == []
+    assert await store.scores.generation() == 0
 
 
 async def test_a_confirmation_imports_once(store: Store, catalog: Catalog) -> None:

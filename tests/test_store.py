@@ -9,7 +9,7 @@ import pytest
 
 from ranking.catalog import Catalog
 from ranking.importer import ImportFailed, read_and_validate, sha256
-from ranking.publishing import load_shipped_data
+from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
 from ranking.store import SCHEMA_VERSION, Store, StoreError
 
@@ -183,3 +183,40 @@ def test_missing_columns_are_named(catalog: Catalog) -> None:
     data = "Đơn vị;Điểm\nA;5\n".encode()
     codes = problems_of(data, catalog)
     assert ("missing_column", None) in codes and len(codes) == 4
+
+
+async def test_only_imports_and_undos_rebuild_the_caches(
+    rankings: Rankings, catalog: Catalog
+) -> None:
+    """The unit index and the slices are rebuilt when the score data changes, from
+    this process or another, and not for a broadcast's delivery marks, an audit line
+    or a language choice (PRAGMA data_version changes with each of those)."""
+    store = rankings.store
+    assert (await rankings.find_units("bac ha")).matches
+    built, generation = rankings.rebuilds, await store.scores.generation()
+    await store.outbox.subscribe(-5, "group", None, by=1)
+    announcement, _ = await store.outbox.create_announcement("text", created_by=1, text_html="x")
+    for state, expect in (("sending", "pending"), ("sent", "sending")):
+        assert await store.outbox.mark_delivery(announcement, -5, state, expect=expect)
+    await store.people.audit(1, "test", "a line")
+    await store.people.set_language(1, "en")
+    assert (await rankings.find_units("bac ha")).matches
+    assert await rankings.years("cds") == [2022]
+    assert rankings.rebuilds == built
+    assert await store.scores.generation() == generation
+
+    # an import through other connections, as `python -m bot import` does
+    other = await Store.open(store.path)
+    try:
+        data = csv(f"2023;huyen;1;Huyện Sa Pa;650,5;1.000;9;{SOURCE}")
+        await publish(other, catalog, data, "new.csv", uploaded_by=42)
+    finally:
+        await other.close()
+    assert await rankings.years("cds") == [2022, 2023]
+    assert (await rankings.find_units("sa pa")).matches
+    assert rankings.rebuilds == built + 1
+
+    await store.scores.undo_latest(undone_by=42)
+    assert await rankings.years("cds") == [2022]
+    assert rankings.rebuilds == built + 2
+    assert await store.scores.generation() == generation + 2

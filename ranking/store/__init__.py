@@ -3,7 +3,7 @@
 `Store` is one database (db.py: a writer and a reader connection, WAL, the
 write lock, migrations/NNNN_*.sql) seen through three concerns:
 
-- `store.scores`: versions, slices and their rows, undo;
+- `store.scores`: versions, slices and their rows, undo, the score-data generation;
 - `store.people`: languages, admins, the audit trail, confirmations waiting for
   a button;
 - `store.outbox`: subscriptions, announcements and their deliveries.

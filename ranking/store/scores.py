@@ -7,6 +7,9 @@
   back. Readers on their own connection see the old pointer or the new one,
   never a mix (WAL snapshot isolation).
 - Scores are TEXT holding the exact Decimal as published: no float ever.
+- `score_generation` (migration 4) counts imports and undos, each in the
+  transaction that makes it: a cache of score data compares it, and no other
+  write moves it.
 """
 
 from __future__ import annotations
@@ -190,11 +193,12 @@ class Scores:
 
     # ---- reads ----------------------------------------------------------------------
 
-    async def data_version(self) -> int:
-        """Changes whenever another connection (our writer, a CLI import) commits."""
-        row = await self._db.row("PRAGMA data_version")
-        assert row is not None
-        return int(row["data_version"])
+    async def generation(self) -> int:
+        """Changes with every import and undo, from this process or another one, and
+        with nothing else: what a cache of score data compares."""
+        row = await self._db.row("SELECT generation FROM score_generation")
+        assert row is not None  # migration 4 writes the one row
+        return int(row["generation"])
 
     async def is_empty(self) -> bool:
         row = await self._db.row("SELECT COUNT(*) AS n FROM versions")
@@ -498,6 +502,7 @@ class Scores:
                 " DO UPDATE SET version_id = excluded.version_id",
                 (s.ranking, s.year, s.group_code, version_id),
             )
+        await self._next_generation(db)
         return version_id
 
     async def _writer_unit_keys(self, db: aiosqlite.Connection, ranking: str) -> dict[str, int]:
@@ -512,6 +517,10 @@ class Scores:
         ):
             keys[r["alias_key"]] = r["unit_id"]
         return keys
+
+    @staticmethod
+    async def _next_generation(db: aiosqlite.Connection) -> None:
+        await db.execute("UPDATE score_generation SET generation = generation + 1")
 
     async def undo_latest(
         self, *, undone_by: int | None, expect: int | None = None, claim: str | None = None
@@ -558,4 +567,5 @@ class Scores:
                     " GROUP BY s.ranking, s.year, s.group_code",
                     where,
                 )
+            await self._next_generation(db)
         return version
