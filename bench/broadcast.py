@@ -26,7 +26,7 @@ from bench.harness import BOT, spawned, wait_polling
 from bench.throughput import Tracker, wait_answered
 from bot.announcements import queue_version
 from ranking.catalog import load_catalog
-from ranking.importer import load_shipped_data
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
 from tests.support.fake_bot_api import FakeBotAPI
@@ -44,8 +44,8 @@ async def prepare(db: Path, groups: int) -> None:
         catalog = load_catalog()
         await load_shipped_data(store, catalog)
         for i in range(groups):
-            await store.subscribe(FIRST_GROUP - i, "supergroup", None, by=1)
-        version = next(v for v in await store.versions() if "cds" in v.file_name)
+            await store.outbox.subscribe(FIRST_GROUP - i, "supergroup", None, by=1)
+        version = next(v for v in await store.scores.versions() if "cds" in v.file_name)
         await queue_version(Rankings(store, catalog), version.id, None)
     finally:
         await store.close()

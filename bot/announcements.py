@@ -29,19 +29,19 @@ async def queue_version(rankings: Rankings, version_id: int, created_by: int | N
     Calling it twice for a version queues nothing more. Needs no Telegram: the
     CLI import queues here too, and the running bot's worker sends it."""
     store = rankings.store
-    published = await store.version_groups(version_id)
+    published = await store.scores.version_groups(version_id)
     if not published:
         return None
     match = {group for _, _, group, _ in published}
     texts: dict[tuple[tuple[str, ...] | None, str], str] = {}
-    for _, _, groups, lang in await store.subscriptions():
+    for _, _, groups, lang in await store.outbox.subscriptions():
         followed = match if groups is None else match & set(groups)
         if followed and (groups, lang) not in texts:
             texts[(groups, lang)] = await version_text(
                 rankings, published, followed, Translator(lang), version_id
             )
     fallback = await version_text(rankings, published, match, Translator("vi"), version_id)
-    announcement_id, created = await store.create_announcement(
+    announcement_id, created = await store.outbox.create_announcement(
         "version",
         created_by=created_by,
         text_html=fallback,

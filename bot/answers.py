@@ -396,6 +396,6 @@ class Answers:
                 [[Choice(t(f"language.name_{code}"), f"lang:{code}") for code in LANGUAGES]],
             )
         if user_id is not None:
-            await self.rankings.store.set_language(user_id, choice.language)
+            await self.rankings.store.people.set_language(user_id, choice.language)
         new = Translator(choice.language)
         return Reply(new("language.set"), language=choice.language)

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.i18n import Translator
-from ranking.store import MIGRATIONS
+from ranking.store import SCHEMA_VERSION
 
 BACKUP_PREFIX = "rankbot-"
 BACKUP_SUFFIX = ".sqlite3"
@@ -197,8 +197,8 @@ def _validate(conn: sqlite3.Connection) -> None:
     if detail != "ok":
         raise BackupError("restore.corrupt", {"detail": detail.splitlines()[0]})
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
-        raise BackupError("restore.newer_schema", {"version": version, "known": len(MIGRATIONS)})
+    if version > SCHEMA_VERSION:
+        raise BackupError("restore.newer_schema", {"version": version, "known": SCHEMA_VERSION})
     tables = {
         str(row[0]) for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
     }

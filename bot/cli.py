@@ -20,14 +20,8 @@ from bot.reply import to_plain
 from bot.settings import TOKEN_PATTERN, Settings
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.catalog import load_catalog
-from ranking.importer import (
-    Dataset,
-    ImportFailed,
-    commit_dataset,
-    load_shipped_data,
-    read_and_validate,
-    sha256,
-)
+from ranking.importer import ImportFailed
+from ranking.publishing import load_shipped_data, publish_upload, read_upload
 from ranking.queries import Rankings
 from ranking.reader import ReadProblem
 from ranking.store import AlreadyImported, Store, StoreError
@@ -98,9 +92,7 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
     async def main() -> int:
         async with open_rankings(settings) as rankings:
             try:
-                dataset: Dataset = await asyncio.to_thread(
-                    read_and_validate, data, path.name, rankings.catalog
-                )
+                upload = await read_upload(data, path.name, rankings.catalog)
             except ReadProblem as problem:
                 print(to_plain(reader_message(problem, t)))
                 return 1
@@ -108,32 +100,30 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
                 print(t.plural("import.refused", len(failed.problems)))
                 print("\n".join(problem_lines(failed.problems, t)))
                 return 1
-            digest = sha256(data)
-            if await rankings.store.version_by_sha(digest):
+            if await rankings.store.scores.version_by_sha(upload.sha256):
                 print(t("import.identical"))
                 return 0
-            preview = await build_preview(dataset, rankings, t, file_name=path.name)
+            preview = await build_preview(upload.dataset, rankings, t, file_name=path.name)
             print(to_plain(preview.html.rsplit("\n\n", 1)[0]))
             if dry_run:
                 print(t("import.dry_run"))
                 return 0
             try:
-                version = await commit_dataset(
+                published = await publish_upload(
                     rankings.store,
-                    dataset,
-                    file_name=path.name,
-                    digest=digest,
+                    upload,
                     uploaded_by=None,
                     unless_known="live",  # another import of this file may have won meanwhile
                 )
             except AlreadyImported:
                 print(t("import.identical"))
                 return 0
+            version = published.version_id
             print(t("import.done", version=version))
             # The running bot's outbox picks this up (it re-reads the queue every minute).
             announcement = await queue_version(rankings, version, None)
             if announcement is not None:
-                waiting = await rankings.store.announcement_status(announcement)
+                waiting = await rankings.store.outbox.announcement_status(announcement)
                 if waiting.get("pending"):
                     print(t.plural("import.announced", waiting["pending"]))
             return 0

@@ -9,10 +9,9 @@ Why it is built this way:
   in every channel.
 * Charts are rendered by bot/charts.py in a worker thread and kept in one
   `ChartCache`, keyed by what the picture depends on (language, ranking, year,
-  group; or the unit) and by a version of the score data derived from the
-  current slices (a version's scores never change; an import or undo changes the
-  current slices), so unrelated writes (a language choice, an audit line) keep
-  good charts.
+  group; or the unit) and by the score-data generation (`Rankings.generation`):
+  it moves with every import or undo, from any process, and with no other write,
+  so a language choice or an audit line never throws away good charts.
 * Exports are `ranking.export` in exactly the upload format, built in a worker
   thread: XLSX by default, CSV on request; a re-upload of the file is a preview
   without changes.
@@ -56,9 +55,9 @@ Busy = Callable[[Literal["photo", "document"]], Awaitable[None]]
 
 
 async def data_version(rankings: Rankings) -> int:
-    """A number that changes whenever the scores on record change (import, undo)."""
-    slices = await rankings.slices()
-    return hash(tuple((s.ranking, s.year, s.group_code, s.version_id) for s in slices))
+    """The score-data generation: it moves with every import or undo (from any
+    process) and with no other write."""
+    return await rankings.generation()
 
 
 # ---- the ranking chart ----------------------------------------------------------------------
@@ -103,7 +102,9 @@ async def ranking_chart_data(rankings: Rankings, slice_: SliceInfo, t: Translato
     """One group's whole ranking as chart rows: every published row, and a blank
     row for each position the source did not publish (the chart merges runs)."""
     catalog = rankings.catalog
-    entries = [rankings.entry(r, slice_) for r in await rankings.store.slice_records(slice_)]
+    entries = [
+        rankings.entry(r, slice_) for r in await rankings.store.scores.slice_records(slice_)
+    ]
     rows: list[ViewRow] = [
         (e.record.rank, e.record.name, e.record.score, e.level.code if e.level else None)
         for e in entries
@@ -286,7 +287,7 @@ async def export_file(
     """The ranking as a file in the upload format."""
     catalog = rankings.catalog
     store = rankings.store
-    slices = [(s, await store.slice_records(s)) for s in target.slices]
+    slices = [(s, await store.scores.slice_records(s)) for s in target.slices]
     header, rows = export_rows(slices, catalog)
     sources = {r.source for _, records in slices for r in records} or {
         s.source for s in target.slices

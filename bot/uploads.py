@@ -77,12 +77,12 @@ async def build_preview(
         group = catalog.groups[new.group_code]
         lines.append("")
         header = dict(group=esc(group.name(t.lang)), year=new.year, count=new.unit_count)
-        current = await store.current_slice(new.ranking, new.year, new.group_code)
+        current = await store.scores.current_slice(new.ranking, new.year, new.group_code)
         if current is None:
             lines.append(t("preview.slice_new", **header, rows=len(new.rows)))
         else:
             lines.append(t("preview.slice_replaces", **header, rows=len(new.rows)))
-            old = {r.name: r for r in await store.slice_records(current)}
+            old = {r.name: r for r in await store.scores.slice_records(current)}
             by_key = {}
             for record in old.values():
                 by_key[expand(record.name)] = record
@@ -121,7 +121,7 @@ async def build_preview(
         lines.append(t("preview.top3"))
         lines += top
         if new.ranking not in known_names:
-            keys = await store.unit_keys(new.ranking)
+            keys = await store.scores.unit_keys(new.ranking)
             known_names[new.ranking] = {k: k for k in keys}
         known = known_names[new.ranking]
         candidates = list(known)

@@ -33,13 +33,14 @@ from hypothesis import strategies as st
 from bot import render
 from bot.answers import Answers
 from bot.channels.telegram.sending import split_html
-from bot.splitting import utf16_len
 from bot.i18n import Translator
 from bot.parsing import COMMANDS, Parser
 from bot.reply import Reply, esc, to_plain
+from bot.splitting import utf16_len
 from ranking.catalog import load_catalog
-from ranking.importer import commit_dataset, load_shipped_data, read_and_validate, sha256
+from ranking.importer import read_and_validate, sha256
 from ranking.lookup import UnitIndex
+from ranking.publishing import load_shipped_data
 from ranking.queries import CardYear, Entry, Gap, GroupView, Move, Rankings, UnitCard
 from ranking.store import ScoreRecord, SliceInfo, Store
 from ranking.text import expand
@@ -222,11 +223,10 @@ def shipped_answers(
                 data = hostile_csv()
                 dataset = read_and_validate(data, "hostile.csv", CATALOG)
                 loop.run_until_complete(
-                    commit_dataset(
-                        store,
-                        dataset,
+                    store.scores.commit_version(
+                        dataset.slices,
                         file_name="hostile.csv",
-                        digest=sha256(data),
+                        sha256=sha256(data),
                         uploaded_by=1,
                     )
                 )

@@ -25,7 +25,8 @@ from bot.channels.telegram.app import build_application, post_init, post_shutdow
 from bot.logs import setup_logging
 from bot.settings import Settings
 from ranking.catalog import load_catalog
-from ranking.importer import commit_dataset, load_shipped_data, read_and_validate, sha256
+from ranking.importer import read_and_validate, sha256
+from ranking.publishing import load_shipped_data
 from ranking.store import Store
 from tests.support.fake_bot_api import (
     DEFAULT_GROUP_ID,
@@ -88,8 +89,8 @@ async def seed_2023(db: Path) -> None:
         )
         data = ("Năm;Nhóm;Xếp hạng;Đơn vị;Điểm;Điểm tối đa;Số đơn vị;Căn cứ\n" + rows).encode()
         dataset = read_and_validate(data, "2023.csv", catalog)
-        await commit_dataset(
-            store, dataset, file_name="2023.csv", digest=sha256(data), uploaded_by=1
+        await store.scores.commit_version(
+            dataset.slices, file_name="2023.csv", sha256=sha256(data), uploaded_by=1
         )
     finally:
         await store.close()
@@ -247,7 +248,7 @@ async def test_deep_links(running: Bot) -> None:
     call = await running.say("/start top_huyen_2022")
     assert "651,93" in plain(call)
     store: Store = running.app.bot_data.store
-    unit_id = (await store.unit_keys("cds"))["huyen bac ha"]
+    unit_id = (await store.scores.unit_keys("cds"))["huyen bac ha"]
     call = await running.say(f"/start donvi_{unit_id}")
     assert plain(call).startswith("🏛 Huyện Bắc Hà")
 
@@ -260,7 +261,7 @@ async def test_language_from_telegram_and_switch(running: Bot) -> None:
     call = await running.say("/top 1 huyen", user_id=555, language_code="en")
     assert "651,93 (65,19 %) · Nâng cao" in plain(call)
     store: Store = running.app.bot_data.store
-    assert await store.language(555) == "vi"  # remembered in the store
+    assert await store.people.language(555) == "vi"  # remembered in the store
 
 
 async def test_menus_and_descriptions_are_set(running: Bot) -> None:

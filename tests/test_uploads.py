@@ -226,8 +226,8 @@ async def test_non_admin_is_refused_and_logged(running: Bot) -> None:
             await running.say(command, user_id=OTHER, chat_id=OTHER)
         )
     store: Store = running.app.bot_data.store
-    assert len(await store.audit_entries("refused")) == 6
-    assert await store.admin_ids() == set()
+    assert len(await store.people.audit_entries("refused")) == 6
+    assert await store.people.admin_ids() == set()
 
 
 async def test_admin_tricks_gain_nothing(running: Bot) -> None:
@@ -258,7 +258,7 @@ async def test_button_pressed_twice_by_someone_else_and_cancel(running: Bot) -> 
     second = await answer_of(running, data, preview.result)
     assert "đã được xử lý" in second.params["text"]
     store: Store = running.app.bot_data.store
-    assert len([v for v in await store.versions() if v.file_name == "a.csv"]) == 1
+    assert len([v for v in await store.scores.versions() if v.file_name == "a.csv"]) == 1
     # a cancelled preview writes nothing
     rows = csv_text(";").replace("2023", "2024").replace("QĐ 123", "QĐ 7")
     preview = await upload(running, rows.encode(), "b.csv")

@@ -34,7 +34,7 @@ async def language_of(update: Update, context: BotContext) -> str:
         return pick_language(None)
     if context.user_data is not None and context.user_data.lang is not None:
         return context.user_data.lang
-    stored = await context.store.language(user.id)
+    stored = await context.store.people.language(user.id)
     lang = stored or pick_language(user.language_code)
     if context.user_data is not None:
         context.user_data.lang = lang
@@ -48,7 +48,9 @@ async def translator(update: Update, context: BotContext) -> Translator:
 async def is_admin(user_id: int, context: BotContext) -> bool:
     if user_id in FORBIDDEN_ADMIN_IDS:
         return False
-    return user_id in context.settings.admin_ids or user_id in await context.store.admin_ids()
+    return (
+        user_id in context.settings.admin_ids or user_id in await context.store.people.admin_ids()
+    )
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -69,7 +71,7 @@ def admin_only(handler: Handler) -> Handler:
             reason = "not_admin"
         if reason is not None:
             log.warning("refused %s to user %s (%s)", handler.__name__, user.id, reason)
-            await context.store.audit(user.id, "refused", f"{handler.__name__}: {reason}")
+            await context.store.people.audit(user.id, "refused", f"{handler.__name__}: {reason}")
             key = "admin.private_only" if reason == "not_private" else "admin.refused"
             await message.reply_text(t(key))
             return

@@ -24,6 +24,7 @@ from bot.settings import FORBIDDEN_ADMIN_IDS
 from bot.template import template_xlsx
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
+from ranking.publishing import publish
 from ranking.reader import Limits, ReadProblem
 from ranking.store import ActionTaken, AlreadyImported, PendingAction
 
@@ -116,7 +117,7 @@ async def receive_upload(update: Update, context: BotContext) -> None:
     data = buffer.getvalue()
     rankings = context.rankings
     digest = sha256(data)
-    await context.store.audit(user_id, "upload", f"{name} {digest}")
+    await context.store.people.audit(user_id, "upload", f"{name} {digest}")
     try:
         dataset: Dataset = await asyncio.to_thread(read_and_validate, data, name, rankings.catalog)
     except ReadProblem as problem:
@@ -127,7 +128,7 @@ async def receive_upload(update: Update, context: BotContext) -> None:
         lines += problem_lines(failed.problems, t)
         await send_text(message, "\n".join(lines))
         return
-    if await rankings.store.version_by_sha(digest):
+    if await rankings.store.scores.version_by_sha(digest):
         await message.reply_text(t("import.identical"))
         return
     preview = await build_preview(dataset, rankings, t, file_name=name)
@@ -144,7 +145,7 @@ async def receive_upload(update: Update, context: BotContext) -> None:
         target=None,
         state="pending",
     )
-    await rankings.store.add_pending(action)
+    await rankings.store.people.add_pending(action)
     await send_text(
         message,
         preview.html,
@@ -180,7 +181,7 @@ async def on_action_button(update: Update, context: BotContext) -> None:
     t = await translator(update, context)
     parts = query.data.split(":")
     store = context.store
-    action = await store.pending(parts[1]) if len(parts) == 3 else None
+    action = await store.people.pending(parts[1]) if len(parts) == 3 else None
     # Only uploads and undos are confirmed here; a /thongbao draft has its own
     # buttons (bot/announce.py), so its id in an `a:` button is a forgery.
     if (
@@ -203,12 +204,12 @@ async def on_action_button(update: Update, context: BotContext) -> None:
         await query.answer(t("admin.already_done"))
         return
     if time.time() - action.created_at > PREVIEW_TTL:
-        await store.cancel_pending(action.id)
+        await store.people.cancel_pending(action.id)
         await query.answer(t("admin.expired"), show_alert=True)
         await edit_result(query, t("admin.expired"))
         return
     if parts[2] == "no":
-        await store.cancel_pending(action.id)
+        await store.people.cancel_pending(action.id)
         await query.answer(t("admin.cancelled"))
         await edit_result(query, t("admin.cancelled"))
         return
@@ -229,17 +230,15 @@ async def confirm_import(
 ) -> str:
     rankings = context.rankings
     assert action.payload is not None and action.file_name and action.sha256
-    dataset = await asyncio.to_thread(
-        read_and_validate, action.payload, action.file_name, rankings.catalog
-    )
     aliases = (
         {(ranking, new): known for ranking, new, known in action.aliases} if same_units else {}
     )
     try:
-        version = await rankings.store.commit_version(
-            dataset.slices,
-            file_name=action.file_name,
-            sha256=action.sha256,
+        published = await publish(
+            rankings.store,
+            rankings.catalog,
+            action.payload,
+            action.file_name,
             uploaded_by=action.user_id,
             aliases=aliases,
             claim=action.id,
@@ -248,14 +247,13 @@ async def confirm_import(
             unless_known="live",
         )
     except AlreadyImported:
-        await rankings.store.cancel_pending(action.id)
+        await rankings.store.people.cancel_pending(action.id)
         return t("import.identical")
-    await rankings.store.audit(action.user_id, "import", f"version {version} {action.file_name}")
     # Queued in the durable outbox; the worker sends it in the background.
-    if await queue_version(rankings, version, action.user_id) is not None:
+    if await queue_version(rankings, published.version_id, action.user_id) is not None:
         context.bot_data.wake_outbox()
-    years = sorted({s.year for s in dataset.slices})
-    return t("admin.imported", version=version, years=", ".join(map(str, years)))
+    years = ", ".join(map(str, published.years))
+    return t("admin.imported", version=published.version_id, years=years)
 
 
 # ---- history / undo ------------------------------------------------------------
@@ -265,7 +263,7 @@ async def confirm_import(
 async def history_command(update: Update, context: BotContext) -> None:
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
-    versions = await context.store.versions(limit=15)
+    versions = await context.store.scores.versions(limit=15)
     lines = [t("history.title")]
     for v in versions:
         key = "history.item_undone" if v.undone_at else "history.item"
@@ -288,7 +286,7 @@ async def undo_command(update: Update, context: BotContext) -> None:
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
     store = context.store
-    live = [v for v in await store.versions(limit=50) if v.undone_at is None]
+    live = [v for v in await store.scores.versions(limit=50) if v.undone_at is None]
     if not live:
         await message.reply_text(t("undo.nothing"))
         return
@@ -306,7 +304,7 @@ async def undo_command(update: Update, context: BotContext) -> None:
         target=latest.id,
         state="pending",
     )
-    await store.add_pending(action)
+    await store.people.add_pending(action)
     await message.reply_html(
         t(
             "undo.preview",
@@ -321,12 +319,12 @@ async def undo_command(update: Update, context: BotContext) -> None:
 
 async def confirm_undo(action: PendingAction, context: BotContext, t: Translator) -> str:
     store = context.store
-    version = await store.undo_latest(
+    version = await store.scores.undo_latest(
         undone_by=action.user_id, expect=action.target, claim=action.id
     )
     if version is None:
         return t("undo.nothing")
-    await store.audit(action.user_id, "undo", f"version {version.id}")
+    await store.people.audit(action.user_id, "undo", f"version {version.id}")
     return t("undo.done", id=version.id, file=esc(version.file_name))
 
 
@@ -344,7 +342,7 @@ async def admins_command(update: Update, context: BotContext) -> None:
     me = cast(int, update.effective_user and update.effective_user.id)
     if not args:
         from_env = ", ".join(map(str, sorted(settings.admin_ids))) or "—"
-        added = ", ".join(map(str, sorted(await store.admin_ids()))) or "—"
+        added = ", ".join(map(str, sorted(await store.people.admin_ids()))) or "—"
         await message.reply_html(t("admins.list", env=from_env, added=added))
         return
     verb = args[0].lower()
@@ -357,13 +355,13 @@ async def admins_command(update: Update, context: BotContext) -> None:
         await message.reply_html(t("admins.forbidden_id", id=user_id))
         return
     if verb in ("them", "add"):
-        added_now = await store.add_admin(user_id, added_by=me)
+        added_now = await store.people.add_admin(user_id, added_by=me)
         await message.reply_html(t("admins.added" if added_now else "admins.already", id=user_id))
         return
     if user_id in settings.admin_ids:
         await message.reply_html(t("admins.env_admin", id=user_id))
         return
-    removed = await store.remove_admin(user_id, removed_by=me)
+    removed = await store.people.remove_admin(user_id, removed_by=me)
     await message.reply_html(t("admins.removed" if removed else "admins.not_admin", id=user_id))
 
 

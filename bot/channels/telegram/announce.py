@@ -83,7 +83,7 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
         else:
             private = message.chat.type == ChatType.PRIVATE
             user_id = update.effective_user.id if update.effective_user else None
-            await context.store.subscribe(
+            await context.store.outbox.subscribe(
                 message.chat.id, message.chat.type, codes or None, by=user_id
             )
             key = "announce.subscribed_private" if private else "announce.subscribed_group"
@@ -98,7 +98,9 @@ async def unsubscribe_command(update: Update, context: BotContext) -> None:
     t = await translator(update, context)
     if await may_manage(update, context, t):
         user_id = update.effective_user.id if update.effective_user else None
-        removed = await context.store.unsubscribe(message.chat.id, by=user_id, reason="command")
+        removed = await context.store.outbox.unsubscribe(
+            message.chat.id, by=user_id, reason="command"
+        )
         await message.reply_text(
             t("announce.unsubscribed") if removed else t("announce.not_subscribed")
         )
@@ -114,7 +116,7 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     old, new = change.old_chat_member.status, change.new_chat_member.status
     chat = change.chat
     if new in out:
-        await context.store.unsubscribe(chat.id, by=change.from_user.id, reason=new)
+        await context.store.outbox.unsubscribe(chat.id, by=change.from_user.id, reason=new)
     elif old in out and chat.type != ChatType.PRIVATE:
         t = Translator("vi")  # a group's language: Vietnamese
         with contextlib.suppress(Forbidden):
@@ -128,9 +130,9 @@ async def on_migrate(update: Update, context: BotContext) -> None:
         return
     store = context.store
     if message.migrate_to_chat_id:
-        await store.migrate_chat(message.chat.id, message.migrate_to_chat_id)
+        await store.outbox.migrate_chat(message.chat.id, message.migrate_to_chat_id)
     elif message.migrate_from_chat_id:
-        await store.migrate_chat(message.migrate_from_chat_id, message.chat.id)
+        await store.outbox.migrate_chat(message.migrate_from_chat_id, message.chat.id)
 
 
 # ---- admin: free-text announcements and progress ---------------------------------------
@@ -151,13 +153,13 @@ async def announce_command(update: Update, context: BotContext) -> None:
     if length > MAX_TEXT:
         await message.reply_html(t("announce.too_long", length=length, limit=MAX_TEXT))
         return
-    count = len(await store.subscriptions())
+    count = len(await store.outbox.subscriptions())
     if count == 0:
         await message.reply_html(t("announce.no_subscribers"))
         return
     html = t("announce.text_header") + "\n\n" + body
     user_id = cast(int, update.effective_user and update.effective_user.id)
-    draft_id, _ = await store.create_announcement(
+    draft_id, _ = await store.outbox.create_announcement(
         "text", created_by=user_id, text_html=html, draft=True
     )
     buttons = InlineKeyboardMarkup(
@@ -181,7 +183,7 @@ async def on_announce_button(update: Update, context: BotContext) -> None:
     parts = query.data.split(":")
     found = None
     if len(parts) == 3 and parts[1].isdigit() and parts[2] in ("ok", "no"):
-        found = await store.announcement(int(parts[1]))
+        found = await store.outbox.announcement(int(parts[1]))
     if found is None or found[0] != "text":
         await query.answer(t("callback.stale"))
         return
@@ -194,20 +196,20 @@ async def on_announce_button(update: Update, context: BotContext) -> None:
     elif state != "draft":
         await query.answer(t("admin.already_done"))
     elif datetime.now(UTC) - datetime.fromisoformat(created_at) > timedelta(seconds=DRAFT_TTL):
-        await store.cancel_draft(draft_id)
+        await store.outbox.cancel_draft(draft_id)
         await query.answer(t("announce.expired"), show_alert=True)
         await edit_result(query, t("announce.expired"))
     elif parts[2] == "no":
-        await store.cancel_draft(draft_id)
+        await store.outbox.cancel_draft(draft_id)
         await query.answer(t("announce.cancelled"))
         await edit_result(query, t("announce.cancelled"))
     else:
         try:
-            count = await store.queue_draft(draft_id)
+            count = await store.outbox.queue_draft(draft_id)
         except ActionTaken:
             await query.answer(t("admin.already_done"))
             return
-        await store.audit(user_id, "announce", f"announcement {draft_id} to {count} chats")
+        await store.people.audit(user_id, "announce", f"announcement {draft_id} to {count} chats")
         context.bot_data.wake_outbox()
         await query.answer()
         await edit_result(query, t.plural("announce.queued", count))
@@ -219,12 +221,12 @@ async def status_command(update: Update, context: BotContext) -> None:
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
     store = context.store
-    latest = await store.latest_announcement()
+    latest = await store.outbox.latest_announcement()
     if latest is None:
         await message.reply_html(t("announce.status_none"))
         return
     announcement_id, kind, version_id, created_at = latest
-    counts = await store.announcement_status(announcement_id)
+    counts = await store.outbox.announcement_status(announcement_id)
     what = (
         t("announce.status_version", version=version_id)
         if kind == "version"

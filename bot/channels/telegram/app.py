@@ -56,7 +56,7 @@ from bot.i18n import LANGUAGES, Translator
 from bot.logs import RedactingFilter, setup_logging
 from bot.settings import Settings
 from ranking.catalog import load_catalog
-from ranking.importer import load_shipped_data
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
 

@@ -60,8 +60,8 @@ async def backup_command(update: Update, context: BotContext) -> None:
             return
         data = await asyncio.to_thread(path.read_bytes)
     store = context.store
-    versions = await store.versions(limit=1)
-    await store.audit(user_id, "backup", f"{path.name} {size} bytes")
+    versions = await store.scores.versions(limit=1)
+    await store.people.audit(user_id, "backup", f"{path.name} {size} bytes")
     await message.reply_document(
         document=data,
         filename=path.name,

@@ -82,7 +82,7 @@ class Outbox:
         PTB warns that it will not await such a task, and while running,
         Application.stop would wait forever for a loop that never ends.
         """
-        interrupted = await store.settle_interrupted()
+        interrupted = await store.outbox.settle_interrupted()
         if interrupted:
             log.warning(
                 "%d deliveries were in flight at the last stop: marked uncertain", interrupted
@@ -116,7 +116,7 @@ class Outbox:
         while not self._stop.is_set():
             self._wake.clear()  # before reading: a wake-up during the read is kept
             try:
-                batch = await self.store.next_pending(100)
+                batch = await self.store.outbox.next_pending(100)
                 if not batch:
                     # also re-read now and then: the CLI may queue from another process
                     with contextlib.suppress(TimeoutError):
@@ -139,7 +139,7 @@ class Outbox:
         if self._stop.is_set():
             return  # still pending: the next start sends it
         store = self.store
-        if not await store.mark_delivery(
+        if not await store.outbox.mark_delivery(
             announcement_id, chat_id, "sending", attempt=True, expect="pending"
         ):
             return  # sent, moved or settled meanwhile
@@ -154,42 +154,54 @@ class Outbox:
             wait = retry_seconds(exc)
             log.warning("flood control: waiting %.1f s before chat %s", wait, chat_id)
             self._next_send = max(self._next_send, time.monotonic() + wait)
-            await store.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
+            await store.outbox.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
         except Forbidden as exc:
-            await store.mark_delivery(announcement_id, chat_id, "unreachable", error=exc.message)
-            await store.unsubscribe(chat_id, by=None, reason="forbidden")
+            await store.outbox.mark_delivery(
+                announcement_id, chat_id, "unreachable", error=exc.message
+            )
+            await store.outbox.unsubscribe(chat_id, by=None, reason="forbidden")
         except ChatMigrated as exc:
             new_id = exc.new_chat_id
             if new_id == chat_id or attempts + 1 >= MAX_ATTEMPTS:
-                await store.mark_delivery(announcement_id, chat_id, "failed", error=str(exc))
+                await store.outbox.mark_delivery(
+                    announcement_id, chat_id, "failed", error=str(exc)
+                )
                 return
             # back to pending, then moved with the subscription: the loop resends it
             # once under the new id (attempts travel with it)
-            await store.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
-            await store.migrate_chat(chat_id, new_id)
+            await store.outbox.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
+            await store.outbox.migrate_chat(chat_id, new_id)
         except BadRequest as exc:  # the same request would fail the same way
             gone = "chat not found" in exc.message.lower()
-            await store.mark_delivery(
+            await store.outbox.mark_delivery(
                 announcement_id, chat_id, "unreachable" if gone else "failed", error=exc.message
             )
             if gone:
-                await store.unsubscribe(chat_id, by=None, reason="chat not found")
+                await store.outbox.unsubscribe(chat_id, by=None, reason="chat not found")
         except TelegramError as exc:
             verdict = outcome(exc)
             if verdict is Outcome.NEVER_SENT and attempts + 1 < MAX_ATTEMPTS:
-                await store.mark_delivery(announcement_id, chat_id, "pending", error=str(exc))
+                await store.outbox.mark_delivery(
+                    announcement_id, chat_id, "pending", error=str(exc)
+                )
                 self._chat_ready[chat_id] = time.monotonic() + 0.5 * 2**attempts
             elif verdict is Outcome.UNCERTAIN:
                 # written, but no clear answer (timeout, dropped connection, 5xx,
                 # garbage): Telegram may have delivered it, a resend could duplicate it
-                await store.mark_delivery(announcement_id, chat_id, "uncertain", error=str(exc))
+                await store.outbox.mark_delivery(
+                    announcement_id, chat_id, "uncertain", error=str(exc)
+                )
             else:
-                await store.mark_delivery(announcement_id, chat_id, "failed", error=str(exc))
+                await store.outbox.mark_delivery(
+                    announcement_id, chat_id, "failed", error=str(exc)
+                )
         except Exception:
             # e.g. the HTTP client already closed at shutdown: nothing went out
-            await store.mark_delivery(announcement_id, chat_id, "pending", error="interrupted")
+            await store.outbox.mark_delivery(
+                announcement_id, chat_id, "pending", error="interrupted"
+            )
             raise
         else:
-            await store.mark_delivery(
+            await store.outbox.mark_delivery(
                 announcement_id, chat_id, "sent", message_id=message.message_id
             )
