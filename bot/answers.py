@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot import render
+from bot.commands import BY_KEY
 from bot.i18n import LANGUAGES, Translator
 from bot.parsing import (
     ChannelCommand,
@@ -106,7 +107,8 @@ class Answers:
                 return Reply("", media=MediaRequest("history", parsed))
             case ChannelCommand():
                 # a channel that has no handler of its own for it (the console)
-                return Reply(t("console.channel_only", command="/" + parsed.key))
+                name = BY_KEY[parsed.key].name(t.lang)
+                return Reply(t("console.channel_only", command="/" + name))
             case LanguageChoice():
                 return await self.language(parsed, t, user_id)
             case Simple(name="start"):

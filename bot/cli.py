@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,7 +76,13 @@ def ask(text: str | None, *, lang: str = "vi") -> int:
                 if printed is not None:
                     print(printed)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl-C ends the console, as Ctrl-D does
+        print()
+    except BrokenPipeError:  # `… | head -1` closed the pipe: nothing more to say
+        # stdout is gone; point it at nothing so the interpreter's final flush is quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -267,6 +267,8 @@ def build_application(settings: Settings, *, redacting: RedactingFilter | None =
     # ApplicationBuilder's generics cannot follow .context_types(); the types are ours
     application = cast(BotApp, built)
     application.bot_data.settings = settings
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    application.bot_data.redacting = redacting or RedactingFilter((token, secret))
     if settings.flood_per_minute:
         application.bot_data.flood = FloodGuard(
             rate=settings.flood_per_minute, per=60.0, burst=settings.flood_burst

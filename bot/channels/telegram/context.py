@@ -15,6 +15,7 @@ from bot.answers import Answers
 from bot.channels.telegram.outbox import Outbox
 from bot.chart_cache import ChartCache
 from bot.flood import FloodGuard
+from bot.logs import RedactingFilter
 from bot.settings import Settings
 from ranking.queries import Rankings
 from ranking.store import Store
@@ -34,6 +35,8 @@ class BotData:
         self.group_admins: dict[int, tuple[float, set[int]]] = {}
         # monotonic time of the last error report sent to the admins
         self.last_error_report: float | None = None
+        # the filter that keeps the token out of logs; error reports go through it too
+        self.redacting = RedactingFilter()
 
     def wake_outbox(self) -> None:
         """Something was queued: the worker need not wait for its next look."""

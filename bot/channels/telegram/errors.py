@@ -13,6 +13,7 @@ import html
 import logging
 import time
 import traceback
+from collections.abc import Callable
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -58,10 +59,11 @@ async def on_error(update: object, context: BotContext) -> None:
         await report_to_admins(update, context, error)
 
 
-def report_text(update: object, error: BaseException) -> str:
-    """The error, where it happened and the traceback's end, escaped for HTML."""
+def report_text(update: object, error: BaseException, redact: Callable[[str], str]) -> str:
+    """The error, where it happened and the traceback's end, without a secret (an
+    error's text can carry the token: a Bot API URL), escaped for HTML."""
     lines = traceback.format_exception(type(error), error, error.__traceback__)
-    tail = "".join(lines)[-REPORT_CHARS:]
+    tail = redact("".join(lines))[-REPORT_CHARS:]
     where = ""
     if isinstance(update, Update):
         chat = update.effective_chat
@@ -71,7 +73,7 @@ def report_text(update: object, error: BaseException) -> str:
     t = Translator("vi")
     return t(
         "error.report",
-        error=html.escape(f"{type(error).__name__}: {error}"[:300]),
+        error=html.escape(redact(f"{type(error).__name__}: {error}")[:300]),
         where=html.escape(where),
         trace=html.escape(tail),
     )
@@ -83,7 +85,7 @@ async def report_to_admins(update: object, context: BotContext, error: BaseExcep
     if data.last_error_report is not None and now - data.last_error_report < REPORT_INTERVAL:
         return
     data.last_error_report = now
-    text = report_text(update, error)
+    text = report_text(update, error, data.redacting.redact)
     for admin_id in sorted(context.settings.admin_ids):
         try:
             await context.bot.send_message(admin_id, text)
