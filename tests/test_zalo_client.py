@@ -483,6 +483,9 @@ async def test_the_token_is_in_no_error_text_and_no_log_line(
     srv: FakeZaloBotAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # the shell's logging setup quiets httpx to WARNING; hear everything here
+    for noisy in ("httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=noisy)
     errors: list[ZaloError] = []
     # the platform echoing the token back in its description must not leak it either
     srv.fail_next("sendMessage", 400, f"bad chat for bot{TOKEN}")
