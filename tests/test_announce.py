@@ -24,8 +24,8 @@ from bot.channels.telegram import announce
 from bot.channels.telegram import app as telegram_app
 from bot.channels.telegram.app import build_application, post_init, post_shutdown, post_stop
 from bot.settings import Settings
+from fakes.telegram import FakeBotAPI
 from ranking.store import Store
-from tests.support.fake_bot_api import FakeBotAPI
 from tests.test_telegram import ROOT, TOKEN, Bot, plain
 from tests.test_uploads import buttons, csv_text, upload
 

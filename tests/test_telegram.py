@@ -24,17 +24,17 @@ from telegram.ext import Application
 from bot.channels.telegram.app import build_application, post_init, post_shutdown
 from bot.logs import setup_logging
 from bot.settings import Settings
-from ranking.catalog import load_catalog
-from ranking.importer import read_and_validate, sha256
-from ranking.publishing import load_shipped_data
-from ranking.store import Store
-from tests.support.fake_bot_api import (
+from fakes.telegram import (
     DEFAULT_GROUP_ID,
     DEFAULT_USER_ID,
     Call,
     FakeBotAPI,
     parse_html,
 )
+from ranking.catalog import load_catalog
+from ranking.importer import read_and_validate, sha256
+from ranking.publishing import load_shipped_data
+from ranking.store import Store
 from tests.support.serving import serving
 
 TOKEN = "123456789:AAFtestTOKENabcdefghijklmnopqrstuvwxyz0123"
