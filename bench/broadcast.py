@@ -25,11 +25,11 @@ from bench.common import JSON, Options, command, median, ms, options, percentile
 from bench.harness import BOT, spawned, wait_polling
 from bench.throughput import Tracker, wait_answered
 from bot.announcements import queue_version
+from fakes.telegram import FakeBotAPI
 from ranking.catalog import load_catalog
 from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
-from tests.support.fake_bot_api import FakeBotAPI
 
 GROUPS = 1000
 FIRST_GROUP = -1_009_000_000_000

@@ -24,8 +24,9 @@ from bot.channels.telegram import announce
 from bot.channels.telegram import app as telegram_app
 from bot.channels.telegram.app import build_application, post_init, post_shutdown, post_stop
 from bot.settings import Settings
+from fakes.telegram import FakeBotAPI
 from ranking.store import Store
-from tests.support.fake_bot_api import FakeBotAPI
+from tests.support.waiting import eventually
 from tests.test_telegram import ROOT, TOKEN, Bot, plain
 from tests.test_uploads import buttons, csv_text, upload
 
@@ -147,12 +148,22 @@ async def test_added_greets_kicked_unsubscribes_migration_moves(running: Bot) ->
     await store.outbox.subscribe(GROUP, "group", ["huyen"], by=OWNER)
     new_id = -1009000000077
     srv.push_update(srv.migrate_message(GROUP, new_id))
-    await srv.wait_idle(quiet=0.3)
+
+    # both reactions are store writes that make no request: wait for the write itself
+    async def moved() -> bool:
+        return await store.outbox.subscription(new_id) == ("huyen",)
+
+    await eventually(moved, f"the subscription moved from {GROUP} to {new_id}")
     assert await store.outbox.subscription(GROUP) is False
     assert await store.outbox.subscription(new_id) == ("huyen",)
     srv.push_update(srv.my_chat_member(new_id, "supergroup", "member", "kicked", user_id=OWNER))
-    await srv.wait_idle(quiet=0.3)
+
+    async def unsubscribed() -> bool:
+        return await store.outbox.subscription(new_id) is False
+
+    await eventually(unsubscribed, f"kicked from {new_id}, its subscription ended")
     assert await store.outbox.subscription(new_id) is False
+    await srv.wait_idle(quiet=0.3)  # and nothing is sent about it
     assert len(srv.calls_since(mark, "sendMessage")) == 1  # only the greeting
 
 
@@ -227,7 +238,9 @@ async def test_free_text_announcement_preview_confirm_once_and_status(running: B
     srv.push_update(srv.callback_query(data, message=preview.result, user_id=MEMBER))
     other = await srv.wait_for("answerCallbackQuery", since=mark)
     assert "Chỉ người soạn" in other.params["text"]
-    first = await running.press(preview.result, data)
+    first = await running.press(
+        preview.result, data, then=("sendMessage", lambda c: "Đang gửi tới 3 nơi" in plain(c))
+    )
     assert any("Đang gửi tới 3 nơi" in plain(c) for c in first if c.method == "sendMessage")
     second = await running.press(preview.result, data)
     assert any(
@@ -301,7 +314,9 @@ async def test_a_timed_out_send_is_uncertain_and_never_repeated(tmp_path: Path) 
         announcement_id = await announce.announce_version(bot.app, CDS_2022, ADMIN)
         assert announcement_id is not None
         assert await until_done(bot, announcement_id) == {"uncertain": 1}
-        await asyncio.sleep(2)
+        # the held send is still being answered (Telegram delivers it late): wait for that
+        await srv.wait_for("sendMessage", lambda c: c.params["chat_id"] == GROUP, timeout=15)
+        await srv.wait_idle(quiet=0.5)  # and no second copy follows
         assert delivered(bot)[GROUP] == 1
         status = plain(await bot.say("/trangthai"))
         assert "Chưa rõ: 1" in status and "Đã gửi: 0" in status
@@ -403,7 +418,8 @@ async def test_confirmed_upload_is_announced_once_even_when_pressed_twice(runnin
     preview = await upload(running, csv_text().encode(), "ket-qua-2023.csv")
     mark = srv.mark()
     data = buttons(preview)["✅ Xác nhận"]
-    first = await running.press(preview.result, data)
+    published = ("sendMessage", lambda c: "Đã công bố dữ liệu năm 2023" in plain(c))
+    first = await running.press(preview.result, data, then=published)
     second = await running.press(preview.result, data)
     assert any(
         "Đã công bố dữ liệu năm 2023" in plain(c) for c in first if c.method == "sendMessage"

@@ -33,6 +33,7 @@ from ranking.importer import Dataset, read_and_validate, sha256
 from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
 from ranking.store import PendingAction, Store
+from tests.support.waiting import eventually
 from tests.test_uploads import ADMIN, buttons, confirm, csv_text, upload
 from tests.test_uploads import running as uploads_running
 
@@ -268,7 +269,13 @@ async def test_a_failed_open_leaves_no_thread_behind(tmp_path: Path) -> None:
     before = set(threading.enumerate())
     with pytest.raises(sqlite3.DatabaseError):
         await Store.open(db)
-    await asyncio.sleep(0.05)
+
+    def ours() -> list[threading.Thread]:
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        return [t for t in left if not t.name.startswith("asyncio_")]
+
+    # the closed connection's thread ends just after close() returns: wait for that
+    await eventually(lambda: not ours(), "the failed connection's thread ended")
     left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert [t for t in left if not t.name.startswith("asyncio_")] == []
 

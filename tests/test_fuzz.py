@@ -1,6 +1,6 @@
 """Fuzzing the paths that take what users type: parser, answers, lookup, splitter, HTML.
 
-The oracle for HTML is tests.support.fake_bot_api.parse_html(strict=True), which
+The oracle for HTML is fakes.telegram.parse_html(strict=True), which
 refuses exactly what Telegram refuses (and a bare "&"). Every reply must also fit
 Telegram's limits after bot.app.split_html: ≤ 4096 UTF-16 units and ≤ 100
 entities per message, ≤ 64 bytes of callback data per button.
@@ -37,6 +37,7 @@ from bot.i18n import Translator
 from bot.parsing import COMMANDS, Parser
 from bot.reply import Reply, esc, to_plain
 from bot.splitting import utf16_len
+from fakes.telegram import parse_html
 from ranking.catalog import load_catalog
 from ranking.importer import read_and_validate, sha256
 from ranking.lookup import UnitIndex
@@ -44,7 +45,6 @@ from ranking.publishing import load_shipped_data
 from ranking.queries import CardYear, Entry, Gap, GroupView, Move, Rankings, UnitCard
 from ranking.store import ScoreRecord, SliceInfo, Store
 from ranking.text import expand
-from tests.support.fake_bot_api import parse_html
 
 MAX_TEXT = 4096
 MAX_ENTITIES = 100

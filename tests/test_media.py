@@ -20,8 +20,8 @@ from bot import charts, media
 from bot.answers import Answers
 from bot.charts import LEVEL_COLORS, NO_LEVEL_COLOR, draw_ranking_chart
 from bot.i18n import Translator
+from fakes.telegram import DEFAULT_GROUP_ID, Call, parse_html
 from ranking.export import HEADERS, NOTES_SHEET_TITLE
-from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, parse_html
 from tests.test_charts import PNG_MAGIC, bar_count, pixels
 from tests.test_telegram import Bot, plain
 from tests.test_uploads import ADMIN, admin_bot, buttons, confirm, upload

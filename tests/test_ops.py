@@ -15,8 +15,8 @@ import pytest
 from bot.backup import backups_in
 from bot.channels.telegram import ops
 from bot.settings import Settings
+from fakes.telegram import FakeBotAPI
 from ranking.store import Store
-from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.serving import serving
 from tests.test_telegram import ROOT, TOKEN, Bot, plain
 from tests.test_uploads import csv_text

@@ -26,8 +26,8 @@ import bot.answers
 from bot.channels.telegram.app import _serve, build_application
 from bot.logs import RedactingFilter, setup_logging
 from bot.settings import Settings
+from fakes.telegram import FakeBotAPI
 from ranking.store import Store
-from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.serving import serving
 from tests.test_reader import to_cp1258
 from tests.test_telegram import Bot, plain

@@ -19,10 +19,10 @@ from bot import uploads
 from bot.i18n import Translator
 from bot.reply import to_plain
 from bot.settings import Settings
+from fakes.telegram import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
 from ranking.importer import read_and_validate
 from ranking.queries import Rankings
 from ranking.store import Store
-from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
 from tests.support.serving import serving
 from tests.test_reader import to_cp1258
 from tests.test_telegram import TOKEN, Bot, plain
