@@ -71,7 +71,7 @@ async def version_text(
         lines = [
             t(
                 "announce.version_title",
-                ranking=esc(rankings.catalog.rankings[ranking].name(t.lang)),
+                ranking=render.ranking_title(rankings.catalog.rankings[ranking], year, t),
                 year=year,
             )
         ]

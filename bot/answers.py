@@ -17,6 +17,7 @@ from bot.parsing import (
     ChartQuery,
     CompareQuery,
     ExportQuery,
+    GroupsQuery,
     HistoryChart,
     Invalid,
     LanguageChoice,
@@ -32,6 +33,7 @@ from bot.parsing import (
     ranking_callback,
 )
 from bot.reply import Choice, MediaRequest, Reply, esc, esc_params
+from ranking.catalog import Catalog
 from ranking.lookup import MAX_CHOICES
 from ranking.queries import Rankings, UnitCard
 from ranking.store import SliceInfo
@@ -53,12 +55,23 @@ class MediaTarget:
 class Answers:
     def __init__(self, rankings: Rankings):
         self.rankings = rankings
-        self.catalog = rankings.catalog
-        self.parser = Parser(rankings.catalog)
+        self._parser = Parser(rankings.catalog)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The shipped catalog and the groups uploads created (as of the last query)."""
+        return self.rankings.catalog
+
+    @property
+    def parser(self) -> Parser:
+        if self._parser.catalog is not self.rankings.catalog:  # an upload added groups
+            self._parser = Parser(self.rankings.catalog)
+        return self._parser
 
     async def to_text(
         self, text: str, *, lang: str, user_id: int | None = None, private: bool = True
     ) -> Reply | None:
+        await self.rankings.generation()  # groups an upload created are words too
         parsed = self.parser.parse(text, private=private)
         if parsed is None:
             return None
@@ -117,8 +130,8 @@ class Answers:
                 return Reply(t("help.text"))
             case Simple(name="years"):
                 return await self.years(t)
-            case Simple(name="groups"):
-                return await self.groups(t)
+            case GroupsQuery():
+                return await self.groups(t, parsed.year)
         raise AssertionError(f"unhandled {parsed!r}")  # pragma: no cover
 
     async def user_errors(self, invalid: Invalid, t: Translator) -> Reply:
@@ -147,13 +160,23 @@ class Answers:
         return t("hint.groups", groups=groups)
 
     async def _resolve_year(
-        self, ranking: str, year: int | None, t: Translator, command: str | None = None
+        self,
+        ranking: str,
+        year: int | None,
+        t: Translator,
+        command: str | None = None,
+        group: str | None = None,
     ) -> tuple[int | None, Reply | None]:
+        """The year to answer for: the one asked, else the newest of the group asked
+        (else of the ranking); a short reply saying what would work when there is
+        none. Groups change by year (no huyện from 2025), so a year the ranking has
+        but the group has not is said as such, with that year's groups."""
         years = await self.rankings.years(ranking)
         if not years:
             return None, Reply(t("error.no_data"))
+        group_years = await self.rankings.group_years(ranking, group) if group else years
         if year is None:
-            return years[-1], None
+            return (group_years or years)[-1], None
         if year not in years:
             # the example is the command the user typed, with a year that works
             numbers = dict(year=year, years=", ".join(map(str, years)), example=years[-1])
@@ -164,7 +187,53 @@ class Answers:
             else:
                 text = t("error.year_not_on_record", **numbers)
             return None, Reply(text)
+        if group is not None and year not in group_years:
+            return None, await self.group_not_in_year(ranking, group, year, t, command)
         return year, None
+
+    async def group_not_in_year(
+        self, ranking: str, group: str, year: int, t: Translator, command: str | None
+    ) -> Reply:
+        """ "2025 has no huyện group; its groups are …", with an example that works."""
+        catalog = self.catalog
+        named = catalog.groups[group]
+        that_year = [
+            catalog.groups[s.group_code]
+            for s in await self.rankings.slices(ranking)
+            if s.year == year and s.group_code in catalog.groups
+        ]
+        lines = [t("error.group_not_in_year", group=esc(named.name(t.lang)), year=year)]
+        note = named.note(t.lang)
+        if note:
+            lines.append(esc(note))
+        if that_year:
+            items = ", ".join(
+                t(
+                    "hint.group_item",
+                    code=g.aliases[0] if g.aliases else g.code,
+                    name=esc(g.short(t.lang)),
+                )
+                for g in that_year
+            )
+            lines.append(t("error.groups_of_year", year=year, groups=items))
+            name = BY_KEY.get(command or "top", BY_KEY["top"]).name(t.lang)
+            first = that_year[0]
+            lines.append(
+                t(
+                    "error.example",
+                    example=f"/{name} {first.aliases[0] if first.aliases else first.code} {year}",
+                )
+            )
+        group_years = await self.rankings.group_years(ranking, group)
+        if group_years:
+            lines.append(
+                t(
+                    "error.group_years",
+                    group=esc(named.short(t.lang)),
+                    years=", ".join(map(str, group_years)),
+                )
+            )
+        return Reply("\n".join(lines))
 
     async def media_target(
         self, query: ChartQuery | ExportQuery, t: Translator
@@ -174,7 +243,7 @@ class Answers:
         a short reply saying what would work when there are none."""
         command = "chart" if isinstance(query, ChartQuery) else "export"
         ranking = query.ranking or self.catalog.default_ranking
-        year, problem = await self._resolve_year(ranking, query.year, t, command)
+        year, problem = await self._resolve_year(ranking, query.year, t, command, query.group)
         if problem or year is None:
             return problem or Reply(t("error.no_data"))
         order = {g.code: i for i, g in enumerate(self.catalog.groups_of(ranking))}
@@ -210,7 +279,9 @@ class Answers:
 
     async def ranking(self, query: RankingQuery, t: Translator) -> Reply:
         ranking = query.ranking or self.catalog.default_ranking
-        year, problem = await self._resolve_year(ranking, query.year, t)
+        year, problem = await self._resolve_year(
+            ranking, query.year, t, "bottom" if query.kind == "bottom" else "top", query.group
+        )
         if problem or year is None:
             return problem or Reply(t("error.no_data"))
         query = replace(query, ranking=ranking, year=year)
@@ -281,7 +352,11 @@ class Answers:
     async def unit(self, query: UnitQuery, t: Translator) -> Reply:
         result = await self.rankings.find_units(query.text, query.ranking)
         if len(result.matches) == 1:
-            return await self.unit_by_id(result.matches[0].unit_id, t)
+            # a question about a ranking or a year leads with that year's place
+            lead = query.ranking is not None or query.year is not None
+            return await self.unit_by_id(
+                result.matches[0].unit_id, t, year=query.year, headline=lead
+            )
         if result.matches:
             shown = result.matches[:MAX_CHOICES]
             lines = [t("unit.choose", query=esc(query.text), count=len(result.matches))]
@@ -319,7 +394,9 @@ class Answers:
             return Reply("\n".join([*problems, t("example.compare")]))
         return Reply(render.comparison_text(cards, t))
 
-    async def unit_by_id(self, unit_id: int, t: Translator) -> Reply:
+    async def unit_by_id(
+        self, unit_id: int, t: Translator, *, year: int | None = None, headline: bool = False
+    ) -> Reply:
         card = await self.rankings.card(unit_id)
         if card is None:
             return Reply(t("unit.gone"))
@@ -341,7 +418,10 @@ class Answers:
         ]
         if any(y.entry.record.score is not None for y in card.years):
             buttons[0].append(Choice(t("button.history_chart"), history_callback(card.unit_id)))
-        return Reply(render.card_text(card, t), buttons)
+        text = render.card_text(card, t)
+        if headline or year is not None:
+            text = render.card_headline(card, year, t) + "\n\n" + text
+        return Reply(text, buttons)
 
     async def levels(self, query: LevelsQuery, t: Translator) -> Reply:
         ranking = query.ranking or self.catalog.default_ranking
@@ -367,9 +447,15 @@ class Answers:
             return Reply(t("error.no_data"))
         return Reply("\n".join(lines))
 
-    async def groups(self, t: Translator) -> Reply:
-        lines = [t("groups.title")]
+    async def groups(self, t: Translator, year: int | None = None) -> Reply:
         slices = await self.rankings.slices()
+        if year is not None:
+            chosen = [s for s in slices if s.year == year]
+            if not chosen:
+                years = sorted({s.year for s in slices})
+                return Reply(t("groups.none_in_year", year=year, years=", ".join(map(str, years))))
+            slices = chosen
+        lines = [t("groups.title_year", year=year) if year else t("groups.title")]
         with_data = {s.group_code for s in slices}
         for ranking in self.catalog.rankings.values():
             for group in self.catalog.groups_of(ranking.code):

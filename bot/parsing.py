@@ -66,6 +66,7 @@ class RankingQuery:
 class UnitQuery:
     text: str
     ranking: str | None = None
+    year: int | None = None  # "… năm 2022": the card leads with that year
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,14 @@ class HistoryChart:
 
 @dataclass(frozen=True)
 class Simple:
-    name: Literal["start", "help", "years", "groups"]
+    name: Literal["start", "help", "years"]
+
+
+@dataclass(frozen=True)
+class GroupsQuery:
+    """/nhom [năm]: the groups (of one year), each with its max and size per year."""
+
+    year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,7 @@ Parsed = (
     | ExportQuery
     | HistoryChart
     | Simple
+    | GroupsQuery
     | LanguageChoice
     | ChannelCommand
     | Invalid
@@ -215,18 +224,28 @@ class Parser:
         for phrase in (*NATIONAL_WORDS, *QUESTION_WORDS):
             folded = folded.replace(f" {phrase} ", " ")
         rest = folded.split()
+        year = None
+        for i, word in enumerate(rest):  # "… năm 2022", "… 2022"
+            if len(word) == 4 and word.isdigit() and int(word) in YEAR_RANGE:
+                year = int(word)
+                rest = [
+                    w for j, w in enumerate(rest) if j != i and not (j == i - 1 and w == "nam")
+                ]
+                break
         national = next(
             (code for code, r in self.catalog.rankings.items() if "ca nuoc" in r.aliases), None
         )
         if not rest or national is None:
             return None
-        return UnitQuery(" ".join(rest), national)
+        return UnitQuery(" ".join(rest), national, year)
 
     def command(self, command: str, rest: str) -> Parsed:
         if command in CHANNEL_COMMANDS:
             return ChannelCommand(command, rest.strip())
-        if command in ("help", "years", "groups"):
+        if command in ("help", "years"):
             return Simple(command)  # type: ignore[arg-type]
+        if command == "groups":
+            return self._groups_query(rest)
         if command == "start":
             return self._start(rest.strip())
         if command == "language":
@@ -338,6 +357,18 @@ class Parser:
         if not words:
             return Invalid([UserError("parse.unit_missing")], "unit")
         return UnitQuery(" ".join(words), ranking)
+
+    def _groups_query(self, rest: str) -> Parsed:
+        year = None
+        errors: list[UserError] = []
+        for word in fold(rest).split():
+            if word.isdigit() and int(word) in YEAR_RANGE:
+                year = int(word)
+            elif word != "nam":  # "/nhom nam 2025"
+                errors.append(UserError("parse.unknown_words", {"words": word}))
+        if errors:
+            return Invalid(errors, "groups")
+        return GroupsQuery(year)
 
     def _levels(self, rest: str) -> Parsed:
         words, group, ranking, errors = self._take_aliases(fold(rest).split())

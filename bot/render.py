@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from bot.i18n import Translator
 from bot.reply import esc
-from ranking.catalog import Catalog, Level
+from ranking.catalog import Catalog, Level, Ranking
 from ranking.queries import CardYear, Entry, Gap, GroupView, LevelSummary, Move, UnitCard
+from ranking.store import Link
 
 
 def level_name(level: Level | None, t: Translator) -> str:
@@ -20,7 +21,10 @@ def level_name(level: Level | None, t: Translator) -> str:
 def entry_line(entry: Entry, t: Translator) -> str:
     record = entry.record
     name = esc(record.name)
-    if record.score is None:
+    if record.score is None and entry.share is not None:
+        # published only as a share of the max: shown as printed, no score invented
+        line = t("row.share_only", rank=record.rank, name=name, share=t.percent(entry.share))
+    elif record.score is None:
         line = t("row.no_score", rank=record.rank, name=name)
     else:
         line = (
@@ -48,6 +52,10 @@ def entry_line(entry: Entry, t: Translator) -> str:
 def move_text(move: Move, t: Translator) -> str:
     """ " ▲3 (+12,5)", " ▼1", " ＝", " · mới": against the previous year on record."""
     text = ""
+    if move.not_comparable == "merged":
+        return t("row.move_merged", date=t.date(move.since or ""))
+    if move.not_comparable == "membership":
+        return t("row.move_membership", old=move.previous_count, new=move.count)
     if move.new:
         text = t("row.move_new")
     elif move.rank_change is not None:
@@ -69,7 +77,7 @@ def group_view(view: GroupView, t: Translator, *, with_title: bool = True) -> st
         lines.append(
             t(
                 "top.title" if view.kind == "top" else "bottom.title",
-                ranking=esc(view.ranking.name(t.lang)),
+                ranking=ranking_title(view.ranking, view.slice.year, t),
                 year=view.slice.year,
             )
         )
@@ -97,7 +105,7 @@ def ranking_reply_text(views: list[GroupView], t: Translator) -> str:
     parts = [
         t(
             "top.title" if first.kind == "top" else "bottom.title",
-            ranking=esc(first.ranking.name(t.lang)),
+            ranking=ranking_title(first.ranking, first.slice.year, t),
             year=first.slice.year,
         )
     ]
@@ -121,19 +129,63 @@ def ranking_reply_text(views: list[GroupView], t: Translator) -> str:
 
 def card_text(card: UnitCard, t: Translator) -> str:
     lines = [t("card.title", name=esc(card.name))]
+    lines += lineage_lines(card, t)
     for year in card.years:
         lines.append("")
-        lines.extend(card_year(year, t))
+        lines.extend(card_year(year, t, card.name))
     if len(card.years) > 1:
         lines.append("")
         lines.append(trend_line(card.years, t))
     return "\n".join(lines)
 
 
-def card_year(year: CardYear, t: Translator) -> list[str]:
+def card_headline(card: UnitCard, year: int | None, t: Translator) -> str:
+    """The answer first: where the unit stands in `year` (default: its newest year),
+    and in which grouping ("14/34 … sau sắp xếp"); or that it was not published then."""
+    wanted = year if year is not None else card.years[-1].slice.year
+    found = [y for y in card.years if y.slice.year == wanted]
+    if not found:
+        years = ", ".join(str(y) for y in sorted({y.slice.year for y in card.years}))
+        return t("card.not_published_in", name=esc(card.name), year=wanted, years=years)
+    lines = []
+    for y in found:
+        record, entry = y.entry.record, y.entry
+        if record.score is not None:
+            figure = t("card.headline_score", score=t.number(record.score))
+        elif entry.share is not None:
+            figure = t("card.headline_share", share=t.percent(entry.share))
+        else:
+            figure = t("card.headline_no_score")
+        lines.append(
+            t(
+                "card.headline",
+                name=esc(card.name),
+                year=wanted,
+                ranking=ranking_title(y.ranking, wanted, t),
+                group=esc(y.group.name(t.lang)),
+                rank=record.rank,
+                count=y.slice.unit_count,
+                figure=figure,
+            )
+        )
+    return "\n".join(lines)
+
+
+def card_year(year: CardYear, t: Translator, title: str) -> list[str]:
     entry, record, s = year.entry, year.entry.record, year.slice
     lines = [t("card.year_group", year=s.year, group=esc(year.group.name(t.lang)))]
-    if record.score is None:
+    if record.name != title:  # that year's results were published under another name
+        lines.append(t("card.name_then", name=esc(record.name)))
+    if record.score is None and entry.share is not None:
+        lines.append(
+            t(
+                "card.share_only",
+                share=t.percent(entry.share),
+                rank=record.rank,
+                count=s.unit_count,
+            )
+        )
+    elif record.score is None:
         lines.append(t("card.no_score", rank=record.rank, count=s.unit_count))
     else:
         numbers = dict(
@@ -148,8 +200,9 @@ def card_year(year: CardYear, t: Translator) -> list[str]:
             lines.append(t("card.score", **numbers, share=t.percent(entry.share)))
     if not record.rank_official:
         lines.append(t("card.rank_computed"))
-    if entry.move is not None and (entry.move.rank_change is not None or entry.move.new):
-        lines.append(t("card.move", year=entry.move.previous_year, move=move_text(entry.move, t)))
+    move = entry.move
+    if move is not None and (move.rank_change is not None or move.new or move.not_comparable):
+        lines.append(t("card.move", year=move.previous_year, move=move_text(move, t)))
     if entry.level:
         lines.append(t("card.level", level=esc(level_name(entry.level, t))))
     if entry.level_differs and entry.published_level:
@@ -164,7 +217,34 @@ def card_year(year: CardYear, t: Translator) -> list[str]:
         lines.append(t("card.component", name=esc(name), value=t.number(value)))
     if record.note:
         lines.append(t("card.note", note=esc(record.note)))
-    lines.append(t("common.source", source=esc(record.source), loaded=t.date(s.loaded_at)))
+    lines.append(source_line({record.source}, s.loaded_at, t))
+    return lines
+
+
+def lineage_lines(card: UnitCard, t: Translator) -> list[str]:
+    """ "Từ 01/7/2025 hợp nhất vào Lào Cai" on an old unit; "Từ 01/7/2025 hình thành từ
+    Lào Cai, Yên Bái" on the new one; a split names every successor."""
+    lines = []
+    by_date: dict[str, list[Link]] = {}
+    for link in card.links:
+        by_date.setdefault(link.from_date, []).append(link)
+    for date, links in by_date.items():
+        into = list(
+            dict.fromkeys(
+                lk.new_name
+                for lk in links
+                if lk.old_unit_id == card.unit_id and lk.new_unit_id != card.unit_id
+            )
+        )
+        sources = "; ".join(sorted({lk.source for lk in links}))
+        if into:
+            key = "card.merged_into" if len(into) == 1 else "card.split_into"
+            lines.append(t(key, date=t.date(date), names=esc(", ".join(into))))
+        formed = [lk.old_name for lk in links if lk.new_unit_id == card.unit_id]
+        if formed:
+            lines.append(t("card.formed_from", date=t.date(date), names=esc(", ".join(formed))))
+        if into or formed:
+            lines.append(t("card.lineage_source", source=esc(sources)))
     return lines
 
 
@@ -177,15 +257,45 @@ def trend_line(years: list[CardYear], t: Translator) -> str:
                 "card.trend_item",
                 year=y.slice.year,
                 rank=y.entry.record.rank,
+                count=y.slice.unit_count,
                 score=t.number(score) if score is not None else "—",
             )
         )
-    return t("card.trend", items=" → ".join(parts))
+    text = t("card.trend", items=" → ".join(parts))
+    if len({(y.group.code, y.slice.unit_count) for y in years}) > 1:
+        # ranks among 63 and among 34 provinces are not one series
+        text += "\n" + t("card.trend_groups_differ")
+    return text
+
+
+def source_line(sources: set[str], loaded_at: str, t: Translator) -> str:
+    """Where the figures come from, as the file gives it, and when the bot got them."""
+    return t("common.source", source=esc("; ".join(sorted(sources))), loaded=t.date(loaded_at))
+
+
+def ranking_title(ranking: Ranking, year: int, t: Translator) -> str:
+    """The ranking's name for that edition; a national one names its publisher, which
+    changed (the DTI: Bộ TT&TT up to 2023, Bộ KH&CN from 2024), so a 2024 answer never
+    cites a ministry that no longer exists."""
+    publisher = ranking.publisher(year)
+    if ranking.default or publisher is None:
+        return esc(ranking.name(t.lang))
+    return t(
+        "common.ranking_by",
+        ranking=esc(ranking.name(t.lang)),
+        publisher=esc(publisher.name(t.lang)),
+    )
 
 
 def level_summary_text(summaries: list[LevelSummary], t: Translator, catalog: Catalog) -> str:
     first = summaries[0]
-    lines = [t("levels.title", ranking=esc(first.ranking.name(t.lang)), year=first.slice.year)]
+    lines = [
+        t(
+            "levels.title",
+            ranking=ranking_title(first.ranking, first.slice.year, t),
+            year=first.slice.year,
+        )
+    ]
     levels = first.levels
     if levels:
         lines.append(t("levels.rules_header"))

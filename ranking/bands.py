@@ -50,3 +50,14 @@ def match_level(published: str, levels: tuple[Level, ...]) -> Level | None:
         if key in (fold(level.name_vi), fold(level.name_en), level.code.replace("_", " ")):
             return level
     return None
+
+
+def level_for_share(percent: Decimal, levels: tuple[Level, ...]) -> Level | None:
+    """The level a published share of the max reaches (71,77 % → Nâng cao): the same
+    strict inequalities, on the per cent as the source printed it."""
+    if not levels:
+        return None
+    for level in levels:  # highest first
+        if percent > level.above * 100:
+            return level
+    return levels[-1]

@@ -30,6 +30,17 @@ class Level(_Frozen):
         return self.name_en if lang == "en" else self.name_vi
 
 
+class Publisher(_Frozen):
+    """Who publishes a ranking, from the edition (year assessed) `from_year` on."""
+
+    from_year: int
+    name_vi: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_vi
+
+
 class Ranking(_Frozen):
     code: str
     name_vi: str
@@ -37,9 +48,15 @@ class Ranking(_Frozen):
     aliases: tuple[str, ...]
     band_scheme: str | None = None
     default: bool = False
+    publishers: tuple[Publisher, ...] = ()
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
+
+    def publisher(self, year: int) -> Publisher | None:
+        """The publisher of the `year` edition (the latest one from before it)."""
+        earlier = [p for p in self.publishers if p.from_year <= year]
+        return max(earlier, key=lambda p: p.from_year) if earlier else None
 
 
 class Group(_Frozen):
@@ -50,12 +67,18 @@ class Group(_Frozen):
     short_vi: str
     short_en: str
     aliases: tuple[str, ...]
+    note_vi: str | None = None  # shown when a year without it is asked for
+    note_en: str | None = None
+    created_by_version: int | None = None  # None: from data/catalog.toml
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
 
     def short(self, lang: str) -> str:
         return self.short_en if lang == "en" else self.short_vi
+
+    def note(self, lang: str) -> str | None:
+        return self.note_en if lang == "en" else self.note_vi
 
 
 class Catalog(_Frozen):
@@ -89,6 +112,15 @@ class Catalog(_Frozen):
                 table[fold(alias)] = ranking.code
         return table
 
+    def with_groups(self, extra: list[Group]) -> Catalog:
+        """This catalog and the groups uploads created (the shipped ones win a clash)."""
+        if not extra:
+            return self
+        groups = dict(self.groups)
+        for group in extra:
+            groups.setdefault(group.code, group)
+        return self.model_copy(update={"groups": groups})
+
     def find_group(self, text: str) -> Group | None:
         code = self.group_aliases().get(fold(text))
         return self.groups[code] if code else None
@@ -100,7 +132,7 @@ class Catalog(_Frozen):
 
 def parse_catalog(raw: dict[str, object]) -> Catalog:
     rankings = {
-        code: Ranking(code=code, **spec)
+        code: Ranking(code=code, **spec)  # publishers: a list of tables → Publisher models
         for code, spec in raw["rankings"].items()  # type: ignore[attr-defined]
     }
     groups = {spec["code"]: Group(**spec) for spec in raw["groups"]}  # type: ignore[attr-defined]

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
-from ranking.bands import level_for, match_level, share
+from ranking.bands import level_for, level_for_share, match_level, share
 from ranking.catalog import Catalog, Group, Level, Ranking
+from ranking.text import fold
 from ranking.lookup import LookupResult, UnitIndex
 from ranking.ranks import gaps
-from ranking.store import HistoryRecord, ScoreRecord, SliceInfo, Store
+from ranking.store import HistoryRecord, Link, NewGroup, ScoreRecord, SliceInfo, Store
 
 PAGE_SIZE = 20  # positions per page: 20 rows stay far below 4096 chars and 100 entities
 
@@ -29,6 +30,13 @@ class Move:
     new: bool  # not ranked the previous year (said only when that list was complete)
     rank_change: int | None  # positive: climbed
     score_change: Decimal | None  # only when both scores exist and the max is the same
+    # why no change is given although the unit was ranked both years: it merged with
+    # others ("merged", from `since`), or the group's membership changed between the two
+    # years (a reorganisation: 18 → 14 units), so ranks are not comparable
+    not_comparable: Literal["merged", "membership"] | None = None
+    since: str | None = None  # ISO date of the reorganisation
+    previous_count: int | None = None
+    count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class Entry:
     level_differs: bool  # the published text names another level (or none)
     share: Decimal | None  # per cent of the max, display precision; None without bands
     move: Move | None = None
+    share_published: bool = False  # the share is the source's own, not derived from a score
 
 
 @dataclass(frozen=True)
@@ -85,9 +94,38 @@ class CardYear:
 @dataclass(frozen=True)
 class UnitCard:
     unit_id: int
-    name: str
+    name: str  # the title: the newest name as published (see `title_of`)
     ranking: Ranking
     years: list[CardYear] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)  # reorganisations it took part in
+
+
+def title_of(names: list[str]) -> str:
+    """The title of a unit published under `names` (oldest first): the newest name,
+    unless it differs from an earlier one only in diacritics or case — then the better
+    written of them (the one with more diacritics and capitals: "Huyện Bắc Hà" over a
+    later "Huyen Bac Ha")."""
+    newest = names[-1]
+    same = [n for n in names if fold(n) == fold(newest)]
+
+    def written(name: str) -> tuple[int, int]:
+        return (sum(1 for ch in name if ord(ch) > 127), sum(1 for ch in name if ch.isupper()))
+
+    best = max(reversed(same), key=written)
+    return best if written(best) > written(newest) else newest
+
+
+def group_of(created: NewGroup, version_id: int) -> Group:
+    return Group(
+        code=created.code,
+        ranking=created.ranking,
+        name_vi=created.name_vi,
+        name_en=created.name_en,
+        short_vi=created.short_vi,
+        short_en=created.short_en,
+        aliases=created.aliases,
+        created_by_version=version_id,
+    )
 
 
 class Rankings:
@@ -101,11 +139,13 @@ class Rankings:
 
     def __init__(self, store: Store, catalog: Catalog):
         self.store = store
-        self.catalog = catalog
+        self.base_catalog = catalog  # data/catalog.toml
+        self.catalog = catalog  # and the groups uploads created, as of the generation
         self._generation: int | None = None
         self._index: UnitIndex | None = None
         self._slices: list[SliceInfo] = []
         self._level_summaries: dict[tuple[str, int], list[LevelSummary]] = {}
+        self._links: list[Link] = []
         self._refreshing = asyncio.Lock()
         self.rebuilds = 0  # how often the caches were built: visible to tests and benchmarks
 
@@ -119,7 +159,12 @@ class Rankings:
             if generation == self._generation:
                 return generation
             self._slices = await self.store.scores.current_slices()
+            created = await self.store.scores.created_groups()
+            self.catalog = self.base_catalog.with_groups(
+                [group_of(c.group, c.version_id) for c in created]
+            )
             self._index = UnitIndex(await self.store.scores.units_on_record())
+            self._links = await self.store.scores.links()
             self._level_summaries = {}
             self._generation = generation
             self.rebuilds += 1
@@ -138,26 +183,32 @@ class Rankings:
         ranking = ranking or self.catalog.default_ranking
         return sorted({s.year for s in await self.slices(ranking)})
 
+    async def group_years(self, ranking: str, group: str) -> list[int]:
+        """The years a group has results on record (groups change by year)."""
+        return sorted({s.year for s in await self.slices(ranking) if s.group_code == group})
+
     async def latest_year(self, ranking: str) -> int | None:
         years = await self.years(ranking)
         return years[-1] if years else None
 
     def entry(self, record: ScoreRecord, slice_: SliceInfo) -> Entry:
         levels = self.catalog.band_schemes.get(slice_.band_scheme or "", ())
-        level = (
-            level_for(record.score, slice_.max_score, levels) if record.score is not None else None
-        )
+        level = _level(record.score, record.share, slice_.max_score, levels)
         published = record.published_level
         differs = bool(published and levels and match_level(published, levels) != level)
+        shown: Decimal | None = None
+        if record.share is not None and levels:
+            shown = record.share  # as the source printed it
+        elif record.score is not None and levels:
+            # a band-less index (DTI, 0–1) is not a "share of a max"
+            shown = share(record.score, slice_.max_score, levels)
         return Entry(
             record=record,
             level=level,
             published_level=published,
             level_differs=differs,
-            # a band-less index (DTI, 0–1) is not a "share of a max"
-            share=share(record.score, slice_.max_score, levels)
-            if record.score is not None and levels
-            else None,
+            share=shown,
+            share_published=record.share is not None and bool(levels),
         )
 
     async def previous_slice(self, slice_: SliceInfo) -> SliceInfo | None:
@@ -167,6 +218,61 @@ class Rankings:
             if s.group_code == slice_.group_code and s.year < slice_.year
         ]
         return max(earlier, key=lambda s: s.year) if earlier else None
+
+    async def links_of(self, unit_id: int) -> list[Link]:
+        """The reorganisations a unit took part in (a merge, a split, a rename: a row
+        whose old and new unit differ), with the other units of the same new unit."""
+        await self._fresh()
+        changed = [link for link in self._links if link.old_unit_id != link.new_unit_id]
+        successors = {link.new_unit_id for link in changed if link.old_unit_id == unit_id}
+        return [
+            link
+            for link in self._links
+            if link.new_unit_id in successors
+            or link.new_unit_id == unit_id
+            and any(c.new_unit_id == unit_id for c in changed)
+        ]
+
+    def _reorganised(self, before: SliceInfo, slice_: SliceInfo, unit_id: int) -> Move | None:
+        """Why a move of `unit_id` from `before` to `slice_` would mislead, as a Move
+        without changes; None when the two years are comparable. A reorganisation that
+        took effect after the earlier edition and by the later one: a unit it merged
+        is not the same unit, and the others' ranks are among different units."""
+        dates = sorted(
+            {
+                link.from_date
+                for link in self._links
+                if link.ranking == slice_.ranking
+                and link.old_unit_id != link.new_unit_id
+                and before.year < int(link.from_date[:4]) <= slice_.year
+            }
+        )
+        if not dates:
+            return None
+        merged = any(
+            unit_id in (link.old_unit_id, link.new_unit_id)
+            and link.old_unit_id != link.new_unit_id
+            and link.from_date in dates
+            for link in self._links
+        )
+        if not merged and before.unit_count == slice_.unit_count:
+            return None
+        return Move(
+            previous_year=before.year,
+            previous_rank=None,
+            new=False,
+            rank_change=None,
+            score_change=None,
+            not_comparable="merged" if merged else "membership",
+            since=dates[0],
+            previous_count=before.unit_count,
+            count=slice_.unit_count,
+        )
+
+    def _move_of(
+        self, was: ScoreRecord | None, now: ScoreRecord, before: SliceInfo, slice_: SliceInfo
+    ) -> Move:
+        return self._reorganised(before, slice_, now.unit_id) or _move(was, now, before, slice_)
 
     async def with_moves(self, entries: list[Entry], slice_: SliceInfo) -> list[Entry]:
         """Attach rank and score changes against the previous year on record."""
@@ -181,7 +287,10 @@ class Rankings:
             )
         }
         return [
-            replace(entry, move=_move(old.get(entry.record.unit_id), entry.record, before, slice_))
+            replace(
+                entry,
+                move=self._move_of(old.get(entry.record.unit_id), entry.record, before, slice_),
+            )
             for entry in entries
         ]
 
@@ -261,8 +370,8 @@ class Rankings:
             # only the two columns a count needs: no full records for a whole group
             counts: Counter[str] = Counter()
             flagged = 0
-            for score, published in await self.store.scores.slice_scores(s):
-                level = level_for(score, s.max_score, levels) if score is not None else None
+            for score, shared, published in await self.store.scores.slice_scores(s):
+                level = _level(score, shared, s.max_score, levels)
                 if level is not None:
                     counts[level.code] += 1
                 if published and levels and match_level(published, levels) != level:
@@ -316,7 +425,7 @@ class Rankings:
             before = await self.previous_slice(h.slice)
             if before is not None:
                 was = rows.get((before.ranking, before.year, before.group_code))
-                entry = replace(entry, move=_move(was, h.record, before, h.slice))
+                entry = replace(entry, move=self._move_of(was, h.record, before, h.slice))
             years.append(
                 CardYear(
                     ranking=self.catalog.rankings[h.slice.ranking],
@@ -327,10 +436,22 @@ class Rankings:
             )
         return UnitCard(
             unit_id=unit_id,
-            name=latest.record.name,
+            name=title_of([h.record.name for h in history]),
             ranking=self.catalog.rankings[latest.slice.ranking],
             years=years,
+            links=await self.links_of(unit_id),
         )
+
+
+def _level(
+    score: Decimal | None, shared: Decimal | None, max_score: Decimal, levels: tuple[Level, ...]
+) -> Level | None:
+    """By the score when there is one, else by the published share."""
+    if score is not None:
+        return level_for(score, max_score, levels)
+    if shared is not None:
+        return level_for_share(shared, levels)
+    return None
 
 
 def _move(was: ScoreRecord | None, now: ScoreRecord, before: SliceInfo, slice_: SliceInfo) -> Move:

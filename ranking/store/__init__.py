@@ -26,11 +26,15 @@ from ranking.store.people import ActionTaken, AuditEntry, PendingAction, People
 from ranking.store.scores import (
     AlreadyImported,
     HistoryRecord,
+    Link,
+    NewGroup,
+    NewLink,
     NewScore,
     NewSlice,
     ScoreRecord,
     Scores,
     SliceInfo,
+    StoredGroup,
     VersionInfo,
 )
 
@@ -40,6 +44,9 @@ __all__ = [
     "AlreadyImported",
     "AuditEntry",
     "HistoryRecord",
+    "Link",
+    "NewGroup",
+    "NewLink",
     "NewScore",
     "NewSlice",
     "Outbox",
@@ -49,6 +56,7 @@ __all__ = [
     "Scores",
     "SliceInfo",
     "Store",
+    "StoredGroup",
     "StoreError",
     "VersionInfo",
     "migrations",

@@ -51,6 +51,7 @@ class ScoreRecord:
     note: str | None
     components: dict[str, Decimal]
     source: str
+    share: Decimal | None = None  # per cent of the max as published; None: not published
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ class NewScore:
     components: dict[str, Decimal]
     source: str
     source_row: int | None
+    # the published share of the maximum, in per cent ("71,77 %" → 71.77); None: not given
+    share: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,52 @@ class NewSlice:
     band_scheme: str | None
     source: str
     rows: Sequence[NewScore]
+
+
+@dataclass(frozen=True)
+class NewGroup:
+    """A group an upload names that the catalog does not know (created with it)."""
+
+    code: str
+    ranking: str
+    name_vi: str
+    name_en: str
+    short_vi: str
+    short_en: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoredGroup:
+    group: NewGroup
+    version_id: int
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """One row of a reorganisation file: old unit → new unit from a date."""
+
+    ranking: str
+    from_date: str  # ISO date
+    old_name: str
+    old_key: str
+    new_name: str
+    new_key: str
+    source: str
+    source_row: int | None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A lineage row on record, with the units' ids and their names on record."""
+
+    ranking: str
+    from_date: str
+    old_unit_id: int
+    old_name: str
+    new_unit_id: int
+    new_name: str
+    source: str
 
 
 SliceKey = tuple[str, int, str, int]  # ranking, year, group code, version id
@@ -142,6 +191,7 @@ def _record(row: aiosqlite.Row) -> ScoreRecord:
         note=row["note"],
         components={k: Decimal(v) for k, v in json.loads(raw).items()} if raw else {},
         source=row["source"],
+        share=_dec(row["share"]),
     )
 
 
@@ -220,7 +270,7 @@ class Scores:
         """Published rows ranked first..last (inclusive), in rank order."""
         rows = await self._db.rows(
             "SELECT x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level,"
-            " x.note, x.components, x.source FROM scores x"
+            " x.note, x.components, x.source, x.share FROM scores x"
             " WHERE x.version_id = ? AND x.ranking = ? AND x.year = ? AND x.group_code = ?"
             " AND x.rank BETWEEN ? AND ? ORDER BY x.rank, x.name",
             (slice_.version_id, slice_.ranking, slice_.year, slice_.group_code, first, last),
@@ -230,14 +280,17 @@ class Scores:
     async def slice_records(self, slice_: SliceInfo) -> list[ScoreRecord]:
         return await self.window(slice_, 1, 2**31)
 
-    async def slice_scores(self, slice_: SliceInfo) -> list[tuple[Decimal | None, str | None]]:
-        """(score, published level) of every row of a slice, for counting levels."""
+    async def slice_scores(
+        self, slice_: SliceInfo
+    ) -> list[tuple[Decimal | None, Decimal | None, str | None]]:
+        """(score, published share, published level) of every row of a slice, for
+        counting levels."""
         rows = await self._db.rows(
-            "SELECT score, published_level FROM scores"
+            "SELECT score, share, published_level FROM scores"
             " WHERE version_id = ? AND ranking = ? AND year = ? AND group_code = ?",
             (slice_.version_id, slice_.ranking, slice_.year, slice_.group_code),
         )
-        return [(_dec(r["score"]), r["published_level"]) for r in rows]
+        return [(_dec(r["score"]), _dec(r["share"]), r["published_level"]) for r in rows]
 
     async def unit_records(self, slice_: SliceInfo, unit_ids: Sequence[int]) -> list[ScoreRecord]:
         """The rows of these units in one slice (primary-key lookups, not a scan)."""
@@ -245,7 +298,7 @@ class Scores:
             return []
         rows = await self._db.rows(
             "SELECT x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level,"
-            " x.note, x.components, x.source FROM scores x"
+            " x.note, x.components, x.source, x.share FROM scores x"
             " WHERE x.version_id = ? AND x.ranking = ? AND x.year = ? AND x.group_code = ?"
             " AND x.unit_id IN (SELECT value FROM json_each(?))",
             (
@@ -268,7 +321,7 @@ class Scores:
                       AND n.ranking = s.ranking AND n.year = s.year
                       AND n.group_code = s.group_code) AS published,
                    x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level,
-                   x.note, x.components, x.source
+                   x.note, x.components, x.source, x.share
             FROM current_slices c
             JOIN slices s ON s.version_id = c.version_id AND s.ranking = c.ranking
                          AND s.year = c.year AND s.group_code = c.group_code
@@ -288,8 +341,8 @@ class Scores:
         per-slice row counts)."""
         rows = await self._db.rows(
             "SELECT c.ranking, c.year, c.group_code, c.version_id, x.unit_id, x.name, x.score,"
-            " x.rank, x.rank_official, x.published_level, x.note, x.components, x.source"
-            " FROM scores x JOIN current_slices c ON c.version_id = x.version_id"
+            " x.rank, x.rank_official, x.published_level, x.note, x.components, x.source,"
+            " x.share FROM scores x JOIN current_slices c ON c.version_id = x.version_id"
             " AND c.ranking = x.ranking AND c.year = x.year AND c.group_code = x.group_code"
             " WHERE x.unit_id = ? ORDER BY c.year, c.group_code",
             (unit_id,),
@@ -369,6 +422,56 @@ class Scores:
         )
         return [(r["ranking"], r["year"], r["group_code"], r["source"]) for r in rows]
 
+    async def created_groups(self) -> list[StoredGroup]:
+        """Groups uploads created, of versions not undone."""
+        rows = await self._db.rows(
+            "SELECT g.code, g.ranking, g.name_vi, g.name_en, g.short_vi, g.short_en,"
+            " g.aliases, g.version_id FROM groups g"
+            " JOIN versions v ON v.id = g.version_id AND v.undone_at IS NULL ORDER BY g.rowid"
+        )
+        return [
+            StoredGroup(
+                NewGroup(
+                    code=r["code"],
+                    ranking=r["ranking"],
+                    name_vi=r["name_vi"],
+                    name_en=r["name_en"],
+                    short_vi=r["short_vi"],
+                    short_en=r["short_en"],
+                    aliases=tuple(json.loads(r["aliases"])),
+                ),
+                r["version_id"],
+            )
+            for r in rows
+        ]
+
+    async def links(self) -> list[Link]:
+        """Every lineage row of versions not undone, oldest date first (a few hundred
+        rows at most: one per old → new pair of a reorganisation)."""
+        rows = await self._db.rows(
+            """
+            SELECT l.ranking, l.from_date, l.old_unit_id, o.name AS old_name,
+                   l.new_unit_id, n.name AS new_name, l.source
+            FROM lineage l
+            JOIN versions v ON v.id = l.version_id AND v.undone_at IS NULL
+            JOIN units o ON o.id = l.old_unit_id
+            JOIN units n ON n.id = l.new_unit_id
+            ORDER BY l.from_date, l.new_unit_id, l.old_unit_id
+            """
+        )
+        return [
+            Link(
+                ranking=r["ranking"],
+                from_date=r["from_date"],
+                old_unit_id=r["old_unit_id"],
+                old_name=r["old_name"],
+                new_unit_id=r["new_unit_id"],
+                new_name=r["new_name"],
+                source=r["source"],
+            )
+            for r in rows
+        ]
+
     # ---- writes ---------------------------------------------------------------------
 
     async def commit_version(
@@ -381,6 +484,8 @@ class Scores:
         aliases: dict[tuple[str, str], str] | None = None,
         claim: str | None = None,
         unless_known: Literal["ever", "live"] | None = None,
+        groups: Sequence[NewGroup] = (),
+        links: Sequence[NewLink] = (),
     ) -> int:
         """Write one version and point its slices current, in one transaction.
 
@@ -400,6 +505,8 @@ class Scores:
                 uploaded_by=uploaded_by,
                 aliases=aliases,
                 unless_known=unless_known,
+                groups=groups,
+                links=links,
             )
 
     async def insert_version(
@@ -412,8 +519,13 @@ class Scores:
         uploaded_by: int | None,
         aliases: dict[tuple[str, str], str] | None = None,
         unless_known: Literal["ever", "live"] | None = None,
+        groups: Sequence[NewGroup] = (),
+        links: Sequence[NewLink] = (),
     ) -> int:
         """Write one version and point its slices current, in the caller's transaction.
+
+        `groups` are groups this upload creates (the catalog does not name them);
+        `links` the rows of a reorganisation file (a version may hold both).
 
         `aliases` maps (ranking, new name key) → existing name key for names an
         admin confirmed are the same unit as one on record. `unless_known` raises
@@ -429,7 +541,7 @@ class Scores:
         cur = await db.execute(
             "INSERT INTO versions (created_at, uploaded_by, file_name, sha256, row_count)"
             " VALUES (?, ?, ?, ?, ?)",
-            (now(), uploaded_by, file_name, sha256, sum(len(s.rows) for s in slices)),
+            (now(), uploaded_by, file_name, sha256, sum(len(s.rows) for s in slices) + len(links)),
         )
         version_id = cur.lastrowid
         assert version_id is not None
@@ -445,6 +557,54 @@ class Scores:
                     (ranking, new_key, known),
                 )
                 unit_ids[(ranking, new_key)] = known
+        for group in groups:
+            await db.execute(
+                "INSERT INTO groups (code, ranking, name_vi, name_en, short_vi, short_en,"
+                " aliases, version_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (code) DO UPDATE SET ranking = excluded.ranking,"
+                " name_vi = excluded.name_vi, name_en = excluded.name_en,"
+                " short_vi = excluded.short_vi, short_en = excluded.short_en,"
+                " aliases = excluded.aliases, version_id = excluded.version_id",
+                (
+                    group.code,
+                    group.ranking,
+                    group.name_vi,
+                    group.name_en,
+                    group.short_vi,
+                    group.short_en,
+                    json.dumps(list(group.aliases), ensure_ascii=False),
+                    version_id,
+                ),
+            )
+        for ranking in {link.ranking for link in links} - {s.ranking for s in slices}:
+            for key, uid in (await self._writer_unit_keys(db, ranking)).items():
+                unit_ids[(ranking, key)] = uid
+        for link in links:
+            ends = []
+            for name, key in ((link.old_name, link.old_key), (link.new_name, link.new_key)):
+                found = unit_ids.get((link.ranking, key))
+                if found is None:  # a unit first named here (TP. Huế in 2025)
+                    cur = await db.execute(
+                        "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
+                        (link.ranking, name, key),
+                    )
+                    assert cur.lastrowid is not None
+                    found = unit_ids[(link.ranking, key)] = cur.lastrowid
+                ends.append(found)
+            await db.execute(
+                "INSERT INTO lineage (version_id, ranking, from_date, old_unit_id, new_unit_id,"
+                " source, source_row) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (
+                    version_id,
+                    link.ranking,
+                    link.from_date,
+                    ends[0],
+                    ends[1],
+                    link.source,
+                    link.source_row,
+                ),
+            )
         for s in slices:
             await db.execute(
                 "INSERT INTO slices (version_id, ranking, year, group_code, max_score,"
@@ -488,12 +648,13 @@ class Scores:
                         else None,
                         row.source,
                         row.source_row,
+                        None if row.share is None else str(row.share),
                     )
                 )
             await db.executemany(
                 "INSERT INTO scores (version_id, ranking, year, group_code, unit_id, name,"
                 " score, rank, rank_official, published_level, note, components, source,"
-                " source_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source_row, share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 params,
             )
             await db.execute(
