@@ -118,7 +118,7 @@ def ranking_reply_text(views: list[GroupView], t: Translator) -> str:
         notes.append(t("top.note_rank_computed"))
     if first.ranking.band_scheme is None:
         notes.append(t("top.note_no_bands"))
-    moves = [e.move for e in entries if e.move is not None]
+    moves = [e.move for e in entries if e.move is not None and e.move.not_comparable is None]
     if moves:
         notes.append(t("top.note_moves", year=moves[0].previous_year))
     sources = sorted({e.record.source for e in entries} or {v.slice.source for v in views})
@@ -204,7 +204,8 @@ def card_year(year: CardYear, t: Translator, title: str) -> list[str]:
     if move is not None and (move.rank_change is not None or move.new or move.not_comparable):
         lines.append(t("card.move", year=move.previous_year, move=move_text(move, t)))
     if entry.level:
-        lines.append(t("card.level", level=esc(level_name(entry.level, t))))
+        key = "card.level" if record.score is not None else "card.level_by_share"
+        lines.append(t(key, level=esc(level_name(entry.level, t))))
     if entry.level_differs and entry.published_level:
         lines.append(
             t(
