@@ -13,10 +13,10 @@ from typing import Literal
 
 from ranking.bands import level_for, level_for_share, match_level, share
 from ranking.catalog import Catalog, Group, Level, Ranking
-from ranking.text import fold
 from ranking.lookup import LookupResult, UnitIndex
 from ranking.ranks import gaps
 from ranking.store import HistoryRecord, Link, NewGroup, ScoreRecord, SliceInfo, Store
+from ranking.text import fold
 
 PAGE_SIZE = 20  # positions per page: 20 rows stay far below 4096 chars and 100 entities
 
@@ -229,8 +229,7 @@ class Rankings:
             link
             for link in self._links
             if link.new_unit_id in successors
-            or link.new_unit_id == unit_id
-            and any(c.new_unit_id == unit_id for c in changed)
+            or (link.new_unit_id == unit_id and any(c.new_unit_id == unit_id for c in changed))
         ]
 
     def _reorganised(self, before: SliceInfo, slice_: SliceInfo, unit_id: int) -> Move | None:

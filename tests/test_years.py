@@ -3,6 +3,7 @@ groups by year, shares without scores, names per year, lineage and moves."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from bot.answers import Answers
@@ -46,10 +47,20 @@ def slice_of(year: int, group: str, count: int, *rows: NewScore, ranking: str = 
     )
 
 
-async def commit(store: Store, *slices: NewSlice, **kw: object) -> int:
+async def commit(
+    store: Store,
+    *slices: NewSlice,
+    groups: Sequence[NewGroup] = (),
+    links: Sequence[NewLink] = (),
+) -> int:
     return await store.scores.commit_version(
-        list(slices), file_name="f.csv", sha256=str(id(slices)), uploaded_by=None, **kw
-    )  # type: ignore[arg-type]
+        list(slices),
+        file_name="f.csv",
+        sha256=str(id(slices)),
+        uploaded_by=None,
+        groups=groups,
+        links=links,
+    )
 
 
 XA = NewGroup(

@@ -56,8 +56,8 @@ __all__ = [
     "Scores",
     "SliceInfo",
     "Store",
-    "StoredGroup",
     "StoreError",
+    "StoredGroup",
     "VersionInfo",
     "migrations",
 ]
