@@ -248,6 +248,8 @@ class NewScore:
     components: dict[str, Decimal]
     source: str
     source_row: int | None
+    # the published share of the maximum, in percent ("73,16 %" → 73.16); not stored yet
+    share: Decimal | None = None
 
 
 @dataclass(frozen=True)
