@@ -540,6 +540,17 @@ def _make_header(
 
 _NUMBER_LIKE = re.compile(r"[\d\s.,%+\-–]*")
 _LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+
+
+def _is_number_like(value: _Cell) -> bool:
+    if isinstance(value, Decimal):
+        return True
+    return (
+        isinstance(value, str)
+        and bool(_DIGIT.search(value))
+        and bool(_NUMBER_LIKE.fullmatch(value))
+    )
 
 
 def _heading(values: dict[int, _Cell], ignored_texts: list[str]) -> str | None:
@@ -594,8 +605,8 @@ def _read_body(
             continue
         first_text = next((c for _, c in present if isinstance(c, str)), None)
         values: dict[int, _Cell] = {i: c for i, c in present if i not in header.ignored}
-        # a unit may be called anything: a row with a score or a rank is data
-        has_scores = bool(data_keys & set(values))
+        # a unit may be called anything: a row with a number as score or rank is data
+        has_scores = any(_is_number_like(values[i]) for i in data_keys & set(values))
         looks_like_data = unit_index in values and has_scores
         if kept and not has_scores and first_text is not None and is_footer(first_text):
             ended_at, ended_text, ignored_below = number, first_text, 1
