@@ -555,7 +555,7 @@ def test_xlsx_workbook_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
 
     class Spy:
         @staticmethod
-        def from_filelike(source: object) -> object:
+        def from_filelike(source: io.BytesIO) -> object:
             wb = real.from_filelike(source)
 
             class Closing:
