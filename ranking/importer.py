@@ -229,7 +229,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             )
 
     missing: list[Problem] = []
-    if "nam" not in columns and layout.year is None:
+    if "nam" not in columns and layout.year is None and not errors:
         missing.append(problem("missing_year", None, None, column=name("nam")))
     if "nhom" not in columns and not sections:
         missing.append(problem("missing_group", None, None, column=name("nhom")))
@@ -440,6 +440,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             Problem(
                 "fact_share_fraction",
                 severity="info",
+                row=table.header_row,
                 column=letters.get("ty_le"),
                 params={"header": columns["ty_le"]},
             )
@@ -466,7 +467,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         slices=slices,
         warnings=sorted(warnings, key=_order),
         rows=data_rows,
-        facts=facts,
+        facts=sorted(facts, key=_order),
         content_digest=content_digest(slices),
         ignored_below=table.ignored_below,
     )
@@ -528,6 +529,7 @@ def _read_layout(table: RawTable, errors: list[Problem], facts: list[Problem]) -
                     Problem(
                         "fact_header_max",
                         severity="info",
+                        row=table.header_row,
                         column=table.column_letters.get(key),
                         params={"max": value, "header": table.columns[key]},
                     )
@@ -560,6 +562,7 @@ def _component_columns(
             Problem(
                 "fact_text_column",
                 severity="info",
+                row=table.header_row,
                 column=table.extra_letters.get(header),
                 params={"header": header, "example": text[:60]},
             )

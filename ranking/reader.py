@@ -1297,10 +1297,10 @@ def _scan_xlsx(
     Most parts pass on their bytes alone (every cell has a reference in
     bounds, no formula). The rest are parsed exactly, as calamine will."""
     by_part: dict[str, _Marks] = {}
+    names: dict[str, str] | None = None
     for part, stats in sheet_bytes.items():
         if not stats.referenced and not stats.cells:
             continue
-        where = {"sheet": part.rsplit("/", 1)[-1]}
         if stats.referenced == stats.cells and not stats.formulas_or_errors:
             columns = max(_column_index(c.decode()) for c in stats.columns) + 1
             rows = max(int(r) for r in stats.rows)
@@ -1312,12 +1312,14 @@ def _scan_xlsx(
                 and (rows - top + 1) * (columns - left) <= limits.max_cells
             ):
                 continue
+        if names is None:
+            names = _xlsx_sheet_parts(archive)
+        where = {"sheet": names.get(part, part.rsplit("/", 1)[-1])}
         marks = _scan_xlsx_sheet(archive, archive.getinfo(part), limits, where)
         if marks:
             by_part[part] = marks
-    if not by_part:
+    if not by_part or names is None:
         return {}
-    names = _xlsx_sheet_parts(archive)
     return {names.get(part, part): marks for part, marks in by_part.items()}
 
 
