@@ -603,17 +603,22 @@ def _read_body(
         if not present:
             blank_run += 1
             continue
-        first_text = next((c for _, c in present if isinstance(c, str)), None)
-        values: dict[int, _Cell] = {i: c for i, c in present if i not in header.ignored}
+        ignored = header.ignored
+        values: dict[int, _Cell] = {i: c for i, c in present if i not in ignored}
         # a unit may be called anything: a row with a number as score or rank is data
-        has_scores = any(_is_number_like(values[i]) for i in data_keys & set(values))
+        has_scores = any(_is_number_like(values.get(i)) for i in data_keys)
+        if kept and not has_scores:
+            first_text = next((c for _, c in present if isinstance(c, str)), None)
+            if first_text is not None and is_footer(first_text):
+                ended_at, ended_text, ignored_below = number, first_text, 1
+                continue
+        heading = None
+        if len(values) <= 1:
+            ignored_texts = [c for i, c in present if i in ignored and isinstance(c, str)]
+            heading = _heading(values, ignored_texts)
         looks_like_data = unit_index in values and has_scores
-        if kept and not has_scores and first_text is not None and is_footer(first_text):
-            ended_at, ended_text, ignored_below = number, first_text, 1
-            continue
-        ignored_texts = [c for i, c in present if i in header.ignored and isinstance(c, str)]
-        heading = _heading(values, ignored_texts)
         if blank_run >= 2 and kept and heading is None and not looks_like_data:
+            first_text = next((c for _, c in present if isinstance(c, str)), None)
             ended_at, ended_text, ignored_below = number, first_text, 1
             continue
         blank_run = 0
@@ -1025,7 +1030,7 @@ _BIG_ENTRY: Final = 1024 * 1024  # the compression-ratio check applies above thi
 _CHUNK: Final = 64 * 1024
 # Bounds on what the parser holds per element: a worksheet row (16384 cells ×
 # a few tags each), a shared string, any other whole part (styles, workbook …).
-_MAX_TAGS_PER_ROW: Final = 70_000
+_MAX_TAGS_PER_ROW: Final = 70_000  # > _CHUNK / 3: see _prescan
 _MAX_TAGS_PER_PART: Final = 500_000
 _MAX_SHARED_STRINGS: Final = 500_000
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,40}:)?row[\s/>]")
@@ -1039,9 +1044,8 @@ _SHARED_STRINGS_PART = "xl/sharedStrings.xml"
 # The quick look at a worksheet part: every cell's reference as Excel and
 # LibreOffice write it; anything else (cells without r, a formula, an error)
 # sends the part to the exact scan.
-_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
-_ANY_CELL = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,40}:)?c[\s/>]")
-_FORMULA_OR_ERROR = re.compile(rb'<(?:[A-Za-z_][\w.\-]{0,40}:)?f[\s/>]|\st="e"')
+_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 
 
 @dataclass
@@ -1222,31 +1226,47 @@ def _prescan(
             cut = last if last > 0 else max(len(buf) - 64, 0)
         else:
             cut = len(buf)
-        starts = [m.start() for m in splitter.finditer(buf, 0, cut)] if splitter else []
+        # Segments wholly inside this buffer hold fewer tags than any cap (a tag
+        # is at least 3 bytes, a buffer about _CHUNK): only the segment running
+        # in from the previous buffer and the one running on need counting.
+        first_start = last_start = -1
+        found = 0
+        if splitter is not None:
+            for match in splitter.finditer(buf, 0, cut):
+                last_start = match.start()
+                if first_start < 0:
+                    first_start = last_start
+                found += 1
         previous = 0
-        for start in starts:
-            tags += _start_tags(buf[previous:start])
+        if found:
+            tags += _start_tags(buf[:first_start])
             if tags > (segment_cap if segments else _MAX_TAGS_PER_PART):
                 raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: oversized element")
-            segments += 1
+            segments += found
             if segments > max_segments:
                 if splitter is not _SI_TAG:
                     raise ReadProblem("too_many_rows", limit=limits.max_rows)
                 raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: too many items")
             tags = 0
-            previous = start
+            previous = last_start
         tags += _start_tags(buf[previous:cut])
         if tags > (segment_cap if segments else _MAX_TAGS_PER_PART):
             raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: oversized element")
         if stats is not None:
             part = buf[:cut]
-            refs = _CELL_REF.findall(part)
-            stats.referenced += len(refs)
-            stats.cells += len(_ANY_CELL.findall(part))
-            stats.columns.update(col for col, _ in refs)
-            stats.rows.update(row for _, row in refs)
-            stats.formulas_or_errors = stats.formulas_or_errors or bool(
-                _FORMULA_OR_ERROR.search(part)
+            rows = _CELL_ROW.findall(part)
+            stats.referenced += len(rows)
+            # cells as Excel and LibreOffice write them; a prefixed sheet ("x:c")
+            # counts as cells without references, for the exact scan
+            stats.cells += part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/")
+            if b":sheetData" in part or b":row" in part:
+                stats.cells += 1
+            stats.columns.update(_CELL_COLUMN.findall(part))
+            stats.rows.update(rows)
+            # "<f" starts every formula element (and nothing else in a sheet but
+            # autoFilter's <filters>, which only sends the part to the exact scan)
+            stats.formulas_or_errors = (
+                stats.formulas_or_errors or b"<f" in part or b":f" in part or b't="e"' in part
             )
         tail = buf[cut:]
         if not chunk:
@@ -1730,7 +1750,7 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
     start = _guarded(kind, "range", lambda: sheet.start)
     # python-calamine yields empty rows above the rectangle, but starts each
     # row at its left edge
-    top, left = (0, int(start[1])) if start is not None else (1 << 30, 0)
+    left = int(start[1]) if start is not None else 0
     by_row: dict[int, list[tuple[int, _Mark]]] = {}
     for (r, c), mark in marks.items():
         by_row.setdefault(r, []).append((c, mark))
@@ -1739,30 +1759,42 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
     it: Iterator[list[object]] = (
         iter(()) if start is None else _guarded(kind, "rows", sheet.iter_rows)
     )
+    pad: list[_Cell] = [None] * left
     number = 0  # 0-based here; yielded 1-based
     while True:
-        values: list[object] | None = []
-        if start is None and number > last_mark:
-            return
-        if number >= top:
-            values = _guarded(kind, "row", lambda: next(it, None))
-            if values is None:
-                if number > last_mark:
-                    return
-                values = []
-        cells: list[_Cell] = [None] * left + [_cell_value(v) for v in values] if values else []
-        for col, mark in by_row.get(number, ()):
-            if col >= len(cells):
-                cells += [None] * (col + 1 - len(cells))
-            cells[col] = mark
+        try:
+            values = next(it, None)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # a Rust panic included
+            raise _calamine_problem(exc, kind, "row") from exc
+        if values is None:
+            if number > last_mark:
+                return
+            values = []
+        cells: list[_Cell] = (
+            [*pad, *[None if v == "" else _cell_value(v) for v in values]] if values else []
+        )
+        if number in by_row:
+            for col, mark in by_row[number]:
+                if col >= len(cells):
+                    cells += [None] * (col + 1 - len(cells))
+                cells[col] = mark
         width = len(cells)
         while width and cells[width - 1] is None:
             width -= 1
         number += 1
-        yield number, cells[:width]
+        yield number, cells[:width] if width < len(cells) else cells
 
 
 def _cell_value(value: object) -> _Cell:
+    kind = type(value)
+    if kind is str:
+        return _clean(value)  # type: ignore[arg-type]
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            return str(value)
+        return Decimal(format(value, ".15g"))
     if isinstance(value, str):
         return _clean(value) if value else None
     if isinstance(value, bool):

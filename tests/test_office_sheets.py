@@ -795,3 +795,17 @@ def test_the_template_comes_as_ods_too_and_reads_back(catalog: Catalog) -> None:
     from_xlsx = read_and_validate(template_xlsx(t), "mau.xlsx", catalog)
     assert content(from_ods) == content(from_xlsx)
     assert from_ods.content_digest == from_xlsx.content_digest
+
+
+def test_a_nul_byte_deep_in_a_part_is_refused() -> None:
+    """Binary parts are recognised by a NUL in their first bytes only: a NUL
+    further into an XML part is damage, never a reason to skip the part."""
+
+    def nul(xml: bytes) -> bytes:
+        padding = b"<!--" + b" " * 200_000 + b"-->"
+        return xml.replace(b"</sheetData>", b"</sheetData>" + padding + b"\x00", 1)
+
+    data = with_part(fixture("ket-qua-2023.xlsx"), "xl/worksheets/sheet1.xml", nul)
+    with pytest.raises(ReadProblem) as caught:
+        read_table(data, "x.xlsx")
+    assert (caught.value.code, "UTF-8" in str(caught.value.params["detail"])) == ("not_xlsx", True)
