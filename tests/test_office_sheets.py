@@ -22,6 +22,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.answers import Answers
 from bot.i18n import Translator
@@ -42,7 +44,7 @@ from ranking.importer import (
 )
 from ranking.layout import decision_in, is_footer, max_in_header, section_of, years_in_title
 from ranking.queries import Rankings
-from ranking.reader import TEMPLATE_NAMES, Limits, ReadProblem, read_table
+from ranking.reader import PROBLEM_CODES, TEMPLATE_NAMES, Limits, ReadProblem, read_table
 from ranking.store import Store
 
 OFFICE = Path(__file__).resolve().parent / "fixtures" / "office"
@@ -809,3 +811,36 @@ def test_a_nul_byte_deep_in_a_part_is_refused() -> None:
     with pytest.raises(ReadProblem) as caught:
         read_table(data, "x.xlsx")
     assert (caught.value.code, "UTF-8" in str(caught.value.params["detail"])) == ("not_xlsx", True)
+
+
+PARTS = [
+    ("ket-qua-2023.ods", "content.xml"),
+    ("ket-qua-2022-phu-luc.xlsx", "xl/worksheets/sheet1.xml"),
+    ("ket-qua-2022-phu-luc.xlsx", "xl/sharedStrings.xml"),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(PARTS),
+    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.binary(max_size=8)), max_size=6),
+)
+def test_damaged_xml_inside_a_valid_zip_is_read_or_refused(
+    part: tuple[str, str], edits: list[tuple[float, bytes]]
+) -> None:
+    """Past the zip's CRCs: calamine itself gets the damaged XML, and the answer
+    is a table or a ReadProblem, never a crash."""
+    name, inner = part
+
+    def damage(xml: bytes) -> bytes:
+        out = bytearray(xml)
+        for where, chunk in edits:
+            at = int(where * len(out))
+            out[at : at + len(chunk)] = chunk
+        return bytes(out)
+
+    data = with_part(fixture(name), inner, damage)
+    try:
+        read_table(data, name)
+    except ReadProblem as problem:
+        assert problem.code in PROBLEM_CODES

@@ -1006,11 +1006,17 @@ def test_table_shaped_text_read_or_refused(rows: list[list[str]], delimiter: str
 
 GOOD_XLSX = xlsx_bytes(table_workbook)
 GOOD_CSV = CSV_VARIANTS["cp1258 ;"][0]
+OFFICE = Path(__file__).resolve().parent / "fixtures" / "office"
+# files LibreOffice wrote (tests/fixtures/office): each format's real structure
+GOOD_OFFICE = [
+    ((OFFICE / name).read_bytes(), name)
+    for name in ("ket-qua-2023.ods", "ket-qua-2023.xls", "ket-qua-2022-phu-luc.xlsx")
+]
 
 
 @settings(PROFILE)
 @given(
-    st.sampled_from([(GOOD_XLSX, "x.xlsx"), (GOOD_CSV, "x.csv")]),
+    st.sampled_from([(GOOD_XLSX, "x.xlsx"), (GOOD_CSV, "x.csv"), *GOOD_OFFICE]),
     st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8),
     st.floats(0, 1),
 )
