@@ -110,6 +110,7 @@ __all__ = [
     "ReadProblem",
     "canonical_header",
     "column_letter",
+    "problem_for_name",
     "read_table",
 ]
 
@@ -782,6 +783,24 @@ def read_table(
     if magic == "zip":  # no or an unknown extension: the archive says what it is
         return _read_zip(data, name, ext, year_hint, limits)
     raise ReadProblem("unsupported_type", kind=ext[1:].upper() or name, name=name)
+
+
+def problem_for_name(file_name: str) -> ReadProblem | None:
+    """The refusal a file of this name gets before it is even downloaded, or None
+    if its name is one the reader reads (its content still decides)."""
+    name = _display_name(file_name)
+    ext = _extension(file_name)
+    if ext in ACCEPTED_SUFFIXES:
+        return None
+    if ext == ".pdf":
+        return ReadProblem("unsupported_pdf", name=name)
+    if ext in _DOCUMENT_EXTS:
+        return ReadProblem("unsupported_document", kind=_DOCUMENT_EXTS[ext], name=name)
+    if ext == ".numbers":
+        return ReadProblem("unsupported_numbers", name=name)
+    if ext == ".xlsb":
+        return ReadProblem("unsupported_xlsb", name=name)
+    return ReadProblem("unsupported_type", kind=ext[1:].upper() or name, name=name)
 
 
 def _megabytes(n: int) -> str:

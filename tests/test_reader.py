@@ -1057,3 +1057,28 @@ def test_names_survive_every_encoding_as_nfc(
 def test_deflate_stream_is_really_small() -> None:
     # sanity for the bomb fixtures above: zlib does compress zeros ~1000:1
     assert len(zlib.compress(bytes(1_000_000))) < 2000
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("bang.ods", None),
+        ("BANG.XLS", None),
+        ("bang.xlsm", None),
+        ("bang.csv", None),
+        ("quyet-dinh.pdf", "unsupported_pdf"),
+        ("phu-luc.docx", "unsupported_document"),
+        ("bang.numbers", "unsupported_numbers"),
+        ("bang.xlsb", "unsupported_xlsb"),
+        ("anh.png", "unsupported_type"),
+    ],
+)
+def test_refusal_by_name_before_download(name: str, code: str | None) -> None:
+    """What the shell can say before downloading, the same as read_table would."""
+    from ranking.reader import problem_for_name
+
+    p = problem_for_name(name)
+    assert (p.code if p else None) == code
+    if p is not None:
+        for lang in ("vi", "en"):
+            assert "{" not in messages(lang)[p.key].format(**p.params)
