@@ -1130,6 +1130,8 @@ def _read_zip(data: bytes, name: str, ext: str, year_hint: int | None, limits: L
         label = "ODS" if kind == "ods" else "XLSX"
         try:
             _preflight(infos, limits)
+            if kind == "ods" and _ods_encrypted(archive, names):
+                raise ReadProblem("encrypted", name=name)
             sheet_bytes: dict[str, _SheetBytes] = {}
             for info in infos:
                 stats = _prescan(archive, info, limits, kind)
@@ -1146,6 +1148,16 @@ def _read_zip(data: bytes, name: str, ext: str, year_hint: int | None, limits: L
                 raise ReadProblem("not_ods", detail=str(problem.params.get("detail"))) from None
             raise
     return _read_workbook(data, kind, year_hint, limits, marks)
+
+
+def _ods_encrypted(archive: zipfile.ZipFile, names: set[str]) -> bool:
+    """LibreOffice's "Save with password": the manifest lists encryption data."""
+    if "META-INF/manifest.xml" not in names:
+        return False
+    return any(
+        b"encryption-data" in chunk
+        for chunk in _chunks(archive, archive.getinfo("META-INF/manifest.xml"))
+    )
 
 
 def _preflight(infos: list[zipfile.ZipInfo], limits: Limits) -> None:

@@ -844,3 +844,19 @@ def test_damaged_xml_inside_a_valid_zip_is_read_or_refused(
         read_table(data, name)
     except ReadProblem as problem:
         assert problem.code in PROBLEM_CODES
+
+
+def test_a_password_protected_ods_is_named_so() -> None:
+    def protect(xml: bytes) -> bytes:
+        return xml.replace(
+            b'manifest:full-path="content.xml" manifest:media-type="text/xml"/>',
+            b'manifest:full-path="content.xml" manifest:media-type="text/xml">'
+            b'<manifest:encryption-data manifest:checksum-type="SHA1/1K"/></manifest:file-entry>',
+            1,
+        )
+
+    data = with_part(fixture("ket-qua-2023.ods"), "META-INF/manifest.xml", protect)
+    assert b"encryption-data" in zipfile.ZipFile(io.BytesIO(data)).read("META-INF/manifest.xml")
+    with pytest.raises(ReadProblem) as caught:
+        read_table(data, "x.ods")
+    assert caught.value.code == "encrypted"
