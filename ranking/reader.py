@@ -86,6 +86,7 @@ import codecs
 import csv
 import functools
 import io
+import itertools
 import math
 import re
 import struct
@@ -220,6 +221,9 @@ class RawTable:
     ignored_below: int = 0
     ignored_from: int | None = None  # the first of them
     ignored_text: str | None = None  # its first text ("Nơi nhận:")
+    # rows right under the header that belong to it: sub-headers of merged
+    # header cells, or the "(1) (2) (3)" column numbering official tables carry
+    header_rows_below: list[int] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- headers
@@ -570,6 +574,78 @@ def _heading(values: dict[int, _Cell], ignored_texts: list[str]) -> str | None:
     return None
 
 
+_NUMBERING = re.compile(r"\(?\s*(\d{1,3})\s*\)?")
+
+
+def _is_column_numbering(present: Sequence[tuple[int, _Cell]]) -> bool:
+    """ "1 2 3 4 …" or "(1) (2) (3) …" across the columns: numbers in order, one per column."""
+    if len(present) < 3:
+        return False
+    numbers = []
+    for _, cell in present:
+        if isinstance(cell, Decimal):
+            if cell != cell.to_integral_value():
+                return False
+            numbers.append(int(cell))
+        elif isinstance(cell, str) and (match := _NUMBERING.fullmatch(cell.strip())):
+            numbers.append(int(match.group(1)))
+        else:
+            return False
+    return all(b == a + 1 for a, b in itertools.pairwise(numbers))
+
+
+def _sub_headers(
+    values: dict[int, _Cell],
+    header: _Header,
+    unit_index: int | None,
+    limits: Limits,
+    number: int,
+    where: dict[str, str],
+) -> _Header | None:
+    """A second header row under merged header cells ("Điểm thành phần" over
+    "Chỉ số 1", "Chỉ số 2"): texts only, no unit name. Its texts name the
+    columns the first row left unnamed or only named as a group, as
+    "Điểm thành phần: Chỉ số 1"; the keyed columns (Tổng điểm …) keep theirs."""
+    mapped_columns = set(header.mapped.values())
+    # merged header cells leave the keyed columns (STT, Tên, Tổng điểm) empty here
+    if len(values) < 2 or mapped_columns & set(values):
+        return None
+    if not all(isinstance(v, str) and not _is_number_like(v) for v in values.values()):
+        return None
+    extras = dict(header.extras)
+    parent: str | None = None
+    parents: dict[int, str | None] = {}
+    for index in range(max(values) + 1):
+        if index in mapped_columns or index in header.ignored:
+            parent = None
+        elif index in header.extras:
+            parent = header.extras[index]
+        parents[index] = parent
+    taken = {text for i, text in extras.items() if i not in values}
+    taken |= set(header.columns.values())
+    for index, value in sorted(values.items()):
+        if index in mapped_columns or index in header.ignored:
+            continue
+        text = str(value).strip()
+        if len(text) > limits.max_cell_chars:
+            raise _too_long(number, index, limits, where)
+        group = parents.get(index)
+        name = f"{group}: {text}" if group and group != text else text
+        if name in taken:
+            name = f"{name} ({column_letter(index)})"
+        extras[index] = name
+        taken.add(name)
+    return _Header(
+        header.row,
+        header.mapped,
+        header.columns,
+        extras,
+        header.ignored,
+        header.title_rows,
+        header.header_max,
+    )
+
+
 def _read_body(
     header: _Header,
     rows: _Rows,
@@ -593,6 +669,7 @@ def _read_body(
     ended_at: int | None = None
     ended_text: str | None = None
     ignored_below = 0
+    below: list[int] = []
     for number, cells in rows:
         if number > last_physical:
             raise ReadProblem("too_many_rows", limit=limits.max_rows, row=number, **where)
@@ -606,6 +683,16 @@ def _read_body(
             continue
         ignored = header.ignored
         values: dict[int, _Cell] = {i: c for i, c in present if i not in ignored}
+        if not kept and not formulas and not errors and len(below) < 2:
+            if _is_column_numbering(present):
+                below.append(number)
+                continue
+            sub = _sub_headers(values, header, unit_index, limits, number, where)
+            if sub is not None:
+                header = sub
+                named = set(header.mapped.values()) | set(header.extras) | header.ignored
+                below.append(number)
+                continue
         # a unit may be called anything: a row with a number as score or rank is data
         has_scores = any(_is_number_like(values.get(i)) for i in data_keys)
         if kept and not has_scores:
@@ -690,6 +777,7 @@ def _read_body(
         ignored_below=ignored_below,
         ignored_from=ended_at,
         ignored_text=ended_text[:80] if ended_text else None,
+        header_rows_below=below,
     )
 
 

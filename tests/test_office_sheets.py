@@ -860,3 +860,31 @@ def test_a_password_protected_ods_is_named_so() -> None:
     with pytest.raises(ReadProblem) as caught:
         read_table(data, "x.ods")
     assert caught.value.code == "encrypted"
+
+
+def test_column_numbering_and_a_second_header_row_belong_to_the_header(
+    catalog: Catalog,
+) -> None:
+    """Official tables number their columns under the header, and merge a group
+    header ("Điểm thành phần") over its sub-columns, named in a second row."""
+    rows = [
+        "KẾT QUẢ XẾP HẠNG NĂM 2023;;;;;",
+        "(Kèm theo Quyết định số 684/QĐ-UBND ngày 03/4/2024);;;;;",
+        "STT;Tên cơ quan, đơn vị;Điểm thành phần;;Tổng điểm (tối đa 1.000);Xếp hạng",
+        ";;Hạ tầng số;Nhân lực số;;",
+        "(1);(2);(3);(4);(5);(6)",
+        "I;Cơ quan, đơn vị có thủ tục hành chính;;;;",
+        "1;Sở A;400,5;331,11;731,61;1",
+        "2;Sở B;300;400;700;2",
+    ]
+    d = read_and_validate("\n".join(rows).encode(), "phu-luc.csv", catalog)
+    (s,) = d.slices
+    assert s.rows[0].components == {
+        "Điểm thành phần: Hạ tầng số": Decimal("400.5"),
+        "Điểm thành phần: Nhân lực số": Decimal("331.11"),
+    }
+    assert [(r.name, r.score, r.rank) for r in s.rows] == [
+        ("Sở A", Decimal("731.61"), 1),
+        ("Sở B", Decimal("700"), 2),
+    ]
+    assert [f.row for f in d.facts if f.code == "fact_header_row"] == [4, 5]
