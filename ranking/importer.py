@@ -454,8 +454,8 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         raise ImportFailed(sorted(errors, key=_order))
     if not slices:
         raise ImportFailed([Problem("no_rows")])
-    for number in table.header_rows_below:
-        facts.append(Problem("fact_header_row", severity="info", row=number))
+    for header_row in table.header_rows_below:
+        facts.append(Problem("fact_header_row", severity="info", row=header_row))
     if table.ignored_below:
         facts.append(
             Problem(
