@@ -610,45 +610,47 @@ def _check_share(
         )
 
 
-def content_digest(slices: Sequence[NewSlice]) -> str:
-    """SHA-256 of the slices' content in a canonical form: slices and rows in a
-    fixed order, numbers by value ("731,61" = 731.610), no row positions."""
+def _num(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
 
-    def num(value: Decimal | None) -> str | None:
-        if value is None:
-            return None
-        return format(value.normalize(), "f")
 
-    canonical = []
-    for s in sorted(slices, key=lambda s: (s.ranking, s.year, s.group_code)):
-        rows = [
-            [
-                r.name_key,
-                r.name,
-                num(r.score),
-                r.rank,
-                r.rank_official,
-                r.published_level,
-                r.note,
-                sorted((k, num(v)) for k, v in r.components.items()),
-                r.source,
-                num(r.share),
-            ]
-            for r in sorted(s.rows, key=lambda r: (r.rank, r.name_key))
+def slice_digest(s: NewSlice) -> str:
+    """SHA-256 of one slice's content in a canonical form: rows in a fixed order,
+    numbers by value ("731,61" = 731.610), no row positions, no file facts."""
+    rows = [
+        [
+            r.name_key,
+            r.name,
+            _num(r.score),
+            r.rank,
+            r.rank_official,
+            r.published_level,
+            r.note,
+            sorted((k, _num(v)) for k, v in r.components.items()),
+            r.source,
+            _num(r.share),
         ]
-        canonical.append(
-            [
-                s.ranking,
-                s.year,
-                s.group_code,
-                num(s.max_score),
-                s.unit_count,
-                s.band_scheme,
-                s.source,
-                rows,
-            ]
-        )
+        for r in sorted(s.rows, key=lambda r: (r.rank, r.name_key))
+    ]
+    canonical = [
+        s.ranking,
+        s.year,
+        s.group_code,
+        _num(s.max_score),
+        s.unit_count,
+        s.band_scheme,
+        s.source,
+        rows,
+    ]
     text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def content_digest(slices: Sequence[NewSlice]) -> str:
+    """One digest for a whole dataset: its slices' digests, in slice order.
+    Equal exactly when every slice's content is."""
+    keyed = sorted((s.ranking, s.year, s.group_code, slice_digest(s)) for s in slices)
+    text = "\n".join(" ".join(map(str, k)) for k in keyed)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

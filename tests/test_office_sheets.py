@@ -888,3 +888,18 @@ def test_column_numbering_and_a_second_header_row_belong_to_the_header(
         ("Sở B", Decimal("700"), 2),
     ]
     assert [f.row for f in d.facts if f.code == "fact_header_row"] == [4, 5]
+
+
+def test_slice_digests_compose_the_content_digest() -> None:
+    from ranking.importer import content_digest, slice_digest
+
+    d = dataset("ket-qua-2022.xls")
+    annex = dataset("ket-qua-2022-phu-luc.ods")
+    assert [slice_digest(s) for s in d.slices] == [slice_digest(s) for s in annex.slices]
+    assert content_digest(d.slices) == d.content_digest
+    # one group changed changes that group's digest only
+    tthc, *others = d.slices
+    fewer = replace(tthc, rows=list(tthc.rows)[:-1])
+    assert slice_digest(fewer) != slice_digest(tthc)
+    assert content_digest([fewer, *others]) != d.content_digest
+    assert content_digest(list(reversed(d.slices))) == d.content_digest
