@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-import bot.app
+import bot.channels.telegram.app as telegram_app
 from bot import cli
 
 
@@ -24,7 +24,7 @@ def main() -> int:
     parser.add_argument("--no-limiter", action="store_true")
     args = parser.parse_args()
     if args.no_limiter:
-        setattr(bot.app, "AIORateLimiter", _no_limiter)  # noqa: B010 - patching a module
+        setattr(telegram_app, "AIORateLimiter", _no_limiter)  # noqa: B010 - patching a module
     return cli.run()
 
 

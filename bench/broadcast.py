@@ -24,12 +24,12 @@ from pathlib import Path
 from bench.common import JSON, Options, command, median, ms, options, percentile, save
 from bench.harness import BOT, spawned, wait_polling
 from bench.throughput import Tracker, wait_answered
-from bot.announce import queue_version
+from bot.announcements import queue_version
+from fakes.telegram import FakeBotAPI
 from ranking.catalog import load_catalog
-from ranking.importer import load_shipped_data
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
-from tests.support.fake_bot_api import FakeBotAPI
 
 GROUPS = 1000
 FIRST_GROUP = -1_009_000_000_000
@@ -44,8 +44,8 @@ async def prepare(db: Path, groups: int) -> None:
         catalog = load_catalog()
         await load_shipped_data(store, catalog)
         for i in range(groups):
-            await store.subscribe(FIRST_GROUP - i, "supergroup", None, by=1)
-        version = next(v for v in await store.versions() if "cds" in v.file_name)
+            await store.outbox.subscribe(FIRST_GROUP - i, "supergroup", None, by=1)
+        version = next(v for v in await store.scores.versions() if "cds" in v.file_name)
         await queue_version(Rankings(store, catalog), version.id, None)
     finally:
         await store.close()

@@ -207,7 +207,7 @@ async def build_store(shape: Shape, path: Path) -> None:
     store = await Store.open(path)
     try:
         for year in shape.year_list:
-            await store.commit_version(
+            await store.scores.commit_version(
                 new_slices(shape, year, catalog),
                 file_name=f"synthetic-{year}.csv",
                 sha256=f"synthetic-{shape.rows}-{year}",

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bench.common import CACHE, PYTHON, ROOT
-from tests.support.fake_bot_api import FakeBotAPI
+from fakes.telegram import FakeBotAPI
 
 TOKEN = "123456789:AAFbenchTOKENabcdefghijklmnopqrstuvwxyz0123"
 

@@ -40,7 +40,8 @@ from bench.datagen import label, upload_file
 from bot.i18n import Translator
 from bot.uploads import build_preview
 from ranking.catalog import load_catalog
-from ranking.importer import commit_dataset, load_shipped_data, sha256, validate
+from ranking.importer import sha256, validate
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.reader import Limits, read_table
 from ranking.store import Store
@@ -73,7 +74,9 @@ async def pipeline(data: bytes, name: str, db: Path) -> dict[str, float]:
         t2 = time.perf_counter()
         await build_preview(dataset, rankings, Translator("vi"), file_name=name)
         t3 = time.perf_counter()
-        await commit_dataset(store, dataset, file_name=name, digest=sha256(data), uploaded_by=1)
+        await store.scores.commit_version(
+            dataset.slices, file_name=name, sha256=sha256(data), uploaded_by=1
+        )
         t4 = time.perf_counter()
     finally:
         await store.close()

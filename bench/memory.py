@@ -23,7 +23,7 @@ from bench.common import JSON, PYTHON, ROOT, Options, command, median, options, 
 from bench.datagen import LAST_YEAR, copy_store, label, unit_name
 from bench.harness import BOT, ECHO, spawned, wait_polling
 from bench.throughput import Tracker, wait_answered
-from tests.support.fake_bot_api import FakeBotAPI
+from fakes.telegram import FakeBotAPI
 
 GOAL_MB = 150.0
 USER = 600_000

@@ -24,7 +24,7 @@ from bench.datagen import LAST_YEAR, Shape, label, store_path, unit_name
 from bot.answers import Answers
 from bot.i18n import Translator
 from bot.parsing import parse_callback
-from bot.render import Reply
+from bot.reply import Reply
 from ranking.catalog import load_catalog
 from ranking.queries import Rankings
 from ranking.store import Store

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.common import JSON, Options, command, median, ms, options, save
 from bench.harness import BOT, ECHO, spawned
-from tests.support.fake_bot_api import FakeBotAPI
+from fakes.telegram import FakeBotAPI
 
 GOAL_S = 1.5
 USER = 200001

@@ -32,7 +32,7 @@ from typing import Any
 
 from bench.common import JSON, Options, command, median, ms, options, percentile, save
 from bench.harness import BOT, BOT_NO_LIMITER, ECHO, ECHO_LIMITED, spawned, wait_polling
-from tests.support.fake_bot_api import FakeBotAPI
+from fakes.telegram import FakeBotAPI
 
 USERS = 1000
 FIRST_USER = 500_000

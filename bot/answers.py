@@ -1,7 +1,8 @@
-"""One place that turns a parsed question into a reply.
+"""One place that turns a parsed question into a channel-neutral reply.
 
-Both the Telegram handlers and `python -m bot ask` call `Answers`, so the
-console prints exactly what a private chat would get.
+Every channel (Telegram, the console of `python -m bot ask`) calls `Answers` and
+renders the `Reply` it returns, so the console prints exactly what a private chat
+would get, choices included.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot import render
+from bot.commands import BY_KEY
 from bot.i18n import LANGUAGES, Translator
 from bot.parsing import (
+    ChannelCommand,
     ChartQuery,
     CompareQuery,
     ExportQuery,
@@ -25,9 +28,10 @@ from bot.parsing import (
     UnitById,
     UnitQuery,
     history_callback,
+    parse_callback,
     ranking_callback,
 )
-from bot.render import Button, Reply, esc, esc_params
+from bot.reply import Choice, MediaRequest, Reply, esc, esc_params
 from ranking.lookup import MAX_CHOICES
 from ranking.queries import Rankings, UnitCard
 from ranking.store import SliceInfo
@@ -60,6 +64,19 @@ class Answers:
             return None
         return await self.to_parsed(parsed, lang=lang, user_id=user_id)
 
+    async def to_action(self, action: str, *, lang: str, user_id: int | None) -> Reply | None:
+        """A picked choice's action token (a Telegram button, a number typed in the
+        console) → its reply; None when the token is stale or forged."""
+        if action.startswith("lang:") and action[5:] in LANGUAGES:
+            return await self.to_parsed(LanguageChoice(action[5:]), lang=lang, user_id=user_id)
+        parsed = parse_callback(action, self.catalog)
+        if parsed is None:
+            return None
+        reply = await self.to_parsed(parsed, lang=lang, user_id=user_id)
+        if isinstance(parsed, ChartQuery | HistoryChart) and reply.media is None:
+            return None  # that year, group or unit is no longer on record
+        return reply
+
     async def to_parsed(self, parsed: Parsed, *, lang: str, user_id: int | None) -> Reply:
         t = Translator(lang)
         match parsed:
@@ -76,15 +93,22 @@ class Answers:
             case LevelsQuery():
                 return await self.levels(parsed, t)
             case ChartQuery() | ExportQuery():
-                # Telegram's handlers (bot/media.py) send the picture or the file;
-                # here (the console) only the problems, or where to get it.
+                # the channel makes the picture or the file; here only the problems
                 target = await self.media_target(parsed, t)
                 if isinstance(target, Reply):
                     return target
-                return Reply(t("media.telegram_only"))
+                if isinstance(parsed, ChartQuery):
+                    return Reply("", media=MediaRequest("chart", parsed))
+                return Reply("", media=MediaRequest("export", parsed))
             case HistoryChart():
-                # Telegram's handler sends the chart; in text, the card holds that history
-                return await self.unit_by_id(parsed.unit_id, t)
+                card = await self.rankings.card(parsed.unit_id)
+                if card is None or all(y.entry.record.score is None for y in card.years):
+                    return Reply(t("callback.stale"))
+                return Reply("", media=MediaRequest("history", parsed))
+            case ChannelCommand():
+                # a channel that has no handler of its own for it (the console)
+                name = BY_KEY[parsed.key].name(t.lang)
+                return Reply(t("console.channel_only", command="/" + name))
             case LanguageChoice():
                 return await self.language(parsed, t, user_id)
             case Simple(name="start"):
@@ -105,7 +129,7 @@ class Answers:
             ranking = invalid.ranking or self.catalog.default_ranking
             _, problem = await self._resolve_year(ranking, invalid.year, t, invalid.command)
             if problem:
-                lines.append(problem.html)
+                lines.append(problem.text)
         if any(e.key in ("parse.unknown_words", "parse.two_groups") for e in invalid.errors):
             lines.append(await self._group_hint(t))
         command = invalid.command
@@ -203,39 +227,39 @@ class Answers:
                 )
             )
         reply = Reply(render.ranking_reply_text(views, t))
-        reply.buttons = await self._ranking_buttons(query, views[0].pages, t)
+        reply.choices = await self._ranking_buttons(query, views[0].pages, t)
         return reply
 
     async def _ranking_buttons(
         self, query: RankingQuery, pages: int, t: Translator
-    ) -> list[list[Button]]:
+    ) -> list[list[Choice]]:
         assert query.ranking and query.year
-        rows: list[list[Button]] = []
+        rows: list[list[Choice]] = []
         if pages > 1:
             nav = []
             if query.page > 1:
                 nav.append(
-                    Button(t("button.prev"), ranking_callback(replace(query, page=query.page - 1)))
+                    Choice(t("button.prev"), ranking_callback(replace(query, page=query.page - 1)))
                 )
             nav.append(
-                Button(t("button.page", page=query.page, pages=pages), ranking_callback(query))
+                Choice(t("button.page", page=query.page, pages=pages), ranking_callback(query))
             )
             if query.page < pages:
                 nav.append(
-                    Button(t("button.next"), ranking_callback(replace(query, page=query.page + 1)))
+                    Choice(t("button.next"), ranking_callback(replace(query, page=query.page + 1)))
                 )
             rows.append(nav)
         groups = self.catalog.groups_of(query.ranking)
         if len(groups) > 1:
             row = [
-                Button(
+                Choice(
                     ("• " if g.code == query.group else "") + g.short(t.lang),
                     ranking_callback(replace(query, group=g.code, page=1)),
                 )
                 for g in groups
             ]
             row.append(
-                Button(
+                Choice(
                     ("• " if query.group is None else "") + t("button.all_groups"),
                     ranking_callback(replace(query, group=None, page=1)),
                 )
@@ -245,7 +269,7 @@ class Answers:
         if len(years) > 1:
             rows.append(
                 [
-                    Button(
+                    Choice(
                         ("• " if y == query.year else "") + str(y),
                         ranking_callback(replace(query, year=y, page=1)),
                     )
@@ -266,14 +290,14 @@ class Answers:
                 lines.append(t("unit.more", count=len(result.matches) - len(shown)))
             return Reply(
                 "\n".join(lines),
-                [[Button(m.name, f"u:{m.unit_id}")] for m in shown],
+                [[Choice(m.name, f"u:{m.unit_id}")] for m in shown],
             )
         if result.suggestions:
             lines = [t("unit.not_found_suggest", query=esc(query.text))]
             lines += [t("unit.choice", name=esc(m.name)) for m in result.suggestions]
             return Reply(
                 "\n".join(lines),
-                [[Button(m.name, f"u:{m.unit_id}")] for m in result.suggestions],
+                [[Choice(m.name, f"u:{m.unit_id}")] for m in result.suggestions],
             )
         return Reply(t("unit.not_found", query=esc(query.text)))
 
@@ -302,7 +326,7 @@ class Answers:
         latest = card.years[-1]
         buttons = [
             [
-                Button(
+                Choice(
                     t("button.group_ranking", group=latest.group.short(t.lang)),
                     ranking_callback(
                         RankingQuery(
@@ -316,7 +340,7 @@ class Answers:
             ]
         ]
         if any(y.entry.record.score is not None for y in card.years):
-            buttons[0].append(Button(t("button.history_chart"), history_callback(card.unit_id)))
+            buttons[0].append(Choice(t("button.history_chart"), history_callback(card.unit_id)))
         return Reply(render.card_text(card, t), buttons)
 
     async def levels(self, query: LevelsQuery, t: Translator) -> Reply:
@@ -371,9 +395,9 @@ class Answers:
         if choice.language is None:
             return Reply(
                 t("language.choose"),
-                [[Button(t(f"language.name_{code}"), f"lang:{code}") for code in LANGUAGES]],
+                [[Choice(t(f"language.name_{code}"), f"lang:{code}") for code in LANGUAGES]],
             )
         if user_id is not None:
-            await self.rankings.store.set_language(user_id, choice.language)
+            await self.rankings.store.people.set_language(user_id, choice.language)
         new = Translator(choice.language)
         return Reply(new("language.set"), language=choice.language)

@@ -31,7 +31,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ranking.store import MIGRATIONS
+from bot.i18n import Translator
+from ranking.store import SCHEMA_VERSION
 
 BACKUP_PREFIX = "rankbot-"
 BACKUP_SUFFIX = ".sqlite3"
@@ -196,8 +197,8 @@ def _validate(conn: sqlite3.Connection) -> None:
     if detail != "ok":
         raise BackupError("restore.corrupt", {"detail": detail.splitlines()[0]})
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
-        raise BackupError("restore.newer_schema", {"version": version, "known": len(MIGRATIONS)})
+    if version > SCHEMA_VERSION:
+        raise BackupError("restore.newer_schema", {"version": version, "known": SCHEMA_VERSION})
     tables = {
         str(row[0]) for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
     }
@@ -277,3 +278,13 @@ def restore(backup: Path, db_path: str, *, force: bool = False) -> None:
         _fsync_dir(target.parent)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def refuse_damaged(db_path: str) -> None:
+    """Exit with one clear line when the database file fails PRAGMA quick_check:
+    the bot never answers from, or writes into, a damaged store."""
+    if db_path != ":memory:" and Path(db_path).is_file():
+        detail = quick_check(db_path)
+        if detail != "ok":
+            line = detail.splitlines()[0] if detail else "?"
+            raise SystemExit(Translator("vi")("startup.corrupt", db=db_path, detail=line))

@@ -19,12 +19,12 @@ class ChartCache:
     """Rendered PNGs by (data version, key), least recently used out first.
 
     The key must hold everything the picture depends on besides the data:
-    language, ranking, year, group, kind, N… The data version
-    (``Store.data_version``) changes with every import or undo, so a chart is
-    never served for data it was not drawn from; entries of other versions are
-    dropped when a new one is stored. Used from the event loop only; the render
-    itself runs in a worker thread, and concurrent requests for one key share
-    one render.
+    language, ranking, year, group, kind, N… The data version (the score-data
+    generation, ``Rankings.generation``) changes with every import or undo, so a
+    chart is never served for data it was not drawn from; entries of other
+    versions are dropped when a new one is stored. Used from the event loop only;
+    the render itself runs in a worker thread, and concurrent requests for one key
+    share one render.
     """
 
     def __init__(self, max_entries: int = 64) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,20 +11,18 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.announcements import queue_version
 from bot.answers import Answers
+from bot.backup import BackupError, refuse_damaged
+from bot.backup import restore as restore_backup
+from bot.console import Console
 from bot.i18n import Translator
-from bot.render import Reply, to_plain
+from bot.reply import to_plain
 from bot.settings import TOKEN_PATTERN, Settings
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.catalog import load_catalog
-from ranking.importer import (
-    Dataset,
-    ImportFailed,
-    commit_dataset,
-    load_shipped_data,
-    read_and_validate,
-    sha256,
-)
+from ranking.importer import ImportFailed
+from ranking.publishing import load_shipped_data, publish_upload, read_upload
 from ranking.queries import Rankings
 from ranking.reader import ReadProblem
 from ranking.store import AlreadyImported, Store, StoreError
@@ -37,18 +36,6 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise SystemExit(f"error: {first.get('loc', [''])[0]}: {first['msg']}") from None
-
-
-def refuse_damaged(db_path: str) -> None:
-    """Exit with one clear line when the database file fails PRAGMA quick_check:
-    the bot never answers from, or writes into, a damaged store."""
-    from bot.backup import quick_check
-
-    if db_path != ":memory:" and Path(db_path).is_file():
-        detail = quick_check(db_path)
-        if detail != "ok":
-            line = detail.splitlines()[0] if detail else "?"
-            raise SystemExit(Translator("vi")("startup.corrupt", db=db_path, detail=line))
 
 
 @asynccontextmanager
@@ -67,35 +54,35 @@ async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
         await store.close()
 
 
-def print_reply(reply: Reply | None) -> None:
-    if reply is not None:
-        print(to_plain(reply.html))
-
-
 def ask(text: str | None, *, lang: str = "vi") -> int:
     settings = load_settings()
 
     async def main() -> None:
         async with open_rankings(settings) as rankings:
-            answers = Answers(rankings)
+            console = Console(Answers(rankings), lang=lang)
             if text is not None:
-                print_reply(await answers.to_text(text, lang=lang))
+                printed = await console.say(text)
+                if printed is not None:
+                    print(printed)
                 return
-            current = lang
-            print(Translator(current)("console.welcome"))
+            print(Translator(console.lang)("console.welcome"))
             while True:
                 try:
                     line = await asyncio.to_thread(input, "> ")
                 except EOFError:
                     print()
                     return
-                if line.strip():
-                    reply = await answers.to_text(line, lang=current)
-                    if reply is not None and reply.language:
-                        current = reply.language
-                    print_reply(reply)
+                printed = await console.say(line)
+                if printed is not None:
+                    print(printed)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl-C ends the console, as Ctrl-D does
+        print()
+    except BrokenPipeError:  # `… | head -1` closed the pipe: nothing more to say
+        # stdout is gone; point it at nothing so the interpreter's final flush is quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -112,46 +99,40 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
     async def main() -> int:
         async with open_rankings(settings) as rankings:
             try:
-                dataset: Dataset = await asyncio.to_thread(
-                    read_and_validate, data, path.name, rankings.catalog
-                )
+                upload = await read_upload(data, path.name, rankings.catalog)
             except ReadProblem as problem:
                 print(to_plain(reader_message(problem, t)))
                 return 1
             except ImportFailed as failed:
-                print(t("import.refused", count=len(failed.problems)))
+                print(t.plural("import.refused", len(failed.problems)))
                 print("\n".join(problem_lines(failed.problems, t)))
                 return 1
-            digest = sha256(data)
-            if await rankings.store.version_by_sha(digest):
+            if await rankings.store.scores.version_by_sha(upload.sha256):
                 print(t("import.identical"))
                 return 0
-            preview = await build_preview(dataset, rankings, t, file_name=path.name)
+            preview = await build_preview(upload.dataset, rankings, t, file_name=path.name)
             print(to_plain(preview.html.rsplit("\n\n", 1)[0]))
             if dry_run:
                 print(t("import.dry_run"))
                 return 0
             try:
-                version = await commit_dataset(
+                published = await publish_upload(
                     rankings.store,
-                    dataset,
-                    file_name=path.name,
-                    digest=digest,
+                    upload,
                     uploaded_by=None,
                     unless_known="live",  # another import of this file may have won meanwhile
                 )
             except AlreadyImported:
                 print(t("import.identical"))
                 return 0
+            version = published.version_id
             print(t("import.done", version=version))
             # The running bot's outbox picks this up (it re-reads the queue every minute).
-            from bot.announce import queue_version  # Telegram's types only when importing
-
             announcement = await queue_version(rankings, version, None)
             if announcement is not None:
-                waiting = await rankings.store.announcement_status(announcement)
+                waiting = await rankings.store.outbox.announcement_status(announcement)
                 if waiting.get("pending"):
-                    print(t("import.announced", count=waiting["pending"]))
+                    print(t.plural("import.announced", waiting["pending"]))
             return 0
 
     return asyncio.run(main())
@@ -159,9 +140,6 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
 
 def restore(file_name: str, *, force: bool) -> int:
     """`python -m bot restore FILE [--force]`: the bot must be stopped."""
-    from bot.backup import BackupError
-    from bot.backup import restore as restore_backup
-
     settings = load_settings()
     t = Translator("vi")
     try:
@@ -191,6 +169,7 @@ def run() -> int:
         )
         return 2
     refuse_damaged(settings.db_path)  # before reaching out to Telegram at all
-    from bot.app import run_bot  # Telegram stack only when really running
+    # the Telegram stack is imported only when really running
+    from bot.channels.telegram.app import run_bot
 
     return run_bot(settings)

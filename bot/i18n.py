@@ -1,34 +1,68 @@
-"""Translations and number formatting.
+"""Translations, plurals, numbers and dates.
 
 Every user-facing string lives in locales/<lang>/LC_MESSAGES/*.po under a
-stable key ("top.header"); code only names keys. The .po files are read
-directly with Babel at start-up (a few ms), so there is no compiled .mo
-to go stale. Vietnamese is the default; English the second language.
+stable key ("top.header"); code only names keys. The .po files are read with
+Babel at start-up and compiled in memory into a gettext catalog (a few ms), so
+there is no compiled .mo to go stale, and plurals follow each catalog's
+Plural-Forms through gettext's ngettext ("1 subscriber", "2 subscribers";
+Vietnamese has one form). Vietnamese is the default; English the second
+language. Dates are shown in Lào Cai's time (Asia/Ho_Chi_Minh) in the pattern
+each catalog gives (fmt.date: 01/12/2026).
 """
 
 from __future__ import annotations
 
 import functools
+import gettext
+import io
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
+LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")  # where the officials read the dates
+
+
+@cache
+def translations(lang: str) -> gettext.GNUTranslations:
+    """Every .po of `lang` merged into one gettext catalog."""
+    merged: Catalog | None = None
+    for po in sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id:
+                merged[message.id] = message
+    buffer = io.BytesIO()
+    write_mo(buffer, merged if merged is not None else Catalog(locale=lang))
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
 
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
+    """key → text of every singular message of `lang` (what tests check for gaps)."""
     messages: dict[str, str] = {}
     for po in sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po")):
         with po.open("rb") as fh:
             for message in read_po(fh, locale=lang):
                 if message.id and isinstance(message.id, str) and message.string:
                     messages[message.id] = str(message.string)
+                elif isinstance(message.id, tuple) and message.string:
+                    messages[message.id[0]] = str(message.string[0])
     return messages
 
 
@@ -46,12 +80,20 @@ class Translator:
         self.lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
         self._messages = catalog(self.lang)
         self._fallback = catalog(DEFAULT_LANGUAGE)
+        self._gettext = translations(self.lang)
 
     def __call__(self, key: str, /, **params: object) -> str:
         """The text for `key`; a missing key is a bug that the tests catch, so
         at run time fall back to Vietnamese, then to the key itself."""
         text = self._messages.get(key) or self._fallback.get(key) or key
         return text.format(**params) if params else text
+
+    def plural(self, key: str, count: int, /, **params: object) -> str:
+        """The form of `key` for `count` (gettext's ngettext); {count} is filled in."""
+        text = self._gettext.ngettext(key, key, count)
+        if text == key:  # not in this catalog: Vietnamese, then the key
+            text = translations(DEFAULT_LANGUAGE).ngettext(key, key, count)
+        return text.format(count=count, **params)
 
     def has(self, key: str) -> bool:
         return key in self._messages
@@ -63,6 +105,31 @@ class Translator:
 
     def percent(self, value: Decimal) -> str:
         return self("fmt.percent", value=self.number(value))
+
+    def date(self, when: str | date | datetime) -> str:
+        """A day as officials write it (vi: 01/12/2026), in Lào Cai's time."""
+        moment = _moment(when)
+        day = moment.astimezone(LOCAL_TIME).date() if isinstance(moment, datetime) else moment
+        return format_date(day, self("fmt.date"), locale=self.lang)
+
+    def datetime(self, when: str | datetime) -> str:
+        """A moment in Lào Cai's time (vi: 02:05 02/12/2026)."""
+        moment = _moment(when)
+        if not isinstance(moment, datetime):
+            return self.date(moment)
+        return format_datetime(moment, self("fmt.datetime"), tzinfo=LOCAL_TIME, locale=self.lang)
+
+
+def _moment(when: str | date | datetime) -> date | datetime:
+    """Stored ISO text → a datetime (naive ones are UTC, as the store writes them)."""
+    if isinstance(when, str):
+        text = when.strip()
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        when = datetime.fromisoformat(text)
+    if isinstance(when, datetime) and when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    return when
 
 
 @functools.lru_cache(maxsize=8192)

@@ -1,162 +1,63 @@
-"""Pictures and files: /bieudo (chart), /xuat (export) and a unit's history chart.
+"""Pictures and files, made for any channel: a group's ranking chart, a unit's
+history chart, the ranking exported in the upload format.
 
 Why it is built this way:
 
 * The arguments are parsed by bot/parsing.py and resolved (ranking, year,
-  group; what to say when there is no such data) by `Answers.media_target`,
-  so a wrong /bieudo gets the same short "what would work" message as a wrong
-  /top, and the console (`python -m bot ask "/bieudo 1999"`) gives it too.
+  group; what to say when there is no such data) by `Answers.media_target`, so
+  a wrong /bieudo gets the same short "what would work" message as a wrong /top,
+  in every channel.
 * Charts are rendered by bot/charts.py in a worker thread and kept in one
-  `ChartCache` in `application.bot_data`, keyed by what the picture depends on
-  (language, ranking, year, group; or the unit) and by a version of the score
-  data. That version is derived from the current slices (ranking, year, group,
-  version id): a version's scores never change, and an import or undo changes
-  the current slices. SQLite's `PRAGMA data_version` would also change with
-  every unrelated write (a language choice, an audit line), throwing away good
-  charts for nothing.
-* Exports are `ranking.export` in exactly the upload format, built in a
-  worker thread: XLSX by default, CSV on request; a re-upload of the file is a
-  preview without changes.
-* Handlers run in group -1 and stop further handling, so bot/app.py's generic
-  handlers (group 0) never answer the same update again, whatever order the
-  handlers were added in. A failure is logged and answered with the usual
-  short apology here, for the same reason.
+  `ChartCache`, keyed by what the picture depends on (language, ranking, year,
+  group; or the unit) and by the score-data generation (`Rankings.generation`):
+  it moves with every import or undo, from any process, and with no other write,
+  so a language choice or an audit line never throws away good charts.
+* Exports are `ranking.export` in exactly the upload format, built in a worker
+  thread: XLSX by default, CSV on request; a re-upload of the file is a preview
+  without changes.
+* A channel only sends the `MediaFile` made here (and cuts the caption to its
+  own limit).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import html
-import logging
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Literal
 
-from telegram import Message, Update
-from telegram.constants import ChatAction, ChatType, MessageLimit
-from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    filters,
-)
-
-from bot import ops
 from bot.answers import Answers, MediaTarget
 from bot.chart_cache import MAX_ROWS, ChartCache, ViewRow
 from bot.i18n import Translator
-from bot.parsing import (
-    ChartQuery,
-    ExportQuery,
-    HistoryChart,
-    Invalid,
-    Parsed,
-    chart_callback,
-    parse_media_callback,
-)
-from bot.render import Button, Reply, esc, to_plain
+from bot.parsing import ChartQuery, ExportQuery, HistoryChart, chart_callback
+from bot.reply import Choice, MediaRequest, Reply, esc, to_plain
+from bot.splitting import utf16_len, utf16_prefix
 from ranking.export import export_rows, to_csv, to_xlsx
 from ranking.queries import Entry, Rankings, UnitCard
 from ranking.ranks import gaps
 from ranking.store import SliceInfo
 
-log = logging.getLogger("rankbot.media")
-
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-HANDLER_GROUP = -1  # before bot/app.py's handlers (group 0)
-CACHE_KEY = "chart_cache"
 SOURCE_CHARS = 300  # of an uploaded source text quoted in a caption
-CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1024, counted like Telegram (UTF-16)
 
 
-def register(application: AnyApplication) -> None:
-    """Add /bieudo (/chart), /xuat (/export) and the chart buttons ("h:", "c:").
-    Idempotent: a second call adds nothing."""
-    if application.bot_data.get("media_registered"):
-        return
-    application.bot_data["media_registered"] = True
-    application.bot_data.setdefault(CACHE_KEY, ChartCache())
-    new_messages = filters.UpdateType.MESSAGE  # an edited message is not a new question
-    for names, callback in (
-        (["bieudo", "chart"], chart_command),
-        (["xuat", "export"], export_command),
-    ):
-        application.add_handler(
-            CommandHandler(names, handled(callback), filters=new_messages), group=HANDLER_GROUP
-        )
-    application.add_handler(
-        CallbackQueryHandler(handled(on_chart_button), pattern=r"^[hc]:"), group=HANDLER_GROUP
-    )
+@dataclass
+class MediaFile:
+    kind: Literal["photo", "document"]
+    data: bytes
+    file_name: str
+    caption: str  # marked text
+    choices: list[list[Choice]] = field(default_factory=list)
 
 
-def handled(handler: Handler) -> Handler:
-    """Run `handler`; on failure log it and apologise briefly (never a traceback);
-    either way keep the generic handlers of group 0 from answering again."""
-
-    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            # a picture or a file costs more than a text reply: the same per-user limit
-            t = Translator(await _language(update, context))
-            if await ops.let_through(update, context, t):
-                await handler(update, context)
-        except Exception as exc:  # the user gets the apology, the log the details
-            log.error("%s failed: %s", handler.__name__, exc, exc_info=exc)
-            t = Translator(await _language(update, context, fallback=True))
-            await _apologise(update, t)
-        raise ApplicationHandlerStop
-
-    wrapper.__name__ = handler.__name__
-    return wrapper
-
-
-async def _apologise(update: Update, t: Translator) -> None:
-    """The short "something went wrong": as the button's answer, or, when the
-    button was already answered (the failure came after), in the chat."""
-    if update.callback_query is not None:
-        try:
-            await update.callback_query.answer(t("error.internal"))
-            return
-        except TelegramError:
-            pass
-    if update.effective_message is not None:
-        with contextlib.suppress(TelegramError):
-            await update.effective_message.reply_text(t("error.internal"))
-
-
-async def _language(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, fallback: bool = False
-) -> str:
-    from bot.app import language_of  # the one place that decides a user's language
-
-    if fallback:
-        with contextlib.suppress(Exception):
-            return await language_of(update, context)
-        return "vi"
-    return await language_of(update, context)
-
-
-def answers_of(context: ContextTypes.DEFAULT_TYPE) -> Answers:
-    return cast(Answers, context.bot_data["answers"])
-
-
-def cache_of(context: ContextTypes.DEFAULT_TYPE) -> ChartCache:
-    cache = context.bot_data.get(CACHE_KEY)
-    if not isinstance(cache, ChartCache):
-        cache = context.bot_data[CACHE_KEY] = ChartCache()
-    return cache
+# Told before a picture is rendered (a channel shows "sending a photo…"); never after.
+Busy = Callable[[Literal["photo", "document"]], Awaitable[None]]
 
 
 async def data_version(rankings: Rankings) -> int:
-    """A number that changes whenever the scores on record change (import, undo)."""
-    slices = await rankings.slices()
-    return hash(tuple((s.ranking, s.year, s.group_code, s.version_id) for s in slices))
+    """The score-data generation: it moves with every import or undo (from any
+    process) and with no other write."""
+    return await rankings.generation()
 
 
 # ---- the ranking chart ----------------------------------------------------------------------
@@ -201,7 +102,9 @@ async def ranking_chart_data(rankings: Rankings, slice_: SliceInfo, t: Translato
     """One group's whole ranking as chart rows: every published row, and a blank
     row for each position the source did not publish (the chart merges runs)."""
     catalog = rankings.catalog
-    entries = [rankings.entry(r, slice_) for r in await rankings.store.slice_records(slice_)]
+    entries = [
+        rankings.entry(r, slice_) for r in await rankings.store.scores.slice_records(slice_)
+    ]
     rows: list[ViewRow] = [
         (e.record.rank, e.record.name, e.record.score, e.level.code if e.level else None)
         for e in entries
@@ -235,14 +138,13 @@ def _sources(sources: set[str]) -> str:
     return text if len(text) <= SOURCE_CHARS else text[: SOURCE_CHARS - 1].rstrip() + "…"
 
 
-def fit_caption(markup: str) -> str:
-    """Within Telegram's 1024 characters; our captions stay far below, but the
-    names and sources come from uploaded files."""
+def fit_caption(markup: str, limit: int) -> str:
+    """Within a channel's caption limit (UTF-16 units); our captions stay far below,
+    but the names and sources come from uploaded files."""
     plain = to_plain(markup)
-    if len(plain.encode("utf-16-le")) // 2 <= CAPTION_LIMIT:
+    if utf16_len(plain) <= limit:
         return markup
-    cut = plain.encode("utf-16-le")[: (CAPTION_LIMIT - 1) * 2].decode("utf-16-le", "ignore")
-    return html.escape(cut, quote=False) + "…"
+    return esc(utf16_prefix(plain, limit - 1)) + "…"
 
 
 def chart_caption(data: ChartData, slice_: SliceInfo, rankings: Rankings, t: Translator) -> str:
@@ -264,14 +166,16 @@ def chart_caption(data: ChartData, slice_: SliceInfo, rankings: Rankings, t: Tra
     if differs:
         lines.append(t("media.chart_level_differs", names=esc(", ".join(differs[:5]))))
     sources = {e.record.source for e in data.entries} or {slice_.source}
-    lines.append(t("common.source", source=esc(_sources(sources)), loaded=slice_.loaded_at[:10]))
-    return fit_caption("\n".join(lines))
+    lines.append(
+        t("common.source", source=esc(_sources(sources)), loaded=t.date(slice_.loaded_at))
+    )
+    return "\n".join(lines)
 
 
-def chart_buttons(target: MediaTarget, t: Translator, rankings: Rankings) -> list[list[Button]]:
+def chart_buttons(target: MediaTarget, t: Translator, rankings: Rankings) -> list[list[Choice]]:
     """The year's other groups, one chart each."""
     row = [
-        Button(
+        Choice(
             t("button.chart_group", group=rankings.catalog.groups[s.group_code].short(t.lang)),
             chart_callback(s.ranking, s.group_code, s.year),
         )
@@ -281,73 +185,43 @@ def chart_buttons(target: MediaTarget, t: Translator, rankings: Rankings) -> lis
     return [row] if row else []
 
 
-async def send_chart(
-    message: Message, query: ChartQuery, t: Translator, context: ContextTypes.DEFAULT_TYPE
-) -> None:
-    from bot.app import keyboard, send_reply, with_network_retry
-
-    answers = answers_of(context)
+async def make_media(
+    request: MediaRequest, answers: Answers, cache: ChartCache, t: Translator, busy: Busy
+) -> MediaFile | Reply:
+    """The picture or file `request` asks for, or a short reply saying what would work."""
+    query = request.query
+    if isinstance(query, HistoryChart):
+        card = await answers.rankings.card(query.unit_id)
+        if card is None or not has_history(card):
+            return Reply(t("callback.stale"))
+        return await history_file(card, answers.rankings, cache, t, busy)
     target = await answers.media_target(query, t)
     if isinstance(target, Reply):
-        await send_reply(message, target)
-        return
-    rankings = answers.rankings
+        return target
+    if isinstance(query, ChartQuery):
+        return await chart_file(target, answers.rankings, cache, t, busy)
+    assert isinstance(query, ExportQuery)
+    await busy("document")
+    return await export_file(target, query, answers.rankings, t)
+
+
+async def chart_file(
+    target: MediaTarget, rankings: Rankings, cache: ChartCache, t: Translator, busy: Busy
+) -> MediaFile:
     slice_ = target.slices[0]
     data = await ranking_chart_data(rankings, slice_, t)
-    cache = cache_of(context)
     version = await data_version(rankings)
     key = ("ranking", t.lang, slice_.ranking, slice_.year, slice_.group_code)
     if cache.get(version, key) is None:
-        await _chat_action(message, ChatAction.UPLOAD_PHOTO)
+        await busy("photo")
     png = await cache.fetch(version, key, data.spec.render)
-    caption = chart_caption(data, slice_, rankings, t)
-    markup = keyboard(chart_buttons(target, t, rankings))
-    await with_network_retry(
-        lambda: message.reply_photo(
-            photo=png,
-            filename=f"bieu-do-{slice_.ranking}-{slice_.year}-{slice_.group_code}.png",
-            caption=caption,
-            reply_markup=markup,
-            do_quote=message.chat.type != ChatType.PRIVATE,
-        )
+    return MediaFile(
+        "photo",
+        png,
+        f"bieu-do-{slice_.ranking}-{slice_.year}-{slice_.group_code}.png",
+        chart_caption(data, slice_, rankings, t),
+        chart_buttons(target, t, rankings),
     )
-
-
-async def _chat_action(message: Message, action: str) -> None:
-    """ "sending a photo…" while it renders; nothing is lost when it fails."""
-    with contextlib.suppress(TelegramError):
-        await message.get_bot().send_chat_action(message.chat.id, action)
-
-
-async def parse_command(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Message, Translator, Answers, Parsed] | None:
-    """The command's message, the user's translator and what the words ask for;
-    None once a wrong command has been answered with what would work."""
-    from bot.app import send_reply
-
-    message = update.effective_message
-    if message is None or not message.text:
-        return None
-    t = Translator(await _language(update, context))
-    answers = answers_of(context)
-    parsed = answers.parser.parse(message.text)
-    if isinstance(parsed, Invalid):
-        await send_reply(message, await answers.user_errors(parsed, t))
-        return None
-    if parsed is None:
-        return None
-    return message, t, answers, parsed
-
-
-async def chart_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/bieudo [nhóm] [năm] (/chart), in private chats and groups (/bieudo@bot)."""
-    command = await parse_command(update, context)
-    if command is None:
-        return
-    message, t, _, parsed = command
-    if isinstance(parsed, ChartQuery):
-        await send_chart(message, parsed, t, context)
 
 
 # ---- a unit's history -----------------------------------------------------------------------
@@ -365,12 +239,9 @@ def has_history(card: UnitCard | None) -> bool:
     return card is not None and any(y.entry.record.score is not None for y in card.years)
 
 
-async def send_history(
-    message: Message, card: UnitCard, t: Translator, context: ContextTypes.DEFAULT_TYPE
-) -> None:
-    from bot.app import with_network_retry
-
-    rankings = answers_of(context).rankings
+async def history_file(
+    card: UnitCard, rankings: Rankings, cache: ChartCache, t: Translator, busy: Busy
+) -> MediaFile:
     maxes = {y.slice.year: y.slice.max_score for y in card.years}
     same_max = len(set(maxes.values())) == 1
     points = history_points(card)
@@ -387,56 +258,19 @@ async def send_history(
             max_score=next(iter(maxes.values())) if same_max else None,
         )
 
-    cache = cache_of(context)
     version = await data_version(rankings)
     key = ("history", t.lang, card.unit_id)
     if cache.get(version, key) is None:
-        await _chat_action(message, ChatAction.UPLOAD_PHOTO)
+        await busy("photo")
     png = await cache.fetch(version, key, render)
     lines = [t("media.history_caption", name=esc(card.name))]
     if not same_max:
         items = " · ".join(f"{year}: {t.number(m)}" for year, m in sorted(maxes.items()))
         lines.append(t("media.history_max", items=items))
     sources = {y.entry.record.source for y in card.years}
-    loaded = max(y.slice.loaded_at for y in card.years)[:10]
+    loaded = t.date(max(y.slice.loaded_at for y in card.years))
     lines.append(t("common.source", source=esc(_sources(sources)), loaded=loaded))
-    caption = fit_caption("\n".join(lines))
-    await with_network_retry(
-        lambda: message.reply_photo(
-            photo=png,
-            filename=f"lich-su-{card.unit_id}.png",
-            caption=caption,
-            do_quote=message.chat.type != ChatType.PRIVATE,
-        )
-    )
-
-
-async def on_chart_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """ "h:<unit id>" under a card, "c:<ranking>:<group>:<year>" under a chart."""
-    query = update.callback_query
-    if query is None:
-        return
-    t = Translator(await _language(update, context))
-    answers = answers_of(context)
-    parsed = parse_media_callback(query.data or "", answers.catalog)
-    message = query.message if isinstance(query.message, Message) else None
-    if parsed is None or message is None:
-        await query.answer(t("callback.stale"))
-        return
-    if isinstance(parsed, HistoryChart):
-        card = await answers.rankings.card(parsed.unit_id)
-        if card is None or not has_history(card):
-            await query.answer(t("callback.stale"))
-            return
-        await query.answer()
-        await send_history(message, card, t, context)
-        return
-    target = await answers.media_target(parsed, t)
-    if isinstance(target, Reply):  # that year or group is no longer on record
-        await query.answer(t("callback.stale"))
-        return
-    await query.answer()
-    await send_chart(message, parsed, t, context)
+    return MediaFile("photo", png, f"lich-su-{card.unit_id}.png", "\n".join(lines))
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -447,23 +281,13 @@ def export_file_name(target: MediaTarget, fmt: str) -> str:
     return f"xep-hang-{target.ranking}-{target.year}{group}.{fmt}"
 
 
-async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/xuat [nhóm] [năm] [csv] (/export): the ranking as a file in the upload format."""
-    from bot.app import send_reply, with_network_retry
-
-    command = await parse_command(update, context)
-    if command is None:
-        return
-    message, t, answers, parsed = command
-    if not isinstance(parsed, ExportQuery):
-        return
-    target = await answers.media_target(parsed, t)
-    if isinstance(target, Reply):
-        await send_reply(message, target)
-        return
-    catalog = answers.catalog
-    store = answers.rankings.store
-    slices = [(s, await store.slice_records(s)) for s in target.slices]
+async def export_file(
+    target: MediaTarget, query: ExportQuery, rankings: Rankings, t: Translator
+) -> MediaFile:
+    """The ranking as a file in the upload format."""
+    catalog = rankings.catalog
+    store = rankings.store
+    slices = [(s, await store.scores.slice_records(s)) for s in target.slices]
     header, rows = export_rows(slices, catalog)
     sources = {r.source for _, records in slices for r in records} or {
         s.source for s in target.slices
@@ -472,8 +296,8 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         t("media.export_note_format"),
         t("media.export_note_source", source=_sources(sources)),
     ]
-    await _chat_action(message, ChatAction.UPLOAD_DOCUMENT)
-    if parsed.fmt == "csv":
+    data: bytes
+    if query.fmt == "csv":
         data = await asyncio.to_thread(to_csv, header, rows)
     else:
         sheet = t("media.export_sheet")
@@ -484,30 +308,20 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     groups = (
         catalog.groups[target.group].name(t.lang) if target.group else t("media.export_all_groups")
     )
-    caption = fit_caption(
-        "\n".join(
-            [
-                t(
-                    "media.export_caption",
-                    ranking=esc(ranking.name(t.lang)),
-                    year=target.year,
-                    groups=esc(groups),
-                    rows=len(rows),
-                ),
-                t(
-                    "common.source",
-                    source=esc(_sources(sources)),
-                    loaded=max(s.loaded_at for s in target.slices)[:10],
-                ),
-            ]
-        )
+    caption = "\n".join(
+        [
+            t(
+                "media.export_caption",
+                ranking=esc(ranking.name(t.lang)),
+                year=target.year,
+                groups=esc(groups),
+                rows=len(rows),
+            ),
+            t(
+                "common.source",
+                source=esc(_sources(sources)),
+                loaded=t.date(max(s.loaded_at for s in target.slices)),
+            ),
+        ]
     )
-    name = export_file_name(target, parsed.fmt)
-    await with_network_retry(
-        lambda: message.reply_document(
-            document=data,
-            filename=name,
-            caption=caption,
-            do_quote=message.chat.type != ChatType.PRIVATE,
-        )
-    )
+    return MediaFile("document", data, export_file_name(target, query.fmt), caption)

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.commands import BY_NAME
+from bot.commands import COMMANDS as TABLE
 from ranking.catalog import Catalog
 from ranking.text import fold
 
@@ -18,42 +20,10 @@ DEFAULT_N = 10
 MAX_N = 100
 YEAR_RANGE = range(1900, 2101)
 
-# command word (folded, no slash) → canonical command
-COMMANDS: dict[str, str] = {
-    "start": "start",
-    "trogiup": "help",
-    "help": "help",
-    "top": "top",
-    "xep hang": "top",
-    "bxh": "top",
-    "cuoi": "bottom",
-    "bottom": "bottom",
-    "donvi": "unit",
-    "unit": "unit",
-    "nam": "years",
-    "years": "years",
-    "nhom": "groups",
-    "groups": "groups",
-    "muc": "levels",
-    "levels": "levels",
-    "sosanh": "compare",
-    "so sanh": "compare",
-    "compare": "compare",
-    "ngonngu": "language",
-    "lang": "language",
-    "language": "language",
-    "bieudo": "chart",
-    "chart": "chart",
-    "xuat": "export",
-    "export": "export",
-}
-
-
-# Command words understood without a slash in a private chat.
-PLAIN_TEXT_COMMANDS = {"top", "bottom", "unit", "help", "levels", "compare"}
-# Commands that send a picture or a file (bot/media.py): only as /commands, so a
-# message that merely says "chart" or "export" is never answered with a file.
-MEDIA_COMMANDS = {"chart", "export"}
+# command word (folded, no slash) → canonical command key, from the one table
+COMMANDS: dict[str, str] = {name: command.key for name, command in BY_NAME.items()}
+# Commands a channel answers with a handler of its own (uploads, subscriptions, …)
+CHANNEL_COMMANDS = {c.key for c in TABLE if c.channel}
 EXPORT_FORMATS = {"csv": "csv", "xlsx": "xlsx", "excel": "xlsx"}
 # "Lào Cai xếp thứ mấy cả nước?": words that ask for the national ranking, and the
 # question words around the unit's name that are not part of it.
@@ -151,6 +121,14 @@ class LanguageChoice:
 
 
 @dataclass(frozen=True)
+class ChannelCommand:
+    """A command that the channel handles itself (bot/commands.py, channel=True)."""
+
+    key: str
+    rest: str = ""
+
+
+@dataclass(frozen=True)
 class Invalid:
     errors: list[UserError]
     command: str | None = None
@@ -169,6 +147,7 @@ Parsed = (
     | HistoryChart
     | Simple
     | LanguageChoice
+    | ChannelCommand
     | Invalid
 )
 
@@ -215,14 +194,14 @@ class Parser:
             return None
         words = fold(text).split()
         for size in (2, 1):
-            command = COMMANDS.get(" ".join(words[:size]))
+            named = BY_NAME.get(" ".join(words[:size]))
             # "nam"/"nhom" start unit names too ("Nam Định"): as plain text they
             # are commands only when they are the whole message.
-            if command in PLAIN_TEXT_COMMANDS or (
-                command and command not in MEDIA_COMMANDS and len(words) == size
+            if named is not None and (
+                named.plain_text == "always"
+                or (named.plain_text == "alone" and len(words) == size)
             ):
-                assert command is not None
-                return self.command(command, _original_tail(text, size))
+                return self.command(named.key, _original_tail(text, size))
         national = self._national_question(words)
         if national is not None:
             return national
@@ -244,6 +223,8 @@ class Parser:
         return UnitQuery(" ".join(rest), national)
 
     def command(self, command: str, rest: str) -> Parsed:
+        if command in CHANNEL_COMMANDS:
+            return ChannelCommand(command, rest.strip())
         if command in ("help", "years", "groups"):
             return Simple(command)  # type: ignore[arg-type]
         if command == "start":
@@ -271,7 +252,7 @@ class Parser:
             return CompareQuery(parts)
         if command == "levels":
             return self._levels(rest)
-        if command in MEDIA_COMMANDS:
+        if command in ("chart", "export"):
             return self._media(command, rest)
         return self._ranking(command, rest)  # top / bottom
 

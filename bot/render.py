@@ -1,4 +1,4 @@
-"""Query results → short Telegram HTML, every word from the catalogs.
+"""Query results → short marked text (bot/reply.py), every word from the catalogs.
 
 Names and sources come from files admins upload, so everything that is not
 our own markup goes through html.escape. Rows use one <b> each, keeping a
@@ -7,43 +7,10 @@ our own markup goes through html.escape. Rows use one <b> each, keeping a
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 from bot.i18n import Translator
+from bot.reply import esc
 from ranking.catalog import Catalog, Level
 from ranking.queries import CardYear, Entry, Gap, GroupView, LevelSummary, Move, UnitCard
-
-
-@dataclass(frozen=True)
-class Button:
-    text: str
-    callback: str | None = None
-    url: str | None = None
-    switch_inline: str | None = None
-
-
-@dataclass
-class Reply:
-    html: str
-    buttons: list[list[Button]] = field(default_factory=list)
-    language: str | None = None  # set when the reply switched the user's language
-
-
-def esc(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def esc_params(params: Mapping[str, object]) -> dict[str, object]:
-    """Message parameters that quote user or file text, made safe for Telegram HTML."""
-    return {k: esc(v) if isinstance(v, str) else v for k, v in params.items()}
-
-
-def to_plain(markup: str) -> str:
-    """Telegram HTML → the text a user reads (for the console)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", markup))
 
 
 def level_name(level: Level | None, t: Translator) -> str:
@@ -147,7 +114,7 @@ def ranking_reply_text(views: list[GroupView], t: Translator) -> str:
     if moves:
         notes.append(t("top.note_moves", year=moves[0].previous_year))
     sources = sorted({e.record.source for e in entries} or {v.slice.source for v in views})
-    loaded = max(v.slice.loaded_at for v in views)[:10]
+    loaded = t.date(max(v.slice.loaded_at for v in views))
     notes.append(t("common.source", source=esc("; ".join(sources)), loaded=loaded))
     return "\n\n".join(parts) + "\n\n" + "\n".join(notes)
 
@@ -197,7 +164,7 @@ def card_year(year: CardYear, t: Translator) -> list[str]:
         lines.append(t("card.component", name=esc(name), value=t.number(value)))
     if record.note:
         lines.append(t("card.note", note=esc(record.note)))
-    lines.append(t("common.source", source=esc(record.source), loaded=s.loaded_at[:10]))
+    lines.append(t("common.source", source=esc(record.source), loaded=t.date(s.loaded_at)))
     return lines
 
 
@@ -259,7 +226,7 @@ def level_summary_text(summaries: list[LevelSummary], t: Translator, catalog: Ca
     sources = sorted({s.slice.source for s in summaries})
     lines.append("")
     lines.append(
-        t("common.source", source=esc("; ".join(sources)), loaded=first.slice.loaded_at[:10])
+        t("common.source", source=esc("; ".join(sources)), loaded=t.date(first.slice.loaded_at))
     )
     return "\n".join(lines)
 
@@ -300,7 +267,7 @@ def comparison_text(cards: list[UnitCard], t: Translator) -> str:
         t(
             "common.source",
             source=esc("; ".join(sources)),
-            loaded=max(y.slice.loaded_at for c in cards for y in c.years)[:10],
+            loaded=t.date(max(y.slice.loaded_at for c in cards for y in c.years)),
         )
     )
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.i18n import Translator
-from bot.render import esc, esc_params
+from bot.reply import esc, esc_params
 from ranking.importer import Dataset, Problem
 from ranking.queries import Rankings
 from ranking.reader import ReadProblem
@@ -82,12 +82,12 @@ async def build_preview(
         group = catalog.groups[new.group_code]
         lines.append("")
         header = dict(group=esc(group.name(t.lang)), year=new.year, count=new.unit_count)
-        current = await store.current_slice(new.ranking, new.year, new.group_code)
+        current = await store.scores.current_slice(new.ranking, new.year, new.group_code)
         if current is None:
             lines.append(t("preview.slice_new", **header, rows=len(new.rows)))
         else:
             lines.append(t("preview.slice_replaces", **header, rows=len(new.rows)))
-            old = {r.name: r for r in await store.slice_records(current)}
+            old = {r.name: r for r in await store.scores.slice_records(current)}
             by_key = {}
             for record in old.values():
                 by_key[expand(record.name)] = record
@@ -126,7 +126,7 @@ async def build_preview(
         lines.append(t("preview.top3"))
         lines += top
         if new.ranking not in known_names:
-            keys = await store.unit_keys(new.ranking)
+            keys = await store.scores.unit_keys(new.ranking)
             known_names[new.ranking] = {k: k for k in keys}
         known = known_names[new.ranking]
         candidates = list(known)
@@ -143,7 +143,7 @@ async def build_preview(
             lines.append(t("preview.near_skipped", count=len(fresh) - left, checked=left))
     if dataset.warnings:
         lines.append("")
-        lines.append(t("preview.warnings", count=len(dataset.warnings)))
+        lines.append(t.plural("preview.warnings", len(dataset.warnings)))
         lines += problem_lines(dataset.warnings, t)
     lines.append("")
     lines.append(t("preview.confirm_near" if near else "preview.confirm"))

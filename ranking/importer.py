@@ -39,7 +39,6 @@ digest, so an import of it can be a no-op.
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import hashlib
 import json
@@ -49,16 +48,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Literal
 
 from ranking.bands import level_for, match_level
-from ranking.catalog import DATA_DIR, Catalog
+from ranking.catalog import Catalog
 from ranking.layout import decision_in, parse_max, section_of, years_in_title
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
 from ranking.ranks import competition_ranks
 from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, read_table
-from ranking.store import AlreadyImported, NewScore, NewSlice, Store
+from ranking.store import NewScore, NewSlice
 from ranking.text import expand, fold, nfc
 
 Severity = Literal["error", "warning", "info"]
@@ -837,57 +835,3 @@ def _build_slice(
 def read_and_validate(data: bytes, file_name: str, catalog: Catalog) -> Dataset:
     """Bytes to validated slices; ReadProblem or ImportFailed on bad input."""
     return validate(read_table(data, file_name), catalog)
-
-
-async def commit_dataset(
-    store: Store,
-    dataset: Dataset,
-    *,
-    file_name: str,
-    digest: str,
-    uploaded_by: int | None,
-    aliases: dict[tuple[str, str], str] | None = None,
-    unless_known: Literal["ever", "live"] | None = None,
-) -> int:
-    """Raises AlreadyImported with `unless_known` (see Store.commit_version)."""
-    return await store.commit_version(
-        dataset.slices,
-        file_name=file_name,
-        sha256=digest,
-        uploaded_by=uploaded_by,
-        aliases=aliases,
-        unless_known=unless_known,
-    )
-
-
-async def load_shipped_data(
-    store: Store, catalog: Catalog, data_dir: Path = DATA_DIR
-) -> list[str]:
-    """Import every shipped data file the store has never seen (by SHA-256).
-
-    Runs at start-up: a new database gets the shipped data sets; an existing
-    one gets only files added since (a new release shipping another year).
-    A file once imported and then undone by an admin is not imported again.
-    """
-    loaded = []
-    files = await asyncio.to_thread(lambda: sorted(data_dir.glob("*.csv")))
-    for path in files:
-        data = await asyncio.to_thread(path.read_bytes)
-        digest = sha256(data)
-        if await store.version_ever(digest):
-            continue
-        dataset = await asyncio.to_thread(read_and_validate, data, path.name, catalog)
-        try:
-            # checked again inside the write: another process starting at the same
-            # moment (the bot and a CLI import) may have loaded it meanwhile
-            await store.commit_version(
-                dataset.slices,
-                file_name=path.name,
-                sha256=digest,
-                uploaded_by=None,
-                unless_known="ever",
-            )
-        except AlreadyImported:
-            continue
-        loaded.append(path.name)
-    return loaded

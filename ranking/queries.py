@@ -91,29 +91,44 @@ class UnitCard:
 
 
 class Rankings:
-    """Queries over a Store; caches what depends only on the data version."""
+    """Queries over a Store; caches what depends only on the score data.
+
+    The caches (current slices, the unit index, level counts) belong to one
+    score-data generation (`Scores.generation`): an import or an undo, from this
+    process or another, moves it; a language choice, an audit line or a
+    delivery of a broadcast does not, so they never cost a rebuild.
+    """
 
     def __init__(self, store: Store, catalog: Catalog):
         self.store = store
         self.catalog = catalog
-        self._cache_version: int | None = None
+        self._generation: int | None = None
         self._index: UnitIndex | None = None
         self._slices: list[SliceInfo] = []
         self._level_summaries: dict[tuple[str, int], list[LevelSummary]] = {}
         self._refreshing = asyncio.Lock()
+        self.rebuilds = 0  # how often the caches were built: visible to tests and benchmarks
 
-    async def _fresh(self) -> None:
-        version = await self.store.data_version()
-        if version == self._cache_version:
-            return
+    async def _fresh(self) -> int:
+        """Rebuild the caches if the score data changed; the generation they are of."""
+        generation = await self.store.scores.generation()
+        if generation == self._generation:
+            return generation
         # one refresh at a time: queries arriving meanwhile wait for it, not redo it
         async with self._refreshing:
-            if version == self._cache_version:
-                return
-            self._slices = await self.store.current_slices()
-            self._index = UnitIndex(await self.store.units_on_record())
+            if generation == self._generation:
+                return generation
+            self._slices = await self.store.scores.current_slices()
+            self._index = UnitIndex(await self.store.scores.units_on_record())
             self._level_summaries = {}
-            self._cache_version = version
+            self._generation = generation
+            self.rebuilds += 1
+        return generation
+
+    async def generation(self) -> int:
+        """The score-data generation, for caches of anything drawn from the scores
+        (charts): it changes exactly when the data they show may have."""
+        return await self._fresh()
 
     async def slices(self, ranking: str | None = None) -> list[SliceInfo]:
         await self._fresh()
@@ -161,7 +176,9 @@ class Rankings:
         # only the rows of these units: a page of a large group must not read all of it
         old = {
             r.unit_id: r
-            for r in await self.store.unit_records(before, [e.record.unit_id for e in entries])
+            for r in await self.store.scores.unit_records(
+                before, [e.record.unit_id for e in entries]
+            )
         }
         return [
             replace(entry, move=_move(old.get(entry.record.unit_id), entry.record, before, slice_))
@@ -182,7 +199,7 @@ class Rankings:
         page = min(max(page, 1), pages)
         lo = first + (page - 1) * PAGE_SIZE
         hi = min(last, lo + PAGE_SIZE - 1)
-        records = await self.store.window(slice_, lo, hi)
+        records = await self.store.scores.window(slice_, lo, hi)
         entries = await self.with_moves([self.entry(r, slice_) for r in records], slice_)
         rows: list[Entry | Gap] = list(entries)
         for gap_first, gap_last in gaps([r.rank for r in records], lo, hi):
@@ -244,7 +261,7 @@ class Rankings:
             # only the two columns a count needs: no full records for a whole group
             counts: Counter[str] = Counter()
             flagged = 0
-            for score, published in await self.store.slice_scores(s):
+            for score, published in await self.store.scores.slice_scores(s):
                 level = level_for(score, s.max_score, levels) if score is not None else None
                 if level is not None:
                     counts[level.code] += 1
@@ -281,10 +298,10 @@ class Rankings:
         when the cache is behind (a slice it does not know)."""
         await self._fresh()
         known = {(s.ranking, s.year, s.group_code, s.version_id): s for s in self._slices}
-        rows = await self.store.unit_current_records(unit_id)
+        rows = await self.store.scores.unit_current_records(unit_id)
         if all(key in known for key, _ in rows):
             return [HistoryRecord(known[key], record) for key, record in rows]
-        return await self.store.unit_history(unit_id)
+        return await self.store.scores.unit_history(unit_id)
 
     async def card(self, unit_id: int) -> UnitCard | None:
         history = await self._unit_history(unit_id)

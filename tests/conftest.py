@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from ranking.catalog import Catalog, load_catalog
-from ranking.importer import load_shipped_data
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.answers import Answers
-from bot.render import to_plain
+from bot.reply import to_plain
 from ranking.queries import Rankings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 async def ask(rankings: Rankings, text: str, lang: str = "vi") -> str:
     reply = await Answers(rankings).to_text(text, lang=lang)
     assert reply is not None
-    return to_plain(reply.html)
+    return to_plain(reply.text)
 
 
 def lines_with(text: str, *needles: str) -> list[str]:
@@ -133,10 +133,10 @@ async def test_lookup_variants_reach_the_card(
 async def test_several_matches_offer_a_choice(rankings: Rankings) -> None:
     reply = await Answers(rankings).to_text("ban", lang="vi")
     assert reply is not None
-    assert "Chọn một" in reply.html
-    names = {b.text for row in reply.buttons for b in row}
+    assert "Chọn một" in reply.text
+    names = {b.label for row in reply.choices for b in row}
     assert {"Ban Quản lý khu kinh tế", "Ban Dân tộc", "Ban Tuyên giáo Tỉnh uỷ"} <= names
-    assert all(b.callback and b.callback.startswith("u:") for row in reply.buttons for b in row)
+    assert all(b.action and b.action.startswith("u:") for row in reply.choices for b in row)
 
 
 async def test_near_miss_suggests(rankings: Rankings) -> None:

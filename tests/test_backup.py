@@ -23,8 +23,8 @@ from bot.backup import (
     rotate,
 )
 from ranking.catalog import load_catalog
-from ranking.importer import load_shipped_data
-from ranking.store import MIGRATIONS, Store
+from ranking.publishing import load_shipped_data
+from ranking.store import SCHEMA_VERSION, Store
 
 
 def make_store(path: Path, *, shipped: bool = True) -> None:
@@ -161,7 +161,7 @@ def test_restore_round_trip(tmp_path: Path) -> None:
     async def reopen() -> int:
         store = await Store.open(db)
         try:
-            return len(await store.current_slices())
+            return len(await store.scores.current_slices())
         finally:
             await store.close()
 
@@ -236,11 +236,11 @@ def test_restore_refuses_a_newer_schema(tmp_path: Path) -> None:
     make_store(db, shipped=False)
     newer = backup_to(str(db), tmp_path / "newer.sqlite3")
     with closing(sqlite3.connect(newer, isolation_level=None)) as conn:
-        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(BackupError) as err:
         restore(newer, str(db))
     assert err.value.key == "restore.newer_schema"
-    assert err.value.params == {"version": len(MIGRATIONS) + 1, "known": len(MIGRATIONS)}
+    assert err.value.params == {"version": SCHEMA_VERSION + 1, "known": SCHEMA_VERSION}
 
 
 def test_restore_refuses_another_programs_database(tmp_path: Path) -> None:

@@ -25,13 +25,15 @@ import aiosqlite
 import pytest
 
 import bot.cli
-import ranking.store
+import ranking.store.db
 from bot.answers import Answers
-from bot.render import to_plain
+from bot.reply import to_plain
 from ranking.catalog import Catalog
-from ranking.importer import Dataset, load_shipped_data, read_and_validate, sha256
+from ranking.importer import Dataset, read_and_validate, sha256
+from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
 from ranking.store import PendingAction, Store
+from tests.support.waiting import eventually
 from tests.test_uploads import ADMIN, buttons, confirm, csv_text, upload
 from tests.test_uploads import running as uploads_running
 
@@ -57,7 +59,7 @@ def dataset_of(data: bytes, catalog: Catalog) -> Dataset:
 
 async def commit(store: Store, data: bytes, catalog: Catalog, **kw: Any) -> int:
     dataset = await asyncio.to_thread(dataset_of, data, catalog)
-    return await store.commit_version(
+    return await store.scores.commit_version(
         dataset.slices, file_name="big.csv", sha256=sha256(data), uploaded_by=ADMIN, **kw
     )
 
@@ -75,7 +77,7 @@ class Readers:
             for text in texts:
                 reply = await answers.to_text(text, lang="vi")
                 assert reply is not None
-                self.replies.append((text, to_plain(reply.html)))
+                self.replies.append((text, to_plain(reply.text)))
             await asyncio.sleep(0)
 
     def tasks(self) -> list[asyncio.Task[None]]:
@@ -100,7 +102,7 @@ def full_or_absent(text: str, reply: str) -> None:
 
 async def test_readers_during_an_import_see_old_or_new(tmp_path: Path, catalog: Catalog) -> None:
     """Queries through Answers on the store's own reader and on a second store's
-    connections, while Store.commit_version writes 5,000 rows."""
+    connections, while store.scores.commit_version writes 5,000 rows."""
     db = tmp_path / "read.sqlite3"
     store, other = await Store.open(db), await Store.open(db)
     try:
@@ -111,7 +113,7 @@ async def test_readers_during_an_import_see_old_or_new(tmp_path: Path, catalog: 
         tasks = readers.tasks()
         await asyncio.sleep(0.05)
         before = len(readers.replies)
-        version = await store.commit_version(
+        version = await store.scores.commit_version(
             dataset.slices, file_name="big.csv", sha256=sha256(data), uploaded_by=ADMIN
         )
         during = len(readers.replies) - before
@@ -124,7 +126,7 @@ async def test_readers_during_an_import_see_old_or_new(tmp_path: Path, catalog: 
             full_or_absent(text, reply)
         for answers in readers.answers:  # and afterwards, on either store: the new data
             after = await answers.to_text("/top 3 huyen 2023", lang="vi")
-            assert after is not None and "Đơn vị 1 —" in to_plain(after.html)
+            assert after is not None and "Đơn vị 1 —" in to_plain(after.text)
     finally:
         await other.close()
         await store.close()
@@ -158,9 +160,9 @@ async def test_another_process_imports_while_this_one_reads_and_writes(
         communicate = asyncio.create_task(proc.communicate())
         while not communicate.done():
             writes += 1
-            await store.set_language(writes, "en" if writes % 2 else "vi")
-            await store.subscribe(-writes, "group", None, by=ADMIN)
-            await store.audit(ADMIN, "test", str(writes))
+            await store.people.set_language(writes, "en" if writes % 2 else "vi")
+            await store.outbox.subscribe(-writes, "group", None, by=ADMIN)
+            await store.people.audit(ADMIN, "test", str(writes))
         stdout, stderr = await communicate
         readers.stop.set()
         await asyncio.gather(*tasks)
@@ -169,11 +171,11 @@ async def test_another_process_imports_while_this_one_reads_and_writes(
         assert "locked" not in output and "Traceback" not in output
         assert "phiên bản dữ liệu số 3" in output
         assert writes > 3, "this process wrote nothing while the other imported"
-        assert len(await store.audit_entries("test")) == writes
+        assert len(await store.people.audit_entries("test")) == writes
         for text, reply in readers.replies:
             full_or_absent(text, reply)
         final = await Answers(Rankings(store, catalog)).to_text("/top 1 huyen 2023", lang="vi")
-        assert final is not None and "Đơn vị 1 —" in to_plain(final.html)
+        assert final is not None and "Đơn vị 1 —" in to_plain(final.text)
     finally:
         await store.close()
 
@@ -189,15 +191,15 @@ async def test_two_imports_in_one_process_are_serialised(tmp_path: Path, catalog
             commit(store, first, catalog), commit(store, second, catalog)
         )
         assert sorted(versions) == [3, 4]
-        current = await store.current_slice("cds", 2023, "huyen")
+        current = await store.scores.current_slice("cds", 2023, "huyen")
         assert current is not None and current.version_id == 4
-        names = {r.name[len("Đơn vị ") :][0] for r in await store.slice_records(current)}
+        names = {r.name[len("Đơn vị ") :][0] for r in await store.scores.slice_records(current)}
         assert len(names) == 1 and current.published == UNITS
         # the same confirmation pressed twice at once: one import, the other refused
         action = PendingAction(
             "act1", "import", ADMIN, ADMIN, time.time(), "c.csv", "x", b"", [], None, "pending"
         )
-        await store.add_pending(action)
+        await store.people.add_pending(action)
         third = big_csv(year=2024)
         outcomes = await asyncio.gather(
             commit(store, third, catalog, claim="act1"),
@@ -213,7 +215,7 @@ async def test_two_imports_in_one_process_are_serialised(tmp_path: Path, catalog
             return_exceptions=True,
         )
         assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyImported", "int"]
-        assert [v.id for v in await store.versions()] == [6, 5, 4, 3, 2, 1]
+        assert [v.id for v in await store.scores.versions()] == [6, 5, 4, 3, 2, 1]
     finally:
         await store.close()
 
@@ -231,7 +233,7 @@ async def test_stores_opening_a_new_file_at_once(tmp_path: Path, catalog: Catalo
             "dti-2022.csv",
             "laocai-cds-2022.csv",
         ]
-        assert [v.file_name for v in await opened[0].versions()] == [
+        assert [v.file_name for v in await opened[0].scores.versions()] == [
             "laocai-cds-2022.csv",
             "dti-2022.csv",
         ]
@@ -252,7 +254,7 @@ async def test_opening_waits_while_another_process_creates_the_file(tmp_path: Pa
         asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
         store = await Store.open(db)
         try:
-            assert await store.is_empty()
+            assert await store.scores.is_empty()
         finally:
             await store.close()
     finally:
@@ -267,7 +269,13 @@ async def test_a_failed_open_leaves_no_thread_behind(tmp_path: Path) -> None:
     before = set(threading.enumerate())
     with pytest.raises(sqlite3.DatabaseError):
         await Store.open(db)
-    await asyncio.sleep(0.05)
+
+    def ours() -> list[threading.Thread]:
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        return [t for t in left if not t.name.startswith("asyncio_")]
+
+    # the closed connection's thread ends just after close() returns: wait for that
+    await eventually(lambda: not ours(), "the failed connection's thread ended")
     left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert [t for t in left if not t.name.startswith("asyncio_")] == []
 
@@ -346,8 +354,8 @@ async def test_two_admins_confirming_the_same_file_import_it_once(running: Any) 
     assert "Xem trước" in to_plain(second.params["text"]) and buttons(second)
     await confirm(running, first)
     await confirm(running, second)
-    store: Store = running.app.bot_data["store"]
-    assert len([v for v in await store.versions() if v.sha256 == sha256(data)]) == 1
+    store: Store = running.app.bot_data.store
+    assert len([v for v in await store.scores.versions() if v.sha256 == sha256(data)]) == 1
 
 
 # ---- every transaction that may write begins IMMEDIATE -------------------------------
@@ -402,11 +410,12 @@ def test_the_trace_checker_itself() -> None:
 async def test_every_store_write_begins_immediate(
     tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Trace every statement of every connection the Store opens while each of its
-    public methods runs (a new method must be added to CALLS below). A BEGIN that
-    is not IMMEDIATE, or a write in autocommit, fails."""
+    """Trace every statement of every connection the Store opens while each public
+    method of the Store and of each of its concerns (store.scores, store.people,
+    store.outbox, and any added later) runs (a new method must be added to CALLS
+    below). A BEGIN that is not IMMEDIATE, or a write in autocommit, fails."""
     traces: list[list[str]] = []
-    real_connect = ranking.store._connect
+    real_connect = ranking.store.db._connect
 
     async def traced(path: str) -> aiosqlite.Connection:
         conn = await real_connect(path)
@@ -415,13 +424,22 @@ async def test_every_store_write_begins_immediate(
         await conn.set_trace_callback(statements.append)
         return conn
 
-    monkeypatch.setattr(ranking.store, "_connect", traced)
+    monkeypatch.setattr(ranking.store.db, "_connect", traced)
+    store = await Store.open(tmp_path / "trace.sqlite3")
+    # the Store's own methods, and those of every concern it holds: "scores.window"
+    parts: dict[str, object] = {"": store}
+    parts |= {
+        name: value
+        for name, value in vars(store).items()
+        if not name.startswith("_") and type(value).__module__.startswith("ranking.store.")
+    }
+    assert {"scores", "people", "outbox"} <= parts.keys()
     public = {
-        name
-        for name, member in inspect.getmembers(Store)
+        f"{prefix}.{name}" if prefix else name
+        for prefix, part in parts.items()
+        for name, member in inspect.getmembers(type(part))
         if not name.startswith("_") and inspect.iscoroutinefunction(member)
     }
-    store = await Store.open(tmp_path / "trace.sqlite3")
     called: set[str] = set()
     try:
         data = csv_text(";").encode()
@@ -437,58 +455,65 @@ async def test_every_store_write_begins_immediate(
 
         async def current() -> Any:
             nonlocal slice_
-            slice_ = await store.current_slice("cds", 2023, "tthc")
+            slice_ = await store.scores.current_slice("cds", 2023, "tthc")
             return slice_
 
+        async def shipped() -> list[str]:  # through publishing: a version and its audit line
+            return await load_shipped_data(store, catalog)
+
         calls: dict[str, Callable[[], Awaitable[Any]]] = {
-            "commit_version": lambda: load_shipped_data(store, catalog),
-            "add_pending": lambda: store.add_pending(pending("p1")),
-            "pending": lambda: store.pending("p1"),
-            "cancel_pending": lambda: store.cancel_pending("p1"),
-            "forget_old_pending": lambda: store.forget_old_pending(now + 1),
-            "set_language": lambda: store.set_language(5, "en"),
-            "language": lambda: store.language(5),
-            "add_admin": lambda: store.add_admin(7, added_by=ADMIN),
-            "admin_ids": store.admin_ids,
-            "remove_admin": lambda: store.remove_admin(7, removed_by=ADMIN),
-            "audit": lambda: store.audit(ADMIN, "x", "y"),
-            "audit_entries": lambda: store.audit_entries("x"),
-            "subscribe": lambda: store.subscribe(-10, "group", ["tthc"], by=ADMIN),
-            "subscription": lambda: store.subscription(-10),
-            "subscriptions": store.subscriptions,
-            "migrate_chat": lambda: store.migrate_chat(-10, -1000010),
-            "unsubscribe": lambda: store.unsubscribe(-1000010, by=ADMIN),
-            "create_announcement": lambda: store.create_announcement(
+            "scores.insert_version": shipped,
+            "people.insert_audit": shipped,
+            "scores.generation": store.scores.generation,
+            "people.add_pending": lambda: store.people.add_pending(pending("p1")),
+            "people.pending": lambda: store.people.pending("p1"),
+            "people.cancel_pending": lambda: store.people.cancel_pending("p1"),
+            "people.forget_old_pending": lambda: store.people.forget_old_pending(now + 1),
+            "people.set_language": lambda: store.people.set_language(5, "en"),
+            "people.language": lambda: store.people.language(5),
+            "people.add_admin": lambda: store.people.add_admin(7, added_by=ADMIN),
+            "people.admin_ids": store.people.admin_ids,
+            "people.remove_admin": lambda: store.people.remove_admin(7, removed_by=ADMIN),
+            "people.audit": lambda: store.people.audit(ADMIN, "x", "y"),
+            "people.audit_entries": lambda: store.people.audit_entries("x"),
+            "outbox.subscribe": lambda: store.outbox.subscribe(-10, "group", ["tthc"], by=ADMIN),
+            "outbox.subscription": lambda: store.outbox.subscription(-10),
+            "outbox.subscriptions": store.outbox.subscriptions,
+            "outbox.migrate_chat": lambda: store.outbox.migrate_chat(-10, -1000010),
+            "outbox.unsubscribe": lambda: store.outbox.unsubscribe(-1000010, by=ADMIN),
+            "outbox.create_announcement": lambda: store.outbox.create_announcement(
                 "text", created_by=ADMIN, text_html="x", draft=True
             ),
-            "announcement": lambda: store.announcement(1),
-            "queue_draft": lambda: store.queue_draft(1),
-            "cancel_draft": lambda: store.cancel_draft(1),
-            "next_pending": store.next_pending,
-            "mark_delivery": lambda: store.mark_delivery(1, -10, "sending", expect="pending"),
-            "settle_interrupted": store.settle_interrupted,
-            "announcement_status": lambda: store.announcement_status(1),
-            "latest_announcement": store.latest_announcement,
-            "data_version": store.data_version,
-            "is_empty": store.is_empty,
-            "current_slices": store.current_slices,
-            "current_slice": current,
-            "units_on_record": store.units_on_record,
-            "unit_keys": lambda: store.unit_keys("cds"),
-            "versions": store.versions,
-            "version_by_sha": lambda: store.version_by_sha("s"),
-            "version_ever": lambda: store.version_ever("s"),
-            "version_groups": lambda: store.version_groups(2),
+            "outbox.announcement": lambda: store.outbox.announcement(1),
+            "outbox.queue_draft": lambda: store.outbox.queue_draft(1),
+            "outbox.cancel_draft": lambda: store.outbox.cancel_draft(1),
+            "outbox.next_pending": store.outbox.next_pending,
+            "outbox.mark_delivery": lambda: store.outbox.mark_delivery(
+                1, -10, "sending", expect="pending"
+            ),
+            "outbox.settle_interrupted": store.outbox.settle_interrupted,
+            "outbox.announcement_status": lambda: store.outbox.announcement_status(1),
+            "outbox.latest_announcement": store.outbox.latest_announcement,
+            "scores.is_empty": store.scores.is_empty,
+            "scores.current_slices": store.scores.current_slices,
+            "scores.current_slice": current,
+            "scores.units_on_record": store.scores.units_on_record,
+            "scores.unit_keys": lambda: store.scores.unit_keys("cds"),
+            "scores.versions": store.scores.versions,
+            "scores.version_by_sha": lambda: store.scores.version_by_sha("s"),
+            "scores.version_ever": lambda: store.scores.version_ever("s"),
+            "scores.version_groups": lambda: store.scores.version_groups(2),
         }
         for name, call in calls.items():
             if name in public:  # a method removed since is skipped
                 await call()
                 called.add(name)
         # the writes with every option: a claimed import with aliases and the
-        # in-transaction SHA-256 check, then a claimed undo
-        await store.subscribe(-11, "group", None, by=ADMIN)
-        await store.add_pending(pending("p2"))
-        version = await store.commit_version(
+        # in-transaction SHA-256 check, the same through publishing (with its audit
+        # line), then a claimed undo
+        await store.outbox.subscribe(-11, "group", None, by=ADMIN)
+        await store.people.add_pending(pending("p2"))
+        version = await store.scores.commit_version(
             dataset.slices,
             file_name="a.csv",
             sha256=sha256(data),
@@ -497,27 +522,48 @@ async def test_every_store_write_begins_immediate(
             claim="p2",
             unless_known="live",
         )
-        await store.create_announcement(
+        await store.people.add_pending(pending("p4"))
+        published = await publish(
+            store,
+            catalog,
+            csv_text(",").encode(),
+            "b.csv",
+            uploaded_by=ADMIN,
+            aliases={("cds", "so khac"): "so giao duc va dao tao"},
+            claim="p4",
+            unless_known="live",
+        )
+        called.add("people.claim")
+        await store.outbox.create_announcement(
             "version", created_by=ADMIN, text_html="v", version_id=version, match_groups={"tthc"}
         )
-        await store.mark_delivery(2, -11, "sent", message_id=5, attempt=True)
+        await store.outbox.mark_delivery(2, -11, "sent", message_id=5, attempt=True)
         assert await current() is not None and slice_ is not None
-        await store.window(slice_, 1, 3)
-        await store.slice_records(slice_)
-        unit_id = (await store.unit_keys("cds"))["so giao duc va dao tao"]
-        await store.unit_history(unit_id)
+        await store.scores.window(slice_, 1, 3)
+        await store.scores.slice_records(slice_)
+        unit_id = (await store.scores.unit_keys("cds"))["so giao duc va dao tao"]
+        await store.scores.unit_history(unit_id)
         later: dict[str, Callable[[], Awaitable[Any]]] = {  # added later: called when present
-            "slice_scores": lambda: store.slice_scores(slice_),
-            "unit_records": lambda: store.unit_records(slice_, [unit_id]),
-            "unit_current_records": lambda: store.unit_current_records(unit_id),
+            "scores.slice_scores": lambda: store.scores.slice_scores(slice_),
+            "scores.unit_records": lambda: store.scores.unit_records(slice_, [unit_id]),
+            "scores.unit_current_records": lambda: store.scores.unit_current_records(unit_id),
         }
         for name, call in later.items():
             if name in public:
                 await call()
                 called.add(name)
-        await store.add_pending(pending("p3", "undo"))
-        assert await store.undo_latest(undone_by=ADMIN, expect=version, claim="p3") is not None
-        called |= {"window", "slice_records", "unit_history", "undo_latest"}
+        await store.people.add_pending(pending("p3", "undo"))
+        undone = await store.scores.undo_latest(
+            undone_by=ADMIN, expect=published.version_id, claim="p3"
+        )
+        assert undone is not None
+        called |= {
+            "scores.commit_version",
+            "scores.window",
+            "scores.slice_records",
+            "scores.unit_history",
+            "scores.undo_latest",
+        }
         async with store.write() as db:  # the context manager other code uses directly
             await db.execute("UPDATE pending_actions SET created_at = 0 WHERE id = 'p1'")
     finally:

@@ -141,6 +141,6 @@ def test_sigkill_during_subscription_and_outbox_writes_leaves_old_or_new(tmp_pat
 async def settle(db: Path) -> int:
     store = await Store.open(db)
     try:
-        return await store.settle_interrupted()
+        return await store.outbox.settle_interrupted()
     finally:
         await store.close()

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ranking.catalog import Catalog, load_catalog
 from ranking.export import HEADERS, export_rows, neutralise, plain_number, to_csv, to_xlsx
-from ranking.importer import commit_dataset, read_and_validate, sha256, validate
+from ranking.importer import read_and_validate, sha256, validate
 from ranking.queries import Rankings
 from ranking.reader import read_table
 from ranking.store import NewSlice, ScoreRecord, SliceInfo, Store
@@ -123,7 +123,7 @@ def assert_same(original: Slices, back: list[NewSlice]) -> None:
 
 async def current(rankings: Rankings, year: int = 2022) -> Slices:
     return [
-        (s, await rankings.store.slice_records(s))
+        (s, await rankings.store.scores.slice_records(s))
         for s in await rankings.slices("cds")
         if s.year == year
     ]
@@ -146,7 +146,7 @@ async def test_everything_on_record_round_trips_in_one_file(
 ) -> None:
     """Every shipped data set (whatever data/ holds: other rankings, component
     columns) exported together comes back the same."""
-    original = [(s, await rankings.store.slice_records(s)) for s in await rankings.slices()]
+    original = [(s, await rankings.store.scores.slice_records(s)) for s in await rankings.slices()]
     assert_same(original, reimport(fmt, original, catalog))
 
 
@@ -230,8 +230,8 @@ async def test_computed_ranks_and_components_round_trip(store: Store, catalog: C
         "2023;huyen;Huyện C;500,5;1.000;QĐ 9;;12,345\n"
     ).encode()
     dataset = read_and_validate(upload, "u.csv", catalog)
-    await commit_dataset(
-        store, dataset, file_name="u.csv", digest=sha256(upload), uploaded_by=None
+    await store.scores.commit_version(
+        dataset.slices, file_name="u.csv", sha256=sha256(upload), uploaded_by=None
     )
     rankings = Rankings(store, catalog)
     original = await current(rankings, 2023)

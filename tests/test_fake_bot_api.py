@@ -47,7 +47,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from tests.support.fake_bot_api import (
+from fakes.telegram import (
     DEFAULT_GROUP_ID,
     DEFAULT_USER_ID,
     FakeBotAPI,

@@ -11,7 +11,7 @@ import pytest
 from bot.i18n import LANGUAGES, Translator, catalog, pick_language
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*ROOT.glob("bot/*.py"), *ROOT.glob("ranking/*.py")]
+SOURCES = [*ROOT.glob("bot/**/*.py"), *ROOT.glob("ranking/**/*.py")]
 
 
 def used_keys() -> set[str]:
@@ -19,6 +19,7 @@ def used_keys() -> set[str]:
     for path in SOURCES:
         text = path.read_text(encoding="utf-8")
         keys |= set(re.findall(r"""\bt\(\s*"([a-z_]+\.[a-z_.]+)\"""", text))
+        keys |= set(re.findall(r"""\bt\.plural\(\s*"([a-z_]+\.[a-z_.]+)\"""", text))
         keys |= set(re.findall(r"""\bnew\(\s*"([a-z_]+\.[a-z_.]+)\"""", text))
         # import problems: Problem("code", …), problem("code", …), err("code", …)
         for code in re.findall(r"""\b(?:Problem|problem|err)\(\s*"([a-z_]+)\"""", text):

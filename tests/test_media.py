@@ -20,11 +20,11 @@ from bot import charts, media
 from bot.answers import Answers
 from bot.charts import LEVEL_COLORS, NO_LEVEL_COLOR, draw_ranking_chart
 from bot.i18n import Translator
+from fakes.telegram import DEFAULT_GROUP_ID, Call, parse_html
 from ranking.export import HEADERS, NOTES_SHEET_TITLE
-from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, parse_html
 from tests.test_charts import PNG_MAGIC, bar_count, pixels
 from tests.test_telegram import Bot, plain
-from tests.test_uploads import admin_bot, buttons, confirm, upload
+from tests.test_uploads import ADMIN, admin_bot, buttons, confirm, upload
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 GROUP: dict[str, Any] = {"chat_id": DEFAULT_GROUP_ID, "chat_type": "group"}
@@ -84,7 +84,7 @@ async def chart_of(bot: Bot, text: str, **kw: Any) -> tuple[Call, bytes]:
 
 
 def answers(bot: Bot) -> Answers:
-    result: Answers = bot.app.bot_data["answers"]
+    result: Answers = bot.app.bot_data.answers
     return result
 
 
@@ -226,7 +226,12 @@ async def test_a_failed_render_is_an_apology_not_a_traceback(
     call = await running.say("/bieudo huyen 2022")
     await running.srv.wait_idle(quiet=0.2)
     assert plain(call) == Translator("vi")("error.internal")
-    assert len(running.srv.calls_since(mark, "sendMessage")) == 1
+    sends = running.srv.calls_since(mark, "sendMessage")
+    # the user (here an admin too) gets one answer, the apology; and, being an admin,
+    # one report of what broke
+    reports = [c for c in sends if "matplotlib fell over" in c.params["text"]]
+    assert len(reports) == 1 and reports[0].params["chat_id"] == ADMIN
+    assert len(sends) - len(reports) == 1
 
 
 # ---- the card's history chart ---------------------------------------------------------------

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from bot.answers import Answers
 from bot.i18n import Translator
-from bot.render import to_plain
+from bot.reply import to_plain
 from bot.template import template_ods, template_xlsx
 from bot.uploads import problem_lines, reader_message
 from ranking.catalog import Catalog
@@ -36,13 +36,12 @@ from ranking.importer import (
     Dataset,
     ImportFailed,
     Problem,
-    commit_dataset,
-    load_shipped_data,
     parse_share,
     read_and_validate,
     sha256,
 )
 from ranking.layout import decision_in, is_footer, max_in_header, section_of, years_in_title
+from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
 from ranking.reader import PROBLEM_CODES, TEMPLATE_NAMES, Limits, ReadProblem, read_table
 from ranking.store import Store
@@ -195,14 +194,13 @@ def test_percent_cells_say_they_were_fractions() -> None:
 
 async def answers_for(data: bytes, name: str, store: Store, catalog: Catalog) -> list[str]:
     await load_shipped_data(store, catalog)
-    d = read_and_validate(data, name, catalog)
-    await commit_dataset(store, d, file_name=name, digest=sha256(data), uploaded_by=1)
+    await publish(store, catalog, data, name, uploaded_by=1)
     answers = Answers(Rankings(store, catalog))
     replies = []
     for question in ("/top 5 tthc 2023", "/donvi so lao dong"):
         reply = await answers.to_text(question, lang="vi")
         assert reply is not None
-        replies.append(to_plain(reply.html))
+        replies.append(to_plain(reply.text))
     return replies
 
 

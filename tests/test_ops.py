@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import ops
 from bot.backup import backups_in
+from bot.channels.telegram import ops
 from bot.settings import Settings
+from fakes.telegram import FakeBotAPI
 from ranking.store import Store
-from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.serving import serving
 from tests.test_telegram import ROOT, TOKEN, Bot, plain
 from tests.test_uploads import csv_text
@@ -167,7 +167,7 @@ async def test_cli_import_queues_an_announcement(tmp_path: Path) -> None:
     db = tmp_path / "cli.sqlite3"
     store = await Store.open(db)
     try:
-        await store.subscribe(-400007001, "group", None, by=ADMIN)
+        await store.outbox.subscribe(-400007001, "group", None, by=ADMIN)
     finally:
         await store.close()
     data = tmp_path / "ket-qua-2023.csv"
@@ -177,8 +177,8 @@ async def test_cli_import_queues_an_announcement(tmp_path: Path) -> None:
     assert "Đã xếp hàng thông báo tới 1 nơi" in done.stdout
     store = await Store.open(db)
     try:
-        latest = await store.latest_announcement()
+        latest = await store.outbox.latest_announcement()
         assert latest is not None
-        assert await store.announcement_status(latest[0]) == {"pending": 1}
+        assert await store.outbox.announcement_status(latest[0]) == {"pending": 1}
     finally:
         await store.close()

@@ -23,11 +23,11 @@ import httpx
 import pytest
 
 import bot.answers
-from bot.app import _serve, build_application
+from bot.channels.telegram.app import _serve, build_application
 from bot.logs import RedactingFilter, setup_logging
 from bot.settings import Settings
+from fakes.telegram import FakeBotAPI
 from ranking.store import Store
-from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.serving import serving
 from tests.test_reader import to_cp1258
 from tests.test_telegram import Bot, plain
@@ -347,13 +347,13 @@ async def two_admins(tmp_path: Path) -> AsyncIterator[Bot]:
 
 async def test_an_admins_username_without_the_id_gains_nothing(two_admins: Bot) -> None:
     bot, srv = two_admins, two_admins.srv
-    store: Store = bot.app.bot_data["store"]
+    store: Store = bot.app.bot_data.store
     name = "so_tttt_laocai"
     # the real admin, known by that username, makes a preview
     await bot.say("/trogiup", user_id=ADMIN, chat_id=ADMIN, username=name)
     preview = await upload(bot, to_cp1258(csv_text(";")), "2023.csv", username=name)
     assert "Xem trước" in plain(preview)
-    before = await store.versions()
+    before = await store.scores.versions()
     files_fetched = len(srv.calls_since(0, "getFile"))
     # someone else with the same username (and the same display name)
     refused = await upload(bot, csv_text(";").encode(), "x.csv", user_id=OTHER, username=name)
@@ -370,23 +370,23 @@ async def test_an_admins_username_without_the_id_gains_nothing(two_admins: Bot) 
     )
     answer = await srv.wait_for("answerCallbackQuery", since=mark)
     assert "Chỉ người đã tải tệp lên" in answer.params["text"]
-    assert await store.versions() == before
-    assert await store.admin_ids() == set()
+    assert await store.scores.versions() == before
+    assert await store.people.admin_ids() == set()
     action_id = buttons(preview)["✅ Xác nhận"].split(":")[1]
-    pending = await store.pending(action_id)
+    pending = await store.people.pending(action_id)
     assert pending is not None and pending.state == "pending"
-    assert "refused" in {a for _, a, _ in await store.audit_entries()}
+    assert "refused" in {a for _, a, _ in await store.people.audit_entries()}
 
 
 async def test_forged_admin_button_data_gains_nothing(two_admins: Bot) -> None:
     bot = two_admins
-    store: Store = bot.app.bot_data["store"]
+    store: Store = bot.app.bot_data.store
     preview = await upload(bot, to_cp1258(csv_text(";")), "2023.csv")
     ok = buttons(preview)["✅ Xác nhận"]
     action_id = ok.split(":")[1]
     undo = await bot.say("/hoantac", user_id=ADMIN2, chat_id=ADMIN2)
     undo_id = buttons(undo)["✅ Xác nhận"].split(":")[1]
-    before = await store.versions()
+    before = await store.scores.versions()
     refusals = {
         "callback.stale": "cũ hoặc không hợp lệ",
         "not_your_button": "Chỉ người đã tải tệp lên",
@@ -415,9 +415,9 @@ async def test_forged_admin_button_data_gains_nothing(two_admins: Bot) -> None:
         answer = await answer_of(bot, data, preview.result, user_id=user_id)
         assert refusals[expected] in answer.params["text"], (user_id, data, answer.params)
         await bot.srv.wait_idle(quiet=0.05)
-    assert await store.versions() == before
+    assert await store.scores.versions() == before
     for pending_id in (action_id, undo_id):
-        pending = await store.pending(pending_id)
+        pending = await store.people.pending(pending_id)
         assert pending is not None and pending.state == "pending", pending_id
     # the real owner's press still works afterwards: nothing was used up
     assert "Đã công bố" in plain(await confirm(bot, preview))

@@ -8,15 +8,10 @@ import aiosqlite
 import pytest
 
 from ranking.catalog import Catalog
-from ranking.importer import (
-    ImportFailed,
-    commit_dataset,
-    load_shipped_data,
-    read_and_validate,
-    sha256,
-)
+from ranking.importer import ImportFailed, read_and_validate, sha256
+from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
-from ranking.store import MIGRATIONS, Store, StoreError
+from ranking.store import SCHEMA_VERSION, Store, StoreError
 
 HEADER = "Năm;Nhóm;Xếp hạng;Tên cơ quan, đơn vị;Tổng điểm;Điểm tối đa;Số đơn vị;Căn cứ\n"
 SOURCE = "QĐ 1/QĐ-UBND ngày 1/3/2024"
@@ -29,13 +24,13 @@ def csv(*rows: str) -> bytes:
 async def test_schema_is_versioned(store: Store) -> None:
     async with aiosqlite.connect(store.path) as db, db.execute("PRAGMA user_version") as cur:
         row = await cur.fetchone()
-    assert row is not None and row[0] == len(MIGRATIONS)
+    assert row is not None and row[0] == SCHEMA_VERSION
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     async with aiosqlite.connect(path) as db:
-        await db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+        await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
         await db.commit()
     with pytest.raises(StoreError):
         await Store.open(path)
@@ -44,8 +39,8 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
 async def test_shipped_data_loads_once(store: Store, catalog: Catalog) -> None:
     assert await load_shipped_data(store, catalog) == ["dti-2022.csv", "laocai-cds-2022.csv"]
     assert await load_shipped_data(store, catalog) == []
-    assert len(await store.versions()) == 2
-    slices = await store.current_slices("cds")
+    assert len(await store.scores.versions()) == 2
+    slices = await store.scores.current_slices("cds")
     assert {(s.group_code, s.unit_count, str(s.max_score), s.published) for s in slices} == {
         ("tthc", 18, "1000", 11),
         ("khong-tthc", 22, "750", 4),
@@ -58,7 +53,7 @@ async def test_scores_keep_their_exact_digits(rankings: Rankings) -> None:
     (du_lich,) = [
         r
         for s in await rankings.slices("cds")
-        for r in await rankings.store.slice_records(s)
+        for r in await rankings.store.scores.slice_records(s)
         if r.name == "Sở Du lịch"
     ]
     assert str(du_lich.score) == "235.40"
@@ -75,40 +70,42 @@ async def test_new_version_switches_slices_and_undo_restores(
         f"2023;huyen;1;Huyện Sa Pa;650,5;1.000;9;{SOURCE}",
     )
     dataset = read_and_validate(data, "new.csv", catalog)
-    version = await commit_dataset(
-        store, dataset, file_name="new.csv", digest=sha256(data), uploaded_by=42
+    version = await store.scores.commit_version(
+        dataset.slices, file_name="new.csv", sha256=sha256(data), uploaded_by=42
     )
     assert await rankings.years("cds") == [2022, 2023]
-    huyen_2022 = await store.current_slice("cds", 2022, "huyen")
+    huyen_2022 = await store.scores.current_slice("cds", 2022, "huyen")
     assert huyen_2022 is not None and huyen_2022.version_id == version
-    assert [r.name for r in await store.slice_records(huyen_2022)] == ["Huyện Bắc Hà"]
+    assert [r.name for r in await store.scores.slice_records(huyen_2022)] == ["Huyện Bắc Hà"]
     # the other 2022 groups are untouched
-    tthc = await store.current_slice("cds", 2022, "tthc")
+    tthc = await store.scores.current_slice("cds", 2022, "tthc")
     assert tthc is not None and tthc.version_id == 2  # the shipped file's version
 
-    undone = await store.undo_latest(undone_by=42)
+    undone = await store.scores.undo_latest(undone_by=42)
     assert undone is not None and undone.id == version
     assert await rankings.years("cds") == [2022]
-    huyen_2022 = await store.current_slice("cds", 2022, "huyen")
+    huyen_2022 = await store.scores.current_slice("cds", 2022, "huyen")
     assert huyen_2022 is not None and huyen_2022.version_id == 2
-    assert len(await store.slice_records(huyen_2022)) == 4
+    assert len(await store.scores.slice_records(huyen_2022)) == 4
 
 
 async def test_failed_write_leaves_nothing(rankings: Rankings, catalog: Catalog) -> None:
     store = rankings.store
-    before = await store.versions()
+    before = await store.scores.versions()
     data = csv(f"2023;huyen;1;Huyện Sa Pa;650,5;1.000;9;{SOURCE}")
     dataset = read_and_validate(data, "x.csv", catalog)
-    original = store._writer_unit_keys
+    original = store.scores._writer_unit_keys
 
     async def boom(*args: object) -> dict[str, int]:
         raise RuntimeError("disk on fire")
 
-    store._writer_unit_keys = boom  # type: ignore[method-assign,assignment]
+    store.scores._writer_unit_keys = boom  # type: ignore[method-assign,assignment]
     with pytest.raises(RuntimeError):
-        await commit_dataset(store, dataset, file_name="x.csv", digest="d", uploaded_by=1)
-    store._writer_unit_keys = original  # type: ignore[method-assign]
-    assert await store.versions() == before
+        await store.scores.commit_version(
+            dataset.slices, file_name="x.csv", sha256="d", uploaded_by=1
+        )
+    store.scores._writer_unit_keys = original  # type: ignore[method-assign]
+    assert await store.scores.versions() == before
     assert await rankings.years("cds") == [2022]
 
 
@@ -198,3 +195,40 @@ def test_missing_columns_are_named(catalog: Catalog) -> None:
         ("missing_source", "Căn cứ"),
         ("missing_year", "Năm"),
     ]
+
+
+async def test_only_imports_and_undos_rebuild_the_caches(
+    rankings: Rankings, catalog: Catalog
+) -> None:
+    """The unit index and the slices are rebuilt when the score data changes, from
+    this process or another, and not for a broadcast's delivery marks, an audit line
+    or a language choice (PRAGMA data_version changes with each of those)."""
+    store = rankings.store
+    assert (await rankings.find_units("bac ha")).matches
+    built, generation = rankings.rebuilds, await store.scores.generation()
+    await store.outbox.subscribe(-5, "group", None, by=1)
+    announcement, _ = await store.outbox.create_announcement("text", created_by=1, text_html="x")
+    for state, expect in (("sending", "pending"), ("sent", "sending")):
+        assert await store.outbox.mark_delivery(announcement, -5, state, expect=expect)
+    await store.people.audit(1, "test", "a line")
+    await store.people.set_language(1, "en")
+    assert (await rankings.find_units("bac ha")).matches
+    assert await rankings.years("cds") == [2022]
+    assert rankings.rebuilds == built
+    assert await store.scores.generation() == generation
+
+    # an import through other connections, as `python -m bot import` does
+    other = await Store.open(store.path)
+    try:
+        data = csv(f"2023;huyen;1;Huyện Sa Pa;650,5;1.000;9;{SOURCE}")
+        await publish(other, catalog, data, "new.csv", uploaded_by=42)
+    finally:
+        await other.close()
+    assert await rankings.years("cds") == [2022, 2023]
+    assert (await rankings.find_units("sa pa")).matches
+    assert rankings.rebuilds == built + 1
+
+    await store.scores.undo_latest(undone_by=42)
+    assert await rankings.years("cds") == [2022]
+    assert rankings.rebuilds == built + 2
+    assert await store.scores.generation() == generation + 2

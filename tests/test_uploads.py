@@ -17,12 +17,12 @@ import pytest
 
 from bot import uploads
 from bot.i18n import Translator
-from bot.render import to_plain
+from bot.reply import to_plain
 from bot.settings import Settings
+from fakes.telegram import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
 from ranking.importer import read_and_validate
 from ranking.queries import Rankings
 from ranking.store import Store
-from tests.support.fake_bot_api import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
 from tests.support.serving import serving
 from tests.test_reader import to_cp1258
 from tests.test_telegram import TOKEN, Bot, plain
@@ -225,9 +225,9 @@ async def test_non_admin_is_refused_and_logged(running: Bot) -> None:
         assert "chỉ dành cho quản trị viên" in plain(
             await running.say(command, user_id=OTHER, chat_id=OTHER)
         )
-    store: Store = running.app.bot_data["store"]
-    assert len(await store.audit_entries("refused")) == 6
-    assert await store.admin_ids() == set()
+    store: Store = running.app.bot_data.store
+    assert len(await store.people.audit_entries("refused")) == 6
+    assert await store.people.admin_ids() == set()
 
 
 async def test_admin_tricks_gain_nothing(running: Bot) -> None:
@@ -257,8 +257,8 @@ async def test_button_pressed_twice_by_someone_else_and_cancel(running: Bot) -> 
     await confirm(running, preview)
     second = await answer_of(running, data, preview.result)
     assert "đã được xử lý" in second.params["text"]
-    store: Store = running.app.bot_data["store"]
-    assert len([v for v in await store.versions() if v.file_name == "a.csv"]) == 1
+    store: Store = running.app.bot_data.store
+    assert len([v for v in await store.scores.versions() if v.file_name == "a.csv"]) == 1
     # a cancelled preview writes nothing
     rows = csv_text(";").replace("2023", "2024").replace("QĐ 123", "QĐ 7")
     preview = await upload(running, rows.encode(), "b.csv")
@@ -272,7 +272,7 @@ async def test_button_pressed_twice_by_someone_else_and_cancel(running: Bot) -> 
 async def test_expired_preview_is_refused(running: Bot) -> None:
     preview = await upload(running, to_cp1258(csv_text(";")), "late.csv")
     action_id = buttons(preview)["✅ Xác nhận"].split(":")[1]
-    store: Store = running.app.bot_data["store"]
+    store: Store = running.app.bot_data.store
     async with store.write() as db:  # sixteen minutes ago
         await db.execute(
             "UPDATE pending_actions SET created_at = ? WHERE id = ?",

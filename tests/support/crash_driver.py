@@ -39,11 +39,13 @@ async def setup(db: Path) -> None:
     store = await Store.open(db)
     try:
         for i in range(BULK):
-            await store.subscribe(BULK_FIRST - i, "group", None if i % 2 else ["tthc"], by=1)
-        await store.subscribe(MIGRATED_OLD, "group", ["huyen"], by=1)
+            await store.outbox.subscribe(
+                BULK_FIRST - i, "group", None if i % 2 else ["tthc"], by=1
+            )
+        await store.outbox.subscribe(MIGRATED_OLD, "group", ["huyen"], by=1)
         # announcements that only the migrated chat gets: its pending deliveries
         for n in range(PENDING_FOR_MIGRATED):
-            await store.create_announcement(
+            await store.outbox.create_announcement(
                 "text", created_by=1, text_html=f"m{n}", match_groups={"huyen"}
             )
         # remove the deliveries the bulk chats got from those (they follow all groups)
@@ -51,7 +53,7 @@ async def setup(db: Path) -> None:
             await db_.execute("DELETE FROM deliveries WHERE chat_id != ?", (MIGRATED_OLD,))
             await db_.execute("DELETE FROM audit_log")
         # announcement number PENDING_FOR_MIGRATED + 1: the one whose rows cycle
-        await store.create_announcement(
+        await store.outbox.create_announcement(
             "text", created_by=1, text_html="cycled", match_groups={"tthc"}
         )
     finally:
@@ -70,16 +72,16 @@ async def run(db: Path) -> None:
         step = 0
         while True:
             step += 1
-            where = await store.subscription(MIGRATED_OLD)
+            where = await store.outbox.subscription(MIGRATED_OLD)
             if where is False:
-                await store.migrate_chat(MIGRATED_NEW, MIGRATED_OLD)
+                await store.outbox.migrate_chat(MIGRATED_NEW, MIGRATED_OLD)
             else:
-                await store.migrate_chat(MIGRATED_OLD, MIGRATED_NEW)
-            if await store.subscription(TOGGLED) is False or step % 3 == 0:
-                await store.subscribe(TOGGLED, "group", CHOICES[step % 2], by=7)
+                await store.outbox.migrate_chat(MIGRATED_OLD, MIGRATED_NEW)
+            if await store.outbox.subscription(TOGGLED) is False or step % 3 == 0:
+                await store.outbox.subscribe(TOGGLED, "group", CHOICES[step % 2], by=7)
             else:
-                await store.unsubscribe(TOGGLED, by=7)
-            await store.create_announcement(
+                await store.outbox.unsubscribe(TOGGLED, by=7)
+            await store.outbox.create_announcement(
                 "text", created_by=1, text_html=f"a{step}", match_groups={"tthc"}
             )
             for offset in range(5):
@@ -96,7 +98,7 @@ async def run(db: Path) -> None:
                 assert row is not None
                 state, attempts = row
                 if state == "pending":
-                    await store.mark_delivery(
+                    await store.outbox.mark_delivery(
                         first,
                         chat,
                         "sending",
@@ -105,7 +107,7 @@ async def run(db: Path) -> None:
                         error=f"try {attempts + 1}",
                     )
                 else:
-                    await store.mark_delivery(
+                    await store.outbox.mark_delivery(
                         first, chat, "pending", expect="sending", error=f"back {attempts}"
                     )
     finally:

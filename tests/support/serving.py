@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, post_init, post_shutdown
+from bot.channels.telegram.app import build_application, post_init, post_shutdown
 from bot.settings import Settings
 
 

@@ -1,9 +1,4 @@
-"""Operations: the admins' /saoluu, the daily backup job, and the per-user flood guard.
-
-Why here and not in bot/backup.py: that module is plain sqlite3 and file work
-(no Telegram, no wording), run in worker threads; this one is the Telegram and
-JobQueue side of it, with its messages from locales/*/ops.po.
-"""
+"""Operations on Telegram: /saoluu and the nightly backup (bot/backup.py does the work)."""
 
 from __future__ import annotations
 
@@ -13,49 +8,39 @@ import math
 import tempfile
 from datetime import time
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from telegram import Message, Update, User
 from telegram.constants import FileSizeLimit
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
 
-from bot import admin, backup
+from bot import backup
 from bot.backup import BackupError
-from bot.flood import FloodGuard, Verdict
+from bot.channels.telegram.access import admin_only, translator
+from bot.channels.telegram.context import BotApp, BotContext
 from bot.i18n import Translator
-from bot.render import esc, esc_params
-from bot.settings import Settings
+from bot.reply import esc, esc_params
 
 log = logging.getLogger("rankbot.ops")
-
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # 02:00 in Lào Cai: after the working day's uploads, before anyone asks.
 DAILY_BACKUP_AT = time(2, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 DAILY_BACKUP_JOB = "daily-backup"
 
 
-def settings_of(context: ContextTypes.DEFAULT_TYPE | AnyApplication) -> Settings:
-    return cast(Settings, context.bot_data["settings"])
-
-
-# ---- backups ------------------------------------------------------------------
-
-
 def backup_error_text(exc: BackupError, t: Translator) -> str:
     return t(exc.key, **esc_params(exc.params))
 
 
-@admin.admin_only
-async def backup_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@admin_only
+async def backup_command(update: Update, context: BotContext) -> None:
     """/saoluu: a consistent snapshot (SQLite's online backup API, integrity-checked)
     sent to the admin as a file; the bot keeps answering meanwhile."""
     message = cast(Message, update.effective_message)
     user_id = cast(User, update.effective_user).id  # admin_only: there is one
-    t = await admin.translator(update, context)
-    settings = settings_of(context)
+    t = await translator(update, context)
+    settings = context.settings
     with tempfile.TemporaryDirectory(prefix="rankbot-backup-") as folder:
         try:
             path = await asyncio.to_thread(backup.backup_to, settings.db_path, Path(folder))
@@ -74,9 +59,9 @@ async def backup_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             )
             return
         data = await asyncio.to_thread(path.read_bytes)
-    store = admin.store_of(context)
-    versions = await store.versions(limit=1)
-    await store.audit(user_id, "backup", f"{path.name} {size} bytes")
+    store = context.store
+    versions = await store.scores.versions(limit=1)
+    await store.people.audit(user_id, "backup", f"{path.name} {size} bytes")
     await message.reply_document(
         document=data,
         filename=path.name,
@@ -89,10 +74,10 @@ async def backup_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
-async def daily_backup(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def daily_backup(context: BotContext) -> None:
     """The JobQueue's nightly copy into RANKBOT_BACKUP_DIR, keeping the newest
     RANKBOT_BACKUP_KEEP; a failure is logged and told to the admins."""
-    settings = settings_of(context)
+    settings = context.settings
     folder = settings.backup_folder()
     try:
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
@@ -116,7 +101,7 @@ async def daily_backup(context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("daily backup %s written, %d old ones removed", path.name, len(removed))
 
 
-def schedule_backups(application: AnyApplication) -> None:
+def schedule_backups(application: BotApp) -> None:
     """Once a day at DAILY_BACKUP_AT (call from post_init)."""
     jobs = application.job_queue
     if jobs is None:  # pragma: no cover - the job-queue extra is a dependency
@@ -125,39 +110,3 @@ def schedule_backups(application: AnyApplication) -> None:
     for old in jobs.get_jobs_by_name(DAILY_BACKUP_JOB):
         old.schedule_removal()
     jobs.run_daily(daily_backup, time=DAILY_BACKUP_AT, name=DAILY_BACKUP_JOB)
-
-
-# ---- flood guard ----------------------------------------------------------------
-
-
-def flood_guard(settings: Settings) -> FloodGuard | None:
-    if settings.flood_per_minute == 0:
-        return None
-    return FloodGuard(rate=settings.flood_per_minute, per=60.0, burst=settings.flood_burst)
-
-
-async def let_through(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator | None = None
-) -> bool:
-    """True when this user's query may be answered. Over the limit, the user hears
-    "chờ một chút" once (with how long), and further messages get no reply until
-    the bucket refills, so the bot does not become the flood. Admins are exempt."""
-    guard = cast(FloodGuard | None, context.bot_data.get("flood"))
-    user = update.effective_user
-    if guard is None or user is None:
-        return True
-    verdict = guard.check(user.id)
-    if verdict is Verdict.ALLOW or await admin.is_admin(user.id, context):
-        return True
-    query = update.callback_query
-    if verdict is Verdict.WARN and t is not None:
-        seconds = max(1, math.ceil(guard.retry_after(user.id)))
-        text = t("flood.wait", seconds=seconds)
-        log.info("flood guard: user %s asked too fast", user.id)
-        if query is not None:
-            await query.answer(text, show_alert=False)
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(text)
-    elif query is not None:
-        await query.answer()  # stops the button's spinner, says nothing
-    return False

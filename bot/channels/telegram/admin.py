@@ -1,96 +1,39 @@
-"""Admin side: uploads with preview and confirmation, history, undo, admins.
-
-Who is an admin: numeric ids from RANKBOT_ADMIN_IDS plus ids an admin added
-with /quantri; never a username, never Telegram's anonymous-admin or
-service accounts, only in a private chat, and never a message sent on
-behalf of a chat (sender_chat). Everyone else is refused politely and the
-attempt is logged.
-"""
+"""Admins on Telegram: uploads with preview and confirmation, history, undo, the
+admin list, the template. Who is an admin: bot/channels/telegram/access.py."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import secrets
 import time
-from collections.abc import Callable, Coroutine
 from pathlib import PurePath
 from typing import Any, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot.answers import Answers
+from bot.announcements import queue_version
+from bot.channels.telegram.access import admin_only, is_admin, translator
+from bot.channels.telegram.context import BotContext
+from bot.channels.telegram.sending import edit_result, send_text
+from bot.commands import BY_KEY
 from bot.i18n import Translator
-from bot.render import esc
-from bot.settings import FORBIDDEN_ADMIN_IDS, Settings
+from bot.reply import esc
+from bot.settings import FORBIDDEN_ADMIN_IDS
 from bot.template import template_xlsx
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
+from ranking.publishing import publish
 from ranking.reader import Limits, ReadProblem
-from ranking.store import ActionTaken, AlreadyImported, PendingAction, Store
+from ranking.store import ActionTaken, AlreadyImported, PendingAction
 
 log = logging.getLogger("rankbot.admin")
 
 PREVIEW_TTL = 15 * 60  # seconds a preview can be confirmed
 ACCEPTED_SUFFIXES = {".csv", ".xlsx", ".txt", ".tsv"}
 UPLOAD_LIMITS = Limits()
-AWAIT_UPLOAD = "awaiting_upload"
-
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-
-def store_of(context: ContextTypes.DEFAULT_TYPE) -> Store:
-    return cast(Store, context.bot_data["store"])
-
-
-def answers_of(context: ContextTypes.DEFAULT_TYPE) -> Answers:
-    return cast(Answers, context.bot_data["answers"])
-
-
-async def is_admin(user_id: int, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    if user_id in FORBIDDEN_ADMIN_IDS:
-        return False
-    settings = cast(Settings, context.bot_data["settings"])
-    return user_id in settings.admin_ids or user_id in await store_of(context).admin_ids()
-
-
-async def translator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translator:
-    from bot.app import language_of  # the one place that decides a user's language
-
-    return Translator(await language_of(update, context))
-
-
-def admin_only(handler: Handler) -> Handler:
-    """Run `handler` only for an admin, in a private chat, speaking as themself."""
-
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
-        t = await translator(update, context)
-        reason = None
-        if message.sender_chat is not None:
-            reason = "sender_chat"
-        elif message.chat.type != ChatType.PRIVATE:
-            reason = "not_private"
-        elif not await is_admin(user.id, context):
-            reason = "not_admin"
-        if reason is not None:
-            log.warning("refused %s to user %s (%s)", handler.__name__, user.id, reason)
-            await store_of(context).audit(user.id, "refused", f"{handler.__name__}: {reason}")
-            key = "admin.private_only" if reason == "not_private" else "admin.refused"
-            await message.reply_text(t(key))
-            return
-        await handler(update, context)
-
-    guarded.__name__ = handler.__name__
-    return guarded
+UPLOAD = BY_KEY["upload"]  # a document captioned with one of its names is an upload
 
 
 def confirm_buttons(action_id: str, t: Translator, *, near: bool = False) -> InlineKeyboardMarkup:
@@ -109,24 +52,27 @@ def confirm_buttons(action_id: str, t: Translator, *, near: bool = False) -> Inl
 
 
 @admin_only
-async def upload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def upload_command(update: Update, context: BotContext) -> None:
     """/tailen: the next document is the upload (or a document captioned /tailen)."""
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
     if context.user_data is not None:
-        context.user_data[AWAIT_UPLOAD] = time.monotonic()
+        context.user_data.awaiting_upload = time.monotonic()
     await message.reply_text(t("upload.send_file", limit_mb=UPLOAD_LIMITS.max_bytes // 2**20))
 
 
-async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_document(update: Update, context: BotContext) -> None:
     """A document in a private chat: an upload when it is captioned /tailen or
     follows /tailen; a non-admin is refused either way."""
     message = update.effective_message
     if message is None or message.document is None:
         return
-    caption = (message.caption or "").strip().lower()
-    captioned = caption.startswith(("/tailen", "/upload"))
-    awaited = bool(context.user_data and context.user_data.pop(AWAIT_UPLOAD, None))
+    words = (message.caption or "").split()
+    command = words[0].lstrip("/").split("@")[0].lower() if words else ""
+    captioned = bool(words) and words[0].startswith("/") and command in UPLOAD.names
+    awaited = False
+    if context.user_data is not None and context.user_data.awaiting_upload is not None:
+        awaited, context.user_data.awaiting_upload = True, None
     if not captioned and not awaited:
         if await is_admin(message.from_user.id if message.from_user else 0, context):
             t = await translator(update, context)
@@ -136,7 +82,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 @admin_only
-async def receive_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def receive_upload(update: Update, context: BotContext) -> None:
     message = cast(Message, update.effective_message)
     document = message.document
     assert document is not None
@@ -169,20 +115,20 @@ async def receive_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         )
         return
     data = buffer.getvalue()
-    rankings = answers_of(context).rankings
+    rankings = context.rankings
     digest = sha256(data)
-    await store_of(context).audit(user_id, "upload", f"{name} {digest}")
+    await context.store.people.audit(user_id, "upload", f"{name} {digest}")
     try:
         dataset: Dataset = await asyncio.to_thread(read_and_validate, data, name, rankings.catalog)
     except ReadProblem as problem:
         await message.reply_html(reader_message(problem, t))
         return
     except ImportFailed as failed:
-        lines = [t("import.refused", count=len(failed.problems))]
+        lines = [t.plural("import.refused", len(failed.problems))]
         lines += problem_lines(failed.problems, t)
-        await reply_long(message, "\n".join(lines))
+        await send_text(message, "\n".join(lines))
         return
-    if await rankings.store.version_by_sha(digest):
+    if await rankings.store.scores.version_by_sha(digest):
         await message.reply_text(t("import.identical"))
         return
     preview = await build_preview(dataset, rankings, t, file_name=name)
@@ -199,8 +145,8 @@ async def receive_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         target=None,
         state="pending",
     )
-    await rankings.store.add_pending(action)
-    await reply_long(
+    await rankings.store.people.add_pending(action)
+    await send_text(
         message,
         preview.html,
         confirm_buttons(action.id, t, near=bool(preview.near_names)),
@@ -224,28 +170,18 @@ class CappedBuffer(io.BytesIO):
         return super().write(data)
 
 
-async def reply_long(
-    message: Message, markup: str, buttons: InlineKeyboardMarkup | None = None
-) -> None:
-    from bot.app import split_html
-
-    chunks = split_html(markup)
-    for i, chunk in enumerate(chunks):
-        await message.reply_html(chunk, reply_markup=buttons if i == len(chunks) - 1 else None)
-
-
 # ---- confirm / cancel ------------------------------------------------------
 
 
-async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_action_button(update: Update, context: BotContext) -> None:
     """✅ / ❌ on an upload or undo preview. Only the uploader, within 15 minutes, once."""
     query = update.callback_query
     if query is None or not query.data:
         return
     t = await translator(update, context)
     parts = query.data.split(":")
-    store = store_of(context)
-    action = await store.pending(parts[1]) if len(parts) == 3 else None
+    store = context.store
+    action = await store.people.pending(parts[1]) if len(parts) == 3 else None
     # Only uploads and undos are confirmed here; a /thongbao draft has its own
     # buttons (bot/announce.py), so its id in an `a:` button is a forgery.
     if (
@@ -268,12 +204,12 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.answer(t("admin.already_done"))
         return
     if time.time() - action.created_at > PREVIEW_TTL:
-        await store.cancel_pending(action.id)
+        await store.people.cancel_pending(action.id)
         await query.answer(t("admin.expired"), show_alert=True)
         await edit_result(query, t("admin.expired"))
         return
     if parts[2] == "no":
-        await store.cancel_pending(action.id)
+        await store.people.cancel_pending(action.id)
         await query.answer(t("admin.cancelled"))
         await edit_result(query, t("admin.cancelled"))
         return
@@ -289,29 +225,20 @@ async def on_action_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await edit_result(query, text)
 
 
-async def edit_result(query: Any, text: str) -> None:
-    with contextlib.suppress(BadRequest):  # already without buttons
-        await query.edit_message_reply_markup(reply_markup=None)
-    if query.message is not None:
-        await query.message.reply_html(text)
-
-
 async def confirm_import(
-    action: PendingAction, same_units: bool, context: ContextTypes.DEFAULT_TYPE, t: Translator
+    action: PendingAction, same_units: bool, context: BotContext, t: Translator
 ) -> str:
-    rankings = answers_of(context).rankings
+    rankings = context.rankings
     assert action.payload is not None and action.file_name and action.sha256
-    dataset = await asyncio.to_thread(
-        read_and_validate, action.payload, action.file_name, rankings.catalog
-    )
     aliases = (
         {(ranking, new): known for ranking, new, known in action.aliases} if same_units else {}
     )
     try:
-        version = await rankings.store.commit_version(
-            dataset.slices,
-            file_name=action.file_name,
-            sha256=action.sha256,
+        published = await publish(
+            rankings.store,
+            rankings.catalog,
+            action.payload,
+            action.file_name,
             uploaded_by=action.user_id,
             aliases=aliases,
             claim=action.id,
@@ -320,25 +247,23 @@ async def confirm_import(
             unless_known="live",
         )
     except AlreadyImported:
-        await rankings.store.cancel_pending(action.id)
+        await rankings.store.people.cancel_pending(action.id)
         return t("import.identical")
-    await rankings.store.audit(action.user_id, "import", f"version {version} {action.file_name}")
     # Queued in the durable outbox; the worker sends it in the background.
-    from bot import announce  # bot.announce imports this module
-
-    await announce.announce_version(context.application, version, action.user_id)
-    years = sorted({s.year for s in dataset.slices})
-    return t("admin.imported", version=version, years=", ".join(map(str, years)))
+    if await queue_version(rankings, published.version_id, action.user_id) is not None:
+        context.bot_data.wake_outbox()
+    years = ", ".join(map(str, published.years))
+    return t("admin.imported", version=published.version_id, years=years)
 
 
 # ---- history / undo ------------------------------------------------------------
 
 
 @admin_only
-async def history_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def history_command(update: Update, context: BotContext) -> None:
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
-    versions = await store_of(context).versions(limit=15)
+    versions = await context.store.scores.versions(limit=15)
     lines = [t("history.title")]
     for v in versions:
         key = "history.item_undone" if v.undone_at else "history.item"
@@ -346,22 +271,22 @@ async def history_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             t(
                 key,
                 id=v.id,
-                at=v.created_at.replace("T", " ")[:16],
+                at=t.datetime(v.created_at),
                 file=esc(v.file_name),
                 rows=v.row_count,
                 who=v.uploaded_by or t("history.shipped"),
                 sha=v.sha256[:12],
             )
         )
-    await reply_long(message, "\n".join(lines))
+    await send_text(message, "\n".join(lines))
 
 
 @admin_only
-async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def undo_command(update: Update, context: BotContext) -> None:
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
-    store = store_of(context)
-    live = [v for v in await store.versions(limit=50) if v.undone_at is None]
+    store = context.store
+    live = [v for v in await store.scores.versions(limit=50) if v.undone_at is None]
     if not live:
         await message.reply_text(t("undo.nothing"))
         return
@@ -379,29 +304,27 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         target=latest.id,
         state="pending",
     )
-    await store.add_pending(action)
+    await store.people.add_pending(action)
     await message.reply_html(
         t(
             "undo.preview",
             id=latest.id,
             file=esc(latest.file_name),
-            at=latest.created_at.replace("T", " ")[:16],
+            at=t.datetime(latest.created_at),
             rows=latest.row_count,
         ),
         reply_markup=confirm_buttons(action.id, t),
     )
 
 
-async def confirm_undo(
-    action: PendingAction, context: ContextTypes.DEFAULT_TYPE, t: Translator
-) -> str:
-    store = store_of(context)
-    version = await store.undo_latest(
+async def confirm_undo(action: PendingAction, context: BotContext, t: Translator) -> str:
+    store = context.store
+    version = await store.scores.undo_latest(
         undone_by=action.user_id, expect=action.target, claim=action.id
     )
     if version is None:
         return t("undo.nothing")
-    await store.audit(action.user_id, "undo", f"version {version.id}")
+    await store.people.audit(action.user_id, "undo", f"version {version.id}")
     return t("undo.done", id=version.id, file=esc(version.file_name))
 
 
@@ -409,17 +332,17 @@ async def confirm_undo(
 
 
 @admin_only
-async def admins_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def admins_command(update: Update, context: BotContext) -> None:
     """/quantri, /quantri them <id>, /quantri xoa <id>."""
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
-    store = store_of(context)
-    settings = cast(Settings, context.bot_data["settings"])
+    store = context.store
+    settings = context.settings
     args = context.args or []
     me = cast(int, update.effective_user and update.effective_user.id)
     if not args:
         from_env = ", ".join(map(str, sorted(settings.admin_ids))) or "—"
-        added = ", ".join(map(str, sorted(await store.admin_ids()))) or "—"
+        added = ", ".join(map(str, sorted(await store.people.admin_ids()))) or "—"
         await message.reply_html(t("admins.list", env=from_env, added=added))
         return
     verb = args[0].lower()
@@ -432,18 +355,18 @@ async def admins_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await message.reply_html(t("admins.forbidden_id", id=user_id))
         return
     if verb in ("them", "add"):
-        added_now = await store.add_admin(user_id, added_by=me)
+        added_now = await store.people.add_admin(user_id, added_by=me)
         await message.reply_html(t("admins.added" if added_now else "admins.already", id=user_id))
         return
     if user_id in settings.admin_ids:
         await message.reply_html(t("admins.env_admin", id=user_id))
         return
-    removed = await store.remove_admin(user_id, removed_by=me)
+    removed = await store.people.remove_admin(user_id, removed_by=me)
     await message.reply_html(t("admins.removed" if removed else "admins.not_admin", id=user_id))
 
 
 @admin_only
-async def template_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def template_command(update: Update, context: BotContext) -> None:
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
     data = await asyncio.to_thread(template_xlsx, t)

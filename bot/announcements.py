@@ -1,0 +1,143 @@
+"""What a subscriber is told when results are published, for any channel.
+
+Queuing needs no messenger: the CLI import queues here too, and the running
+bot's outbox worker sends what is queued.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot import render
+from bot.i18n import Translator
+from bot.reply import esc
+from bot.splitting import split_marked
+from ranking.catalog import Catalog
+from ranking.queries import Rankings
+from ranking.text import fold
+
+log = logging.getLogger("rankbot.announce")
+
+# One message in every channel we send to (Telegram: 4096 UTF-16 units, 100 entities).
+MESSAGE_UNITS = 4000
+MESSAGE_ENTITIES = 90
+
+
+async def queue_version(rankings: Rankings, version_id: int, created_by: int | None) -> int | None:
+    """Queue what `version_id` published for every subscriber who follows one of its
+    groups, each in their language and groups; None when it published nothing.
+    Calling it twice for a version queues nothing more. Needs no Telegram: the
+    CLI import queues here too, and the running bot's worker sends it."""
+    store = rankings.store
+    published = await store.scores.version_groups(version_id)
+    if not published:
+        return None
+    match = {group for _, _, group, _ in published}
+    texts: dict[tuple[tuple[str, ...] | None, str], str] = {}
+    for _, _, groups, lang in await store.outbox.subscriptions():
+        followed = match if groups is None else match & set(groups)
+        if followed and (groups, lang) not in texts:
+            texts[(groups, lang)] = await version_text(
+                rankings, published, followed, Translator(lang), version_id
+            )
+    fallback = await version_text(rankings, published, match, Translator("vi"), version_id)
+    announcement_id, created = await store.outbox.create_announcement(
+        "version",
+        created_by=created_by,
+        text_html=fallback,
+        version_id=version_id,
+        texts=texts,
+        match_groups=match,
+    )
+    if created:
+        log.info("announcement %s queued for version %s", announcement_id, version_id)
+    return announcement_id
+
+
+async def version_text(
+    rankings: Rankings,
+    published: list[tuple[str, int, str, str]],
+    followed: set[str],
+    t: Translator,
+    version_id: int,
+) -> str:
+    """Per ranking and year: the top 3 of each followed group with levels, how many
+    units reached each level, and the source."""
+    parts: list[str] = []
+    for ranking, year in dict.fromkeys((r, y) for r, y, _, _ in published):
+        codes = {g for r, y, g, _ in published if (r, y) == (ranking, year) and g in followed}
+        if not codes:
+            continue
+        lines = [
+            t(
+                "announce.version_title",
+                ranking=esc(rankings.catalog.rankings[ranking].name(t.lang)),
+                year=year,
+            )
+        ]
+        summaries = {s.group.code: s for s in await rankings.level_summaries(ranking, year)}
+        for view in await rankings.ranking_views(ranking, year, None, "top", 3):
+            if view.group.code not in codes:
+                continue
+            lines.append("")
+            lines.append(render.group_view(view, t, with_title=False))
+            summary = summaries.get(view.group.code)
+            if summary is not None and summary.levels:
+                counts = " · ".join(
+                    t("levels.count", name=esc(lv.name(t.lang)), count=summary.counts[lv.code])
+                    for lv in summary.levels
+                )
+                lines.append(t("announce.levels", counts=counts))
+        sources = sorted(
+            {s for r, y, g, s in published if (r, y) == (ranking, year) and g in codes}
+        )
+        lines.append("")
+        lines.append(
+            t("announce.version_source", source=esc("; ".join(sources)), version=version_id)
+        )
+        parts.append("\n".join(lines))
+    parts.append(t("announce.version_more"))
+    return split_marked(
+        "\n\n".join(parts), max_units=MESSAGE_UNITS, max_entities=MESSAGE_ENTITIES
+    )[0]
+
+
+def parse_groups(words: list[str], catalog: Catalog) -> tuple[list[str], list[str]]:
+    """Group codes named in `words` (aliases may be several words) and the words
+    that name none; "tất cả"/"all" means every group."""
+    table = sorted(
+        ((tuple(alias.split()), code) for alias, code in catalog.group_aliases().items()),
+        key=lambda pair: -len(pair[0]),
+    )
+    folded = fold(" ".join(words)).split()
+    codes: list[str] = []
+    unknown: list[str] = []
+    i = 0
+    while i < len(folded):
+        if folded[i : i + 2] == ["tat", "ca"] or folded[i] == "all":
+            i += 2 if folded[i] == "tat" else 1
+            continue
+        hit = next(
+            (
+                (alias, code)
+                for alias, code in table
+                if alias and tuple(folded[i : i + len(alias)]) == alias
+            ),
+            None,
+        )
+        if hit is None:
+            unknown.append(folded[i])
+            i += 1
+        else:
+            if hit[1] not in codes:
+                codes.append(hit[1])
+            i += len(hit[0])
+    return codes, unknown
+
+
+def groups_label(
+    codes: tuple[str, ...] | list[str] | None, catalog: Catalog, t: Translator
+) -> str:
+    if not codes:
+        return t("announce.all_groups")
+    return ", ".join(esc(catalog.groups[c].short(t.lang)) for c in codes if c in catalog.groups)

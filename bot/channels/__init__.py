@@ -1,0 +1,1 @@
+"""The messengers the bot answers on; each renders the channel-neutral `Reply`."""

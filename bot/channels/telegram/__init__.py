@@ -1,0 +1,1 @@
+"""The Telegram channel (python-telegram-bot). `app.build_application` wires it."""

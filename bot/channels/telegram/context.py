@@ -1,0 +1,85 @@
+"""The typed context every Telegram handler gets (python-telegram-bot's ContextTypes).
+
+`context.bot_data` is a `BotData`, `context.user_data` a `UserData`: attributes
+with types instead of string keys, so a handler reads `context.store` rather
+than casting `bot_data["store"]` in every module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
+
+from bot.answers import Answers
+from bot.channels.telegram.outbox import Outbox
+from bot.chart_cache import ChartCache
+from bot.flood import FloodGuard
+from bot.logs import RedactingFilter
+from bot.settings import Settings
+from ranking.queries import Rankings
+from ranking.store import Store
+
+
+class BotData:
+    """What the whole bot shares: set by build_application and post_init."""
+
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+        self.store: Store | None = None
+        self.answers: Answers | None = None
+        self.flood: FloodGuard | None = None
+        self.outbox: Outbox | None = None
+        self.charts = ChartCache()
+        # chat id → (monotonic time, its administrators' ids): /dangky in groups
+        self.group_admins: dict[int, tuple[float, set[int]]] = {}
+        # monotonic time of the last error report sent to the admins
+        self.last_error_report: float | None = None
+        # the filter that keeps the token out of logs; error reports go through it too
+        self.redacting = RedactingFilter()
+
+    def wake_outbox(self) -> None:
+        """Something was queued: the worker need not wait for its next look."""
+        if self.outbox is not None:
+            self.outbox.wake()
+
+
+class UserData:
+    """Per user, in memory: the language once read, an upload being awaited."""
+
+    def __init__(self) -> None:
+        self.lang: str | None = None
+        self.awaiting_upload: float | None = None  # monotonic time of /tailen
+
+
+class BotContext(CallbackContext[ExtBot[None], UserData, dict[Any, Any], BotData]):
+    @property
+    def settings(self) -> Settings:
+        settings = self.bot_data.settings
+        if settings is None:  # pragma: no cover - build_application sets it
+            raise RuntimeError("settings are not set")
+        return settings
+
+    @property
+    def store(self) -> Store:
+        store = self.bot_data.store
+        if store is None:  # pragma: no cover - post_init opens it before any update
+            raise RuntimeError("the store is not open")
+        return store
+
+    @property
+    def answers(self) -> Answers:
+        answers = self.bot_data.answers
+        if answers is None:  # pragma: no cover - post_init sets it before any update
+            raise RuntimeError("answers are not set up")
+        return answers
+
+    @property
+    def rankings(self) -> Rankings:
+        return self.answers.rankings
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData, user_data=UserData)
+BotApp = Application[
+    ExtBot[None], BotContext, UserData, dict[Any, Any], BotData, JobQueue[BotContext]
+]

@@ -1,0 +1,46 @@
+"""Marked text cut into messages that each fit a channel's limits.
+
+Channels count differently (Telegram: 4096 UTF-16 code units and 100 formatting
+entities a message), so the limits are parameters; the cutting is the same.
+"""
+
+from __future__ import annotations
+
+from bot.reply import esc, to_plain
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf16_prefix(text: str, units: int) -> str:
+    """The longest prefix of `text` within `units` UTF-16 code units."""
+    total = 0
+    for i, ch in enumerate(text):
+        total += 2 if ord(ch) > 0xFFFF else 1
+        if total > units:
+            return text[:i]
+    return text
+
+
+def split_marked(marked: str, *, max_units: int, max_entities: int) -> list[str]:
+    """Chunks that each fit one message. Our markup never spans lines, so a cut at
+    a line break keeps every chunk valid."""
+    chunks: list[str] = []
+    current: list[str] = []
+    length = entities = 0
+    for line in marked.split("\n"):
+        line_len = utf16_len(to_plain(line)) + 1
+        line_entities = line.count("</")
+        if current and (length + line_len > max_units or entities + line_entities > max_entities):
+            chunks.append("\n".join(current).strip("\n"))
+            current, length, entities = [], 0, 0
+        if line_len > max_units:  # one absurdly long line (a 500-char name × …)
+            line = esc(utf16_prefix(to_plain(line), max_units - 1)) + "…"
+            line_len = max_units
+        current.append(line)
+        length += line_len
+        entities += line_entities
+    if current:
+        chunks.append("\n".join(current).strip("\n"))
+    return [c for c in chunks if c] or [marked[:max_units]]

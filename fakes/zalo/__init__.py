@@ -1,0 +1,41 @@
+"""A fake Zalo Bot API server for tests and manual runs (see :mod:`fakes.zalo.server`)."""
+
+from fakes.zalo.server import (
+    DEFAULT_BOT_ID,
+    DEFAULT_GROUP_ID,
+    DEFAULT_TOKEN,
+    DEFAULT_USER_ID,
+    EVENT_IMAGE,
+    EVENT_STICKER,
+    EVENT_TEXT,
+    EVENT_UNSUPPORTED,
+    MAX_TEXT_LENGTH,
+    SECRET_HEADER,
+    Call,
+    FakeZaloBotAPI,
+    Hold,
+    RateLimitHit,
+    Sent,
+    WebhookDelivery,
+    utf16_len,
+)
+
+__all__ = [
+    "DEFAULT_BOT_ID",
+    "DEFAULT_GROUP_ID",
+    "DEFAULT_TOKEN",
+    "DEFAULT_USER_ID",
+    "EVENT_IMAGE",
+    "EVENT_STICKER",
+    "EVENT_TEXT",
+    "EVENT_UNSUPPORTED",
+    "MAX_TEXT_LENGTH",
+    "SECRET_HEADER",
+    "Call",
+    "FakeZaloBotAPI",
+    "Hold",
+    "RateLimitHit",
+    "Sent",
+    "WebhookDelivery",
+    "utf16_len",
+]

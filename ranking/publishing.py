@@ -1,0 +1,135 @@
+"""Publishing a data set: the one way a file becomes a version on record.
+
+An admin's confirmed upload, `python -m bot import` and the data shipped with the
+program all come here. The file is read and validated in a worker thread; the
+version, its slices and its audit line are then one write transaction, so the
+audit trail names every version and never one that was not written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ranking.catalog import DATA_DIR, Catalog
+from ranking.importer import Dataset, read_and_validate, sha256
+from ranking.store import AlreadyImported, Store
+
+Known = Literal["ever", "live"]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A data file read and validated: what a preview shows is what gets published."""
+
+    file_name: str
+    sha256: str
+    dataset: Dataset
+
+
+@dataclass(frozen=True)
+class Published:
+    version_id: int
+    upload: Upload
+
+    @property
+    def years(self) -> list[int]:
+        return sorted({s.year for s in self.upload.dataset.slices})
+
+
+async def read_upload(data: bytes, file_name: str, catalog: Catalog) -> Upload:
+    """Hash, read and validate `data` in a worker thread (parsing a large file must not
+    stall the bot). Raises ReadProblem or ImportFailed on bad input."""
+
+    def read() -> Upload:
+        return Upload(file_name, sha256(data), read_and_validate(data, file_name, catalog))
+
+    return await asyncio.to_thread(read)
+
+
+async def publish(
+    store: Store,
+    catalog: Catalog,
+    data: bytes,
+    file_name: str,
+    *,
+    uploaded_by: int | None,
+    aliases: dict[tuple[str, str], str] | None = None,
+    claim: str | None = None,
+    unless_known: Known | None = None,
+) -> Published:
+    """Read, validate and publish `data`: `read_upload` then `publish_upload`."""
+    upload = await read_upload(data, file_name, catalog)
+    return await publish_upload(
+        store,
+        upload,
+        uploaded_by=uploaded_by,
+        aliases=aliases,
+        claim=claim,
+        unless_known=unless_known,
+    )
+
+
+async def publish_upload(
+    store: Store,
+    upload: Upload,
+    *,
+    uploaded_by: int | None,
+    aliases: dict[tuple[str, str], str] | None = None,
+    claim: str | None = None,
+    unless_known: Known | None = None,
+) -> Published:
+    """Write the version, point its slices current and add its audit line, in one
+    transaction: all of it lands, or none of it.
+
+    `aliases`: (ranking, new name key) → the key on record an admin confirmed is the
+    same unit. `claim`: a pending confirmation marked done in the same transaction
+    (ActionTaken when it no longer is pending: a button pressed twice imports once).
+    `unless_known`: AlreadyImported, writing nothing, when a version of this file
+    was ever recorded ("ever") or is live ("live"), checked inside the transaction.
+    """
+    async with store.write() as db:
+        if claim is not None:
+            await store.people.claim(db, claim)
+        version_id = await store.scores.insert_version(
+            db,
+            upload.dataset.slices,
+            file_name=upload.file_name,
+            sha256=upload.sha256,
+            uploaded_by=uploaded_by,
+            aliases=aliases,
+            unless_known=unless_known,
+        )
+        await store.people.insert_audit(
+            db, uploaded_by, "import", f"version {version_id} {upload.file_name}"
+        )
+        # (The version's announcement can join this transaction too: the outbox
+        # writes with the same `db`.)
+    return Published(version_id, upload)
+
+
+async def load_shipped_data(
+    store: Store, catalog: Catalog, data_dir: Path = DATA_DIR
+) -> list[str]:
+    """Publish every shipped data file the store has never seen (by SHA-256).
+
+    Runs at start-up: a new database gets the shipped data sets; an existing
+    one gets only files added since (a new release shipping another year).
+    A file once imported and then undone by an admin is not imported again.
+    """
+    loaded = []
+    files = await asyncio.to_thread(lambda: sorted(data_dir.glob("*.csv")))
+    for path in files:
+        data = await asyncio.to_thread(path.read_bytes)
+        if await store.scores.version_ever(sha256(data)):
+            continue
+        try:
+            # checked again inside the write: another process starting at the same
+            # moment (the bot and a CLI import) may have loaded it meanwhile
+            await publish(store, catalog, data, path.name, uploaded_by=None, unless_known="ever")
+        except AlreadyImported:
+            continue
+        loaded.append(path.name)
+    return loaded

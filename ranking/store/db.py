@@ -1,0 +1,217 @@
+"""The connection layer: one writer and one reader connection, WAL, migrations.
+
+- One writer connection behind an asyncio.Lock, every write transaction
+  `BEGIN IMMEDIATE` (a deferred transaction that later writes gets
+  SQLITE_BUSY without waiting for the busy timeout); one reader connection,
+  which in WAL mode never waits for the writer.
+- Rows are `aiosqlite.Row` on both connections: read by column name.
+- A read is one `execute_fetchall`: one trip to the connection's thread per
+  statement (execute, fetchall and closing the cursor would be three).
+- The schema is the numbered files in migrations/ (0001_….sql, 0002_….sql, …),
+  applied in order; `PRAGMA user_version` is the number of files applied, and
+  each file ends by setting it to its own number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import aiosqlite
+
+BUSY_TIMEOUT = 10.0  # seconds a connection waits for another one's write lock
+
+# positional (`?`) or named (`:name`) parameters of one statement
+Params = Iterable[Any] | Mapping[str, Any]
+
+
+class StoreError(Exception):
+    """The store cannot be used (corrupt, newer schema, …)."""
+
+
+# ---- migrations ------------------------------------------------------------------------
+
+# package data (pyproject.toml): found the same way in a checkout and an installed wheel
+MIGRATIONS_DIR = resources.files("ranking.store") / "migrations"
+MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One file of migrations/: it moves the schema from `number - 1` to `number`."""
+
+    number: int
+    file_name: str
+
+    def sql(self) -> str:
+        return (MIGRATIONS_DIR / self.file_name).read_text(encoding="utf-8")
+
+
+def migrations() -> list[Migration]:
+    """The migration files in order. Numbered 1, 2, 3, … without a gap: schema N is
+    the first N files applied. Any other .sql file there is a mistake, not ignored."""
+    found = []
+    for entry in MIGRATIONS_DIR.iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        match = MIGRATION_FILE.match(entry.name)
+        if match is None:
+            raise StoreError(f"migration file name not NNNN_name.sql: {entry.name}")
+        found.append(Migration(int(match[1]), entry.name))
+    found.sort(key=lambda m: m.number)
+    if [m.number for m in found] != list(range(1, len(found) + 1)):
+        raise StoreError("migrations must be numbered 1, 2, 3, … without a gap")
+    return found
+
+
+SCHEMA_VERSION: Final = len(migrations())  # the newest schema this program knows
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements; sqlite3 knows where one ends (comments too)."""
+    found, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            found.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in pending.splitlines()
+    ):
+        raise StoreError("migration ends inside a statement")
+    return found
+
+
+# ---- connections -------------------------------------------------------------------------
+
+
+def now() -> str:
+    """A timestamp as the store keeps them: UTC, ISO 8601, seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    # timeout: SQLite's busy handler waits that long for another connection's lock
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
+    try:
+        conn.row_factory = aiosqlite.Row
+        await _wal(conn)
+        # FULL: an admin who saw "import done" must not lose it to a power cut.
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        await conn.close()  # else its thread keeps the process alive after the error
+        raise
+    return conn
+
+
+async def _wal(conn: aiosqlite.Connection) -> None:
+    """Switch a new database to WAL. The switch needs an exclusive lock and SQLite
+    answers SQLITE_BUSY at once, without the busy handler, while another process
+    opens the same new file: retry until the busy timeout."""
+    deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0]["user_version"]) if rows else 0
+
+
+class Database:
+    """The two connections and the write lock; the sub-stores share one."""
+
+    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        try:
+            await cls._migrate(writer)
+            reader = await _connect(path)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    @staticmethod
+    async def _migrate(conn: aiosqlite.Connection) -> None:
+        version = await _user_version(conn)
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"database schema {version} is newer than this program's")
+        missing = migrations()[version:]
+        if not missing:
+            return
+        scripts = await asyncio.to_thread(lambda: [m.sql() for m in missing])
+        for migration, script in zip(missing, scripts, strict=True):
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process starting at the same moment may have migrated while we
+                # waited for the lock: read the version again under it.
+                if await _user_version(conn) >= migration.number:
+                    await conn.execute("COMMIT")
+                    continue
+                for statement in statements(script):
+                    await conn.execute(statement)
+                if await _user_version(conn) != migration.number:
+                    raise StoreError(
+                        f"{migration.file_name} must end with"
+                        f" PRAGMA user_version = {migration.number}"
+                    )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: serialised, IMMEDIATE, all or nothing."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                await self._writer.execute("COMMIT")
+
+    async def rows(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """Every row of one statement on the reader connection."""
+        return list(await self._reader.execute_fetchall(sql, params))
+
+    async def row(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """The first row of one statement on the reader connection, if any."""
+        found = await self.rows(sql, params)
+        return found[0] if found else None
+
+
+async def rows_in(db: aiosqlite.Connection, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+    """Every row of one statement inside a write transaction (`Database.write`)."""
+    return list(await db.execute_fetchall(sql, params))

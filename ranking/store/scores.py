@@ -1,0 +1,573 @@
+"""Scores: versions, slices, their rows, undo, and the score-data generation.
+
+- Every import is a *version*; its rows are never updated. A (ranking, year,
+  group) as published in one version is a *slice*; `current_slices` points
+  each (ranking, year, group) at the newest version that is not undone, so
+  an import switches whole slices at once and undo simply moves the pointer
+  back. Readers on their own connection see the old pointer or the new one,
+  never a mix (WAL snapshot isolation).
+- Scores are TEXT holding the exact Decimal as published: no float ever.
+- `score_generation` (migration 4) counts imports and undos, each in the
+  transaction that makes it: a cache of score data compares it, and no other
+  write moves it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+import aiosqlite
+
+from ranking.store.db import Database, now, rows_in
+from ranking.store.people import ActionTaken, People
+
+
+@dataclass(frozen=True)
+class SliceInfo:
+    ranking: str
+    year: int
+    group_code: str
+    max_score: Decimal
+    unit_count: int
+    band_scheme: str | None
+    source: str
+    version_id: int
+    loaded_at: str
+    published: int  # rows on record
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    unit_id: int
+    name: str
+    score: Decimal | None
+    rank: int
+    rank_official: bool
+    published_level: str | None
+    note: str | None
+    components: dict[str, Decimal]
+    source: str
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    slice: SliceInfo
+    record: ScoreRecord
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: int
+    created_at: str
+    uploaded_by: int | None
+    file_name: str
+    sha256: str
+    row_count: int
+    undone_at: str | None
+
+
+class AlreadyImported(Exception):
+    """unless_known=...: a version of this file is already on record."""
+
+    def __init__(self, version_id: int):
+        super().__init__(f"already imported as version {version_id}")
+        self.version_id = version_id
+
+
+@dataclass(frozen=True)
+class NewScore:
+    """One row to write; the importer has validated it."""
+
+    name: str
+    name_key: str
+    score: Decimal | None
+    rank: int
+    rank_official: bool
+    published_level: str | None
+    note: str | None
+    components: dict[str, Decimal]
+    source: str
+    source_row: int | None
+    # the published share of the maximum, in percent ("73,16 %" → 73.16); not stored yet
+    share: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class NewSlice:
+    ranking: str
+    year: int
+    group_code: str
+    max_score: Decimal
+    unit_count: int
+    band_scheme: str | None
+    source: str
+    rows: Sequence[NewScore]
+
+
+SliceKey = tuple[str, int, str, int]  # ranking, year, group code, version id
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _slice(row: aiosqlite.Row) -> SliceInfo:
+    """A row with the columns of CURRENT_SLICES."""
+    return SliceInfo(
+        ranking=row["ranking"],
+        year=row["year"],
+        group_code=row["group_code"],
+        max_score=Decimal(row["max_score"]),
+        unit_count=row["unit_count"],
+        band_scheme=row["band_scheme"],
+        source=row["slice_source"],
+        version_id=row["version_id"],
+        loaded_at=row["loaded_at"],
+        published=row["published"],
+    )
+
+
+def _record(row: aiosqlite.Row) -> ScoreRecord:
+    """A row with the columns x.unit_id, x.name, … x.source of `scores x`."""
+    raw = row["components"]
+    return ScoreRecord(
+        unit_id=row["unit_id"],
+        name=row["name"],
+        score=_dec(row["score"]),
+        rank=row["rank"],
+        rank_official=bool(row["rank_official"]),
+        published_level=row["published_level"],
+        note=row["note"],
+        components={k: Decimal(v) for k, v in json.loads(raw).items()} if raw else {},
+        source=row["source"],
+    )
+
+
+def _version(row: aiosqlite.Row) -> VersionInfo:
+    return VersionInfo(
+        id=row["id"],
+        created_at=row["created_at"],
+        uploaded_by=row["uploaded_by"],
+        file_name=row["file_name"],
+        sha256=row["sha256"],
+        row_count=row["row_count"],
+        undone_at=row["undone_at"],
+    )
+
+
+# The current slices with their version's date and their rows on record; a filter
+# left NULL matches every value (the table holds one row per ranking, year and group).
+CURRENT_SLICES = """
+    SELECT s.ranking, s.year, s.group_code, s.max_score, s.unit_count, s.band_scheme,
+           s.source AS slice_source, s.version_id, v.created_at AS loaded_at,
+           (SELECT COUNT(*) FROM scores x WHERE x.version_id = s.version_id
+              AND x.ranking = s.ranking AND x.year = s.year AND x.group_code = s.group_code)
+               AS published
+    FROM current_slices c
+    JOIN slices s ON s.version_id = c.version_id AND s.ranking = c.ranking
+                 AND s.year = c.year AND s.group_code = c.group_code
+    JOIN versions v ON v.id = s.version_id
+    WHERE (:ranking IS NULL OR c.ranking = :ranking)
+      AND (:year IS NULL OR c.year = :year)
+      AND (:group_code IS NULL OR c.group_code = :group_code)
+    ORDER BY s.ranking, s.year, s.group_code
+"""
+
+# Which versions of a file (by SHA-256) count as "already imported".
+KNOWN_VERSION = {
+    "ever": "SELECT id FROM versions WHERE sha256 = ? ORDER BY id DESC LIMIT 1",
+    "live": "SELECT id FROM versions WHERE sha256 = ? AND undone_at IS NULL"
+    " ORDER BY id DESC LIMIT 1",
+}
+
+
+class Scores:
+    """Methods whose first parameter is `db` write inside the caller's transaction
+    (`Store.write()`); every other write is a transaction of its own."""
+
+    def __init__(self, db: Database, people: People):
+        self._db = db
+        self._people = people  # confirmations claimed with an import or an undo
+
+    # ---- reads ----------------------------------------------------------------------
+
+    async def generation(self) -> int:
+        """Changes with every import and undo, from this process or another one, and
+        with nothing else: what a cache of score data compares."""
+        row = await self._db.row("SELECT generation FROM score_generation")
+        assert row is not None  # migration 4 writes the one row
+        return int(row["generation"])
+
+    async def is_empty(self) -> bool:
+        row = await self._db.row("SELECT COUNT(*) AS n FROM versions")
+        return row is None or int(row["n"]) == 0
+
+    async def current_slices(self, ranking: str | None = None) -> list[SliceInfo]:
+        rows = await self._db.rows(
+            CURRENT_SLICES, {"ranking": ranking, "year": None, "group_code": None}
+        )
+        return [_slice(r) for r in rows]
+
+    async def current_slice(self, ranking: str, year: int, group: str) -> SliceInfo | None:
+        row = await self._db.row(
+            CURRENT_SLICES, {"ranking": ranking, "year": year, "group_code": group}
+        )
+        return _slice(row) if row else None
+
+    async def window(self, slice_: SliceInfo, first: int, last: int) -> list[ScoreRecord]:
+        """Published rows ranked first..last (inclusive), in rank order."""
+        rows = await self._db.rows(
+            "SELECT x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level,"
+            " x.note, x.components, x.source FROM scores x"
+            " WHERE x.version_id = ? AND x.ranking = ? AND x.year = ? AND x.group_code = ?"
+            " AND x.rank BETWEEN ? AND ? ORDER BY x.rank, x.name",
+            (slice_.version_id, slice_.ranking, slice_.year, slice_.group_code, first, last),
+        )
+        return [_record(r) for r in rows]
+
+    async def slice_records(self, slice_: SliceInfo) -> list[ScoreRecord]:
+        return await self.window(slice_, 1, 2**31)
+
+    async def slice_scores(self, slice_: SliceInfo) -> list[tuple[Decimal | None, str | None]]:
+        """(score, published level) of every row of a slice, for counting levels."""
+        rows = await self._db.rows(
+            "SELECT score, published_level FROM scores"
+            " WHERE version_id = ? AND ranking = ? AND year = ? AND group_code = ?",
+            (slice_.version_id, slice_.ranking, slice_.year, slice_.group_code),
+        )
+        return [(_dec(r["score"]), r["published_level"]) for r in rows]
+
+    async def unit_records(self, slice_: SliceInfo, unit_ids: Sequence[int]) -> list[ScoreRecord]:
+        """The rows of these units in one slice (primary-key lookups, not a scan)."""
+        if not unit_ids:
+            return []
+        rows = await self._db.rows(
+            "SELECT x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level,"
+            " x.note, x.components, x.source FROM scores x"
+            " WHERE x.version_id = ? AND x.ranking = ? AND x.year = ? AND x.group_code = ?"
+            " AND x.unit_id IN (SELECT value FROM json_each(?))",
+            (
+                slice_.version_id,
+                slice_.ranking,
+                slice_.year,
+                slice_.group_code,
+                json.dumps(sorted(set(unit_ids))),
+            ),
+        )
+        return [_record(r) for r in rows]
+
+    async def unit_history(self, unit_id: int) -> list[HistoryRecord]:
+        """Every current row of a unit with its slice, oldest year first."""
+        rows = await self._db.rows(
+            """
+            SELECT s.ranking, s.year, s.group_code, s.max_score, s.unit_count, s.band_scheme,
+                   s.source AS slice_source, s.version_id, v.created_at AS loaded_at,
+                   (SELECT COUNT(*) FROM scores n WHERE n.version_id = s.version_id
+                      AND n.ranking = s.ranking AND n.year = s.year
+                      AND n.group_code = s.group_code) AS published,
+                   x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level,
+                   x.note, x.components, x.source
+            FROM current_slices c
+            JOIN slices s ON s.version_id = c.version_id AND s.ranking = c.ranking
+                         AND s.year = c.year AND s.group_code = c.group_code
+            JOIN versions v ON v.id = s.version_id
+            JOIN scores x ON x.version_id = s.version_id AND x.ranking = s.ranking
+                         AND x.year = s.year AND x.group_code = s.group_code
+            WHERE x.unit_id = ?
+            ORDER BY s.year, s.group_code
+            """,
+            (unit_id,),
+        )
+        return [HistoryRecord(_slice(r), _record(r)) for r in rows]
+
+    async def unit_current_records(self, unit_id: int) -> list[tuple[SliceKey, ScoreRecord]]:
+        """((ranking, year, group, version id), row) of every current row of a unit:
+        `unit_history` without the slice details (a caller holding them skips the
+        per-slice row counts)."""
+        rows = await self._db.rows(
+            "SELECT c.ranking, c.year, c.group_code, c.version_id, x.unit_id, x.name, x.score,"
+            " x.rank, x.rank_official, x.published_level, x.note, x.components, x.source"
+            " FROM scores x JOIN current_slices c ON c.version_id = x.version_id"
+            " AND c.ranking = x.ranking AND c.year = x.year AND c.group_code = x.group_code"
+            " WHERE x.unit_id = ? ORDER BY c.year, c.group_code",
+            (unit_id,),
+        )
+        return [
+            ((r["ranking"], r["year"], r["group_code"], r["version_id"]), _record(r)) for r in rows
+        ]
+
+    async def units_on_record(self) -> list[tuple[int, str, str, str]]:
+        """(unit id, ranking, current name, key) for every unit with a current row,
+        plus one entry per recorded alias."""
+        # x.name is the name in the unit's latest year: SQLite takes the bare column
+        # from the row that gives MAX(x.year)
+        rows = await self._db.rows(
+            """
+            SELECT u.id, u.ranking, x.name, u.name_key, MAX(x.year) AS latest_year
+            FROM units u
+            JOIN scores x ON x.unit_id = u.id
+            JOIN current_slices c ON c.version_id = x.version_id AND c.ranking = x.ranking
+                 AND c.year = x.year AND c.group_code = x.group_code
+            GROUP BY u.id
+            """
+        )
+        result = [(r["id"], r["ranking"], r["name"], r["name_key"]) for r in rows]
+        names = {r["id"]: r["name"] for r in rows}
+        for alias in await self._db.rows("SELECT unit_id, ranking, alias_key FROM unit_aliases"):
+            if alias["unit_id"] in names:
+                result.append(
+                    (
+                        alias["unit_id"],
+                        alias["ranking"],
+                        names[alias["unit_id"]],
+                        alias["alias_key"],
+                    )
+                )
+        return result
+
+    async def unit_keys(self, ranking: str) -> dict[str, int]:
+        """Every known key (names and aliases) of a ranking → unit id."""
+        keys = {
+            r["name_key"]: r["id"]
+            for r in await self._db.rows(
+                "SELECT id, name_key FROM units WHERE ranking = ?", (ranking,)
+            )
+        }
+        for r in await self._db.rows(
+            "SELECT unit_id, alias_key FROM unit_aliases WHERE ranking = ?", (ranking,)
+        ):
+            keys[r["alias_key"]] = r["unit_id"]
+        return keys
+
+    async def versions(self, limit: int = 20) -> list[VersionInfo]:
+        rows = await self._db.rows(
+            "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
+            " FROM versions ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_version(r) for r in rows]
+
+    async def version_by_sha(self, sha256: str) -> VersionInfo | None:
+        row = await self._db.row(
+            "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
+            " FROM versions WHERE sha256 = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+            (sha256,),
+        )
+        return _version(row) if row else None
+
+    async def version_ever(self, sha256: str) -> bool:
+        return await self._db.row(KNOWN_VERSION["ever"], (sha256,)) is not None
+
+    async def version_groups(self, version_id: int) -> list[tuple[str, int, str, str]]:
+        """(ranking, year, group, source) of every slice a version published."""
+        rows = await self._db.rows(
+            "SELECT ranking, year, group_code, source FROM slices WHERE version_id = ?"
+            " ORDER BY ranking, year, group_code",
+            (version_id,),
+        )
+        return [(r["ranking"], r["year"], r["group_code"], r["source"]) for r in rows]
+
+    # ---- writes ---------------------------------------------------------------------
+
+    async def commit_version(
+        self,
+        slices: Sequence[NewSlice],
+        *,
+        file_name: str,
+        sha256: str,
+        uploaded_by: int | None,
+        aliases: dict[tuple[str, str], str] | None = None,
+        claim: str | None = None,
+        unless_known: Literal["ever", "live"] | None = None,
+    ) -> int:
+        """Write one version and point its slices current, in one transaction.
+
+        `claim` is a pending action id that must still be pending: it is marked
+        done in the same transaction, so a button pressed twice imports once.
+        For the rest see `insert_version`. An import with its audit line is
+        `ranking.publishing.publish`.
+        """
+        async with self._db.write() as db:
+            if claim is not None:
+                await self._people.claim(db, claim)
+            return await self.insert_version(
+                db,
+                slices,
+                file_name=file_name,
+                sha256=sha256,
+                uploaded_by=uploaded_by,
+                aliases=aliases,
+                unless_known=unless_known,
+            )
+
+    async def insert_version(
+        self,
+        db: aiosqlite.Connection,
+        slices: Sequence[NewSlice],
+        *,
+        file_name: str,
+        sha256: str,
+        uploaded_by: int | None,
+        aliases: dict[tuple[str, str], str] | None = None,
+        unless_known: Literal["ever", "live"] | None = None,
+    ) -> int:
+        """Write one version and point its slices current, in the caller's transaction.
+
+        `aliases` maps (ranking, new name key) → existing name key for names an
+        admin confirmed are the same unit as one on record. `unless_known` raises
+        AlreadyImported, writing nothing, when a version with this sha256 was ever
+        recorded ("ever") or is live ("live"): checked inside the transaction, so two
+        processes importing the same file at once import it once.
+        """
+        aliases = aliases or {}
+        if unless_known is not None:
+            seen = await rows_in(db, KNOWN_VERSION[unless_known], (sha256,))
+            if seen:
+                raise AlreadyImported(int(seen[0]["id"]))
+        cur = await db.execute(
+            "INSERT INTO versions (created_at, uploaded_by, file_name, sha256, row_count)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (now(), uploaded_by, file_name, sha256, sum(len(s.rows) for s in slices)),
+        )
+        version_id = cur.lastrowid
+        assert version_id is not None
+        unit_ids: dict[tuple[str, str], int] = {}
+        for ranking in {s.ranking for s in slices}:
+            for key, uid in (await self._writer_unit_keys(db, ranking)).items():
+                unit_ids[(ranking, key)] = uid
+        for (ranking, new_key), old_key in aliases.items():
+            known = unit_ids.get((ranking, old_key))
+            if known is not None and (ranking, new_key) not in unit_ids:
+                await db.execute(
+                    "INSERT INTO unit_aliases (ranking, alias_key, unit_id) VALUES (?, ?, ?)",
+                    (ranking, new_key, known),
+                )
+                unit_ids[(ranking, new_key)] = known
+        for s in slices:
+            await db.execute(
+                "INSERT INTO slices (version_id, ranking, year, group_code, max_score,"
+                " unit_count, band_scheme, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    version_id,
+                    s.ranking,
+                    s.year,
+                    s.group_code,
+                    str(s.max_score),
+                    s.unit_count,
+                    s.band_scheme,
+                    s.source,
+                ),
+            )
+            params = []
+            for row in s.rows:
+                found = unit_ids.get((s.ranking, row.name_key))
+                if found is None:
+                    cur = await db.execute(
+                        "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
+                        (s.ranking, row.name, row.name_key),
+                    )
+                    assert cur.lastrowid is not None
+                    found = unit_ids[(s.ranking, row.name_key)] = cur.lastrowid
+                params.append(
+                    (
+                        version_id,
+                        s.ranking,
+                        s.year,
+                        s.group_code,
+                        found,
+                        row.name,
+                        None if row.score is None else str(row.score),
+                        row.rank,
+                        int(row.rank_official),
+                        row.published_level,
+                        row.note,
+                        json.dumps({k: str(v) for k, v in row.components.items()})
+                        if row.components
+                        else None,
+                        row.source,
+                        row.source_row,
+                    )
+                )
+            await db.executemany(
+                "INSERT INTO scores (version_id, ranking, year, group_code, unit_id, name,"
+                " score, rank, rank_official, published_level, note, components, source,"
+                " source_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
+            )
+            await db.execute(
+                "INSERT INTO current_slices (ranking, year, group_code, version_id)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (ranking, year, group_code)"
+                " DO UPDATE SET version_id = excluded.version_id",
+                (s.ranking, s.year, s.group_code, version_id),
+            )
+        await self._next_generation(db)
+        return version_id
+
+    async def _writer_unit_keys(self, db: aiosqlite.Connection, ranking: str) -> dict[str, int]:
+        keys = {
+            r["name_key"]: r["id"]
+            for r in await rows_in(
+                db, "SELECT id, name_key FROM units WHERE ranking = ?", (ranking,)
+            )
+        }
+        for r in await rows_in(
+            db, "SELECT unit_id, alias_key FROM unit_aliases WHERE ranking = ?", (ranking,)
+        ):
+            keys[r["alias_key"]] = r["unit_id"]
+        return keys
+
+    @staticmethod
+    async def _next_generation(db: aiosqlite.Connection) -> None:
+        await db.execute("UPDATE score_generation SET generation = generation + 1")
+
+    async def undo_latest(
+        self, *, undone_by: int | None, expect: int | None = None, claim: str | None = None
+    ) -> VersionInfo | None:
+        """Undo the newest live version: its slices fall back to the version before.
+
+        With `expect`, nothing happens unless that is still the newest version
+        (a newer upload since the preview must not be undone by mistake). `claim`
+        as in `commit_version`.
+        """
+        async with self._db.write() as db:
+            if claim is not None:
+                await self._people.claim(db, claim)
+            found = await rows_in(
+                db,
+                "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
+                " FROM versions WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1",
+            )
+            if not found:
+                return None
+            version = _version(found[0])
+            if expect is not None and version.id != expect:
+                raise ActionTaken(f"version {expect} is no longer the newest")
+            await db.execute(
+                "UPDATE versions SET undone_at = ?, undone_by = ? WHERE id = ?",
+                (now(), undone_by, version.id),
+            )
+            keys = await rows_in(
+                db,
+                "SELECT ranking, year, group_code FROM slices WHERE version_id = ?",
+                (version.id,),
+            )
+            for key in keys:
+                where = (key["ranking"], key["year"], key["group_code"])
+                await db.execute(
+                    "DELETE FROM current_slices WHERE ranking = ? AND year = ? AND group_code = ?",
+                    where,
+                )
+                await db.execute(
+                    "INSERT INTO current_slices (ranking, year, group_code, version_id)"
+                    " SELECT s.ranking, s.year, s.group_code, MAX(s.version_id) FROM slices s"
+                    " JOIN versions v ON v.id = s.version_id AND v.undone_at IS NULL"
+                    " WHERE s.ranking = ? AND s.year = ? AND s.group_code = ?"
+                    " GROUP BY s.ranking, s.year, s.group_code",
+                    where,
+                )
+            await self._next_generation(db)
+        return version
