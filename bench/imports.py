@@ -2,6 +2,12 @@
 (read → validate → preview → commit, as an admin upload or `python -m bot import`
 runs it) versus a raw sqlite3 `executemany` of the same rows in one transaction.
 
+Also the XLSX reader alone, side by side on the same file, runs alternating:
+the reader as it is (python-calamine after the byte-level bounds checks)
+against the previous one, ranking/reader.py as of commit 6f9ad55 (openpyxl,
+loaded from git history; skipped where there is none), and against openpyxl's
+read-only parse alone with the previous reader's cell conversion (its core).
+
 The upload limits (5 MB, 50,000 rows) are raised for this run: a 100k-row file
 is over both. Both sides write to a copy of the same database (the shipped data
 loaded, so the preview compares 2022 against the data on record), WAL and
@@ -10,6 +16,7 @@ inserts the score rows; it skips every check, unit identity and the preview.
 
     .venv/bin/python -m bench.imports [--smoke] [--repeats N]
     .venv/bin/python -m bench.imports --child csv|xlsx|none   (one import; prints peak RSS)
+    .venv/bin/python -m bench.imports --reader [--smoke]     (the XLSX reader section only)
 """
 
 from __future__ import annotations
@@ -21,12 +28,14 @@ import json
 import resource
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
-from bench.common import JSON, Options, command, median, options, save
+from bench.common import JSON, ROOT, Options, command, median, options, save
 from bench.datagen import label, upload_file
 from bot.i18n import Translator
 from bot.uploads import build_preview
@@ -40,7 +49,8 @@ from ranking.store import Store
 ROWS = 100_000
 SMOKE_ROWS = 5_000
 GOAL_RATIO = 3.0
-LIMITS = Limits(max_bytes=200 * 1024 * 1024, max_rows=2_000_000)
+OLD_LIMITS = {"max_bytes": 200 * 1024 * 1024, "max_rows": 2_000_000}
+LIMITS = Limits(**OLD_LIMITS, max_cells=50_000_000)
 
 
 async def make_template(path: Path) -> None:
@@ -77,6 +87,82 @@ async def pipeline(data: bytes, name: str, db: Path) -> dict[str, float]:
         "commit": t4 - t3,
         "total": t4 - t0,
     }
+
+
+def openpyxl_read(data: bytes) -> int:
+    """The previous reader's XLSX parse: openpyxl read-only, formulas as text,
+    each value converted as it did (15 significant digits for floats)."""
+    import math
+    from decimal import Decimal
+
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(data), read_only=True, data_only=False, keep_links=False
+    )
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()
+        cells = 0
+        for row in sheet.iter_rows(values_only=True, max_col=LIMITS.max_columns + 1):
+            for value in row:
+                if isinstance(value, float) and math.isfinite(value):
+                    Decimal(format(value, ".15g"))
+                elif isinstance(value, int) and not isinstance(value, bool):
+                    Decimal(value)
+                cells += value is not None
+        return cells
+    finally:
+        workbook.close()
+
+
+PREVIOUS_READER = "6f9ad55"  # the last commit whose ranking/reader.py read XLSX with openpyxl
+
+
+def previous_reader() -> ModuleType | None:
+    """ranking/reader.py as it was before python-calamine, or None without git history."""
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{PREVIOUS_READER}:ranking/reader.py"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    module = ModuleType("previous_reader")
+    sys.modules["previous_reader"] = module  # dataclasses look their module up
+    exec(compile(source, "previous_reader.py", "exec"), module.__dict__)
+    return module
+
+
+def reader_speed(rows: int, repeats: int) -> JSON:
+    """read_table (python-calamine) against the previous openpyxl reader and
+    openpyxl's parse alone, on the same XLSX, alternating runs."""
+    data = upload_file(rows, "xlsx").read_bytes()
+    previous = previous_reader()
+    runs: dict[str, list[float]] = {"read_table": [], "previous_reader": [], "openpyxl_parse": []}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        table = read_table(data, "upload.xlsx", limits=LIMITS)
+        runs["read_table"].append(time.perf_counter() - t0)
+        assert len(table.rows) == rows
+        if previous is not None:
+            t0 = time.perf_counter()
+            old = previous.read_table(data, "upload.xlsx", limits=previous.Limits(**OLD_LIMITS))
+            runs["previous_reader"].append(time.perf_counter() - t0)
+            assert len(old.rows) == rows
+        t0 = time.perf_counter()
+        openpyxl_read(data)
+        runs["openpyxl_parse"].append(time.perf_counter() - t0)
+    seconds = {k: round(median(v), 3) for k, v in runs.items() if v}
+    result: JSON = {"file_bytes": len(data), "rows": rows, "seconds": seconds}
+    new = seconds["read_table"]
+    if "previous_reader" in seconds:
+        result["ratio_previous_to_read_table"] = round(seconds["previous_reader"] / new, 1)
+    result["ratio_openpyxl_parse_to_read_table"] = round(seconds["openpyxl_parse"] / new, 1)
+    return result
 
 
 def raw_insert(data: bytes, db: Path) -> float:
@@ -144,6 +230,7 @@ def measure(opts: Options) -> JSON:
         "raw_executemany_s": round(raw_s, 3),
         "files": {k: {"path": p.name, "bytes": p.stat().st_size} for k, p in files.items()},
     }
+    result["reader"] = reader_speed(rows, opts.repeats)
     for kind, stage_runs in runs.items():
         stages = {s: round(median([r[s] for r in stage_runs]), 3) for s in stage_runs[0]}
         result[kind] = {
@@ -181,6 +268,12 @@ def child(kind: str) -> None:
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         child(sys.argv[2])
+        return
+    if "--reader" in sys.argv:
+        argv = [a for a in sys.argv[1:] if a != "--reader"]
+        reader_opts = options("the XLSX reader alone", default_repeats=3, argv=argv)
+        rows = SMOKE_ROWS if reader_opts.smoke else ROWS
+        print(json.dumps(reader_speed(rows, reader_opts.repeats), indent=2))
         return
     opts = options(__doc__.split("\n", 1)[0] if __doc__ else "", default_repeats=3)
     data = measure(opts)

@@ -31,9 +31,12 @@ def problem_line(problem: Problem, t: Translator) -> str:
         where.append(t("import.where_row", row=problem.row))
     if problem.column:
         where.append(t("import.where_column", column=problem.column))
-    params = esc_params(problem.params)
+    # numbers in the reader's language ("1.000"); years and counts are ints, kept as is
+    numbers = {k: t.number(v) if isinstance(v, Decimal) else v for k, v in problem.params.items()}
+    params = esc_params(numbers)
     text = t(f"import.{problem.code}", **params)
-    prefix = t("import.warning_mark") if problem.severity == "warning" else "• "
+    marks = {"warning": "import.warning_mark", "info": "import.fact_mark"}
+    prefix = t(marks[problem.severity]) if problem.severity in marks else "• "
     return prefix + (", ".join(where) + ": " if where else "") + text
 
 
@@ -70,6 +73,8 @@ async def build_preview(
     catalog = rankings.catalog
     store = rankings.store
     lines = [t("preview.title", file=esc(file_name), rows=dataset.rows)]
+    if dataset.facts:  # what was read from the layout, and rows left out: to be checked
+        lines += ["", t("preview.facts"), *problem_lines(dataset.facts, t)]
     near: list[tuple[str, str, str]] = []
     near_budget: dict[str, int] = {}
     known_names: dict[str, dict[str, str]] = {}

@@ -3,13 +3,48 @@
 Every problem names its sheet, row and column, and carries a message key
 under locales ("import.<code>") with its parameters: the bot and the CLI
 render them in the user's language. Any error means nothing is written.
+Columns are named in messages as the template writes them (Năm, Nhóm,
+Điểm tối đa, Căn cứ …), never by internal key; numbers travel as Decimal
+params, so the shell writes them the user's way ("1.000").
+
+Two layouts are read:
+
+* the template's (/mau): one row per unit with Năm, Nhóm, Điểm tối đa and
+  Căn cứ columns;
+* the decision's annex: the year and the decision in the title rows, one
+  section row per group ("I. Cơ quan, đơn vị có thủ tục hành chính"), the
+  maximum in the score header ("Tổng điểm (tối đa 1.000)") or the section
+  row ("… thang điểm 800"). Each fact read this way is a `Dataset.facts`
+  entry (severity "info") so the preview states it before the admin confirms.
+
+A column wins over the layout: a Năm column is read even under a title with
+a year. Where a needed fact is in neither place, the problem says what to
+add and where.
+
+Extra columns: a column whose every filled cell is a number is a component
+score; a column with text (e.g. "Cơ quan chủ quản") is ignored, and a fact
+says so. Percent columns ("Tỷ lệ (%)", or any extra header with "%"): a
+cell written with "%" is the percent as written ("71,77 %"); otherwise a
+value of at most 1 is a fraction, as a spreadsheet stores a percent cell
+(0,7177 → 71,77 %), and a larger value is the percent itself ("73,16").
+The format's number style is not available through the reader, so the rule
+is the same for every format; a true share of at most 1 % would be misread,
+and does not occur in these rankings.
+
+`Dataset.content_digest` is a SHA-256 of the validated content, canonical
+(independent of the file's format, row positions, column order and number
+spelling): the same ranking re-saved or saved in another format has the same
+digest, so an import of it can be a no-op.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import json
+import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,14 +52,17 @@ from typing import Literal
 
 from ranking.bands import level_for, match_level
 from ranking.catalog import Catalog
+from ranking.layout import decision_in, parse_max, section_of, years_in_title
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
 from ranking.ranks import competition_ranks
-from ranking.reader import RawRow, RawTable, read_table
+from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, read_table
 from ranking.store import NewScore, NewSlice
 from ranking.text import expand, fold, nfc
 
-Severity = Literal["error", "warning"]
-NUMERIC_KEYS = ("diem", "diem_toi_da", "hang", "so_don_vi", "nam")
+Severity = Literal["error", "warning", "info"]
+NUMERIC_KEYS = ("diem", "diem_toi_da", "hang", "so_don_vi", "nam", "ty_le")
+MAX_NEAR_GROUP = 0.8  # similarity for a section row's text to a group name
+ParamValue = str | int | Decimal
 
 
 @dataclass(frozen=True)
@@ -33,7 +71,7 @@ class Problem:
     severity: Severity = "error"
     row: int | None = None
     column: str | None = None  # the column letter as the user sees it
-    params: dict[str, str | int] = field(default_factory=dict)
+    params: dict[str, ParamValue] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,6 +79,11 @@ class Dataset:
     slices: list[NewSlice]
     warnings: list[Problem]
     rows: int
+    # what was read from the layout, not from a column, and rows left out:
+    # the preview states each (severity "info")
+    facts: list[Problem] = field(default_factory=list)
+    content_digest: str = ""
+    ignored_below: int = 0  # rows with content under the table (signature block …)
 
 
 class ImportFailed(Exception):
@@ -60,14 +103,63 @@ def _text(value: str | Decimal | None) -> str | None:
     return text or None
 
 
+def _order(problem: Problem) -> tuple[int, int, str, str]:
+    column = problem.column or ""
+    return (problem.row or 0, len(column), column, problem.code)
+
+
+_NUMBER_LIKE = re.compile(r"[\s\d.,%+\-]+")
+_PLACEHOLDERS = frozenset({"-", "–", "—", "x", "/"})
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _is_percent_header(header: str) -> bool:
+    return "%" in header
+
+
+def parse_share(raw: str | Decimal, mark: Literal[",", "."]) -> tuple[Decimal, bool]:
+    """A percent as published, and whether it was stored as a fraction (see the
+    module docstring): "71,77 %" → 71.77; 0.7177 → 71.77 (fraction); "73,16" → 73.16."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        written = text.endswith("%")
+        value = parse_number(text.rstrip("%").strip(), mark)
+        if written:
+            return value, False
+    else:
+        value = raw
+    if 0 <= value <= 1:
+        return value.scaleb(2), True
+    return value, False
+
+
+@dataclass
+class _Layout:
+    """Facts read around the table (title rows, header), for the columns it lacks."""
+
+    year: int | None = None
+    source: str | None = None
+    header_max: Decimal | None = None
+
+
+@dataclass
+class _Section:
+    group: str
+    max_score: Decimal | None
+    unit_count: int | None
+    row: int
+
+
 def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) -> Dataset:
     """Check every row; raise ImportFailed with all errors, or return the slices."""
     today = today or date.today()
     errors: list[Problem] = []
     warnings: list[Problem] = []
+    facts: list[Problem] = []
     letters = table.column_letters
+    columns = table.columns
 
-    def problem(code: str, row: RawRow | None, key: str | None, **params: str | int) -> Problem:
+    def problem(code: str, row: RawRow | None, key: str | None, **params: ParamValue) -> Problem:
         return Problem(
             code,
             row=row.number if row else None,
@@ -75,29 +167,111 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             params=params,
         )
 
-    required = ["nam", "nhom", "don_vi", "diem_toi_da", "can_cu"]
-    missing = [key for key in required if key not in table.columns]
-    if "diem" not in table.columns and "hang" not in table.columns:
-        missing.append("diem")
-    if missing:
-        raise ImportFailed([problem("missing_column", None, None, column=key) for key in missing])
+    def name(key: str) -> str:
+        return TEMPLATE_NAMES[key]
 
-    # One decimal mark per file, decided by its unambiguous cells.
+    layout = _read_layout(table, errors, facts)
+    ranking_codes = catalog.ranking_aliases()
+    group_codes = catalog.group_aliases()
+
+    def find_group(text: str, ranking: str) -> str | None:
+        code = group_codes.get(fold(text)) or group_codes.get(expand(text))
+        if code is not None and catalog.groups[code].ranking == ranking:
+            return code
+        return None
+
+    # Section rows: a heading that names a group of the default ranking.
+    sections: dict[int, _Section] = {}
+    for row in table.rows:
+        if row.heading is None or _has_scores(row):
+            continue
+        heading = section_of(row.heading)
+        ranking = catalog.default_ranking
+        code = find_group(heading.label, ranking)
+        if code is None and heading.label:
+            names = {fold(g.name_vi): g.code for g in catalog.groups_of(ranking)}
+            close = difflib.get_close_matches(heading.label, list(names), 1, MAX_NEAR_GROUP)
+            code = names[close[0]] if close else None
+        if code is None:
+            continue
+        max_score = parse_max(heading.max_text) if heading.max_text else None
+        sections[row.number] = _Section(code, max_score, heading.unit_count, row.number)
+        facts.append(
+            Problem(
+                "fact_section",
+                severity="info",
+                row=row.number,
+                params={"text": row.heading, "group": catalog.groups[code].name_vi},
+            )
+        )
+        if max_score is not None:
+            facts.append(
+                Problem(
+                    "fact_section_max",
+                    severity="info",
+                    row=row.number,
+                    params={"group": catalog.groups[code].name_vi, "max": max_score},
+                )
+            )
+        if heading.unit_count is not None:
+            facts.append(
+                Problem(
+                    "fact_section_count",
+                    severity="info",
+                    row=row.number,
+                    params={
+                        "group": catalog.groups[code].name_vi,
+                        "count": heading.unit_count,
+                    },
+                )
+            )
+
+    missing: list[Problem] = []
+    if "nam" not in columns and layout.year is None and not errors:
+        missing.append(problem("missing_year", None, None, column=name("nam")))
+    if "nhom" not in columns and not sections:
+        missing.append(problem("missing_group", None, None, column=name("nhom")))
+    if (
+        "diem_toi_da" not in columns
+        and layout.header_max is None
+        and (not sections or any(s.max_score is None for s in sections.values()))
+    ):
+        missing.append(
+            problem(
+                "missing_max",
+                None,
+                None,
+                column=name("diem_toi_da"),
+                score_column=columns.get("diem", name("diem")),
+            )
+        )
+    if "can_cu" not in columns and layout.source is None:
+        missing.append(problem("missing_source", None, None, column=name("can_cu")))
+    if "diem" not in columns and "hang" not in columns:
+        missing.append(problem("missing_column", None, None, column=name("diem")))
+    if missing or any(p.code.startswith("title_") for p in errors):
+        raise ImportFailed(sorted(errors + missing, key=_order))
+
+    # One decimal mark per file, decided by its unambiguous number-like cells.
     number_texts = [
-        v for row in table.rows for key in NUMERIC_KEYS if isinstance(v := row.cells.get(key), str)
-    ] + [v for row in table.rows for v in row.extras.values() if isinstance(v, str)]
-    mark = infer_decimal_mark(number_texts)
+        v
+        for row in table.rows
+        for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
+        if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
+    ]
+    mark = infer_decimal_mark([v.replace("%", "") for v in number_texts])
 
     def number(row: RawRow, key: str, *, required: bool) -> Decimal | None:
         raw = row.cells.get(key)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if required:
-                errors.append(problem("empty_cell", row, key, column=table.columns.get(key, key)))
+                errors.append(problem("empty_cell", row, key, column=name(key)))
             return None
         try:
             return parse_number(raw, mark)
         except NotANumber:
-            errors.append(problem("not_a_number", row, key, value=str(raw)))
+            code = "not_a_year" if key == "nam" else "not_a_number"
+            errors.append(problem(code, row, key, value=str(raw), column=name(key)))
             return None
 
     def whole(row: RawRow, key: str, *, required: bool) -> int | None:
@@ -105,17 +279,27 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         if value is None:
             return None
         if value != value.to_integral_value() or value < 1:
-            errors.append(problem("not_a_positive_integer", row, key, value=str(value)))
+            code = "not_a_year" if key == "nam" else "not_a_positive_integer"
+            errors.append(problem(code, row, key, value=str(value), column=name(key)))
             return None
         return int(value)
 
-    ranking_codes = catalog.ranking_aliases()
-    group_codes = catalog.group_aliases()
+    components_of, component_facts = _component_columns(table, mark)
+    facts += component_facts
+    shares_fractional = False
+
     # (ranking, year, group) → rows with their parsed values
     by_slice: dict[tuple[str, int, str], list[_Parsed]] = defaultdict(list)
+    section: _Section | None = None
+    data_rows = 0
+    no_section: list[RawRow] = []
 
     for row in table.rows:
-        year = whole(row, "nam", required=True)
+        if row.number in sections:
+            section = sections[row.number]
+            continue
+        data_rows += 1
+        year = whole(row, "nam", required=True) if "nam" in columns else layout.year
         if year is not None and not 2000 <= year <= today.year + 1:
             errors.append(problem("year_out_of_range", row, "nam", year=year, last=today.year + 1))
             year = None
@@ -135,13 +319,18 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
                 )
                 continue
             ranking = found
-        group_text = _text(row.cells.get("nhom"))
         group: str | None = None
-        if group_text is None:
-            errors.append(problem("empty_cell", row, "nhom", column=table.columns["nhom"]))
+        group_text = _text(row.cells.get("nhom")) if "nhom" in columns else None
+        if group_text is None and "nhom" in columns and section is None:
+            errors.append(problem("empty_cell", row, "nhom", column=name("nhom")))
+        elif group_text is None:
+            if section is None:
+                no_section.append(row)
+            else:
+                group = section.group
         else:
-            group = group_codes.get(fold(group_text)) or group_codes.get(expand(group_text))
-            if group is None or catalog.groups[group].ranking != ranking:
+            group = find_group(group_text, ranking)
+            if group is None:
                 close = difflib.get_close_matches(fold(group_text), list(group_codes), 1, 0.6)
                 hint = catalog.groups[group_codes[close[0]]].short_vi if close else ""
                 errors.append(
@@ -154,54 +343,71 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
                         known=", ".join(g.code for g in catalog.groups_of(ranking)),
                     )
                 )
-                group = None
-        name = _text(row.cells.get("don_vi"))
-        if name is None:
-            errors.append(problem("empty_cell", row, "don_vi", column=table.columns["don_vi"]))
-        score = number(row, "diem", required=False) if "diem" in table.columns else None
-        max_score = number(row, "diem_toi_da", required=True)
-        rank = whole(row, "hang", required=False) if "hang" in table.columns else None
-        unit_count = (
-            whole(row, "so_don_vi", required=False) if "so_don_vi" in table.columns else None
-        )
-        source = _text(row.cells.get("can_cu"))
+        unit = _text(row.cells.get("don_vi"))
+        if unit is None:
+            errors.append(problem("empty_cell", row, "don_vi", column=name("don_vi")))
+        elif unit.startswith(_FORMULA_START):
+            warnings.append(
+                Problem(
+                    "name_looks_like_formula",
+                    severity="warning",
+                    row=row.number,
+                    column=letters.get("don_vi"),
+                    params={"name": unit},
+                )
+            )
+        score = number(row, "diem", required=False) if "diem" in columns else None
+        if "diem_toi_da" in columns:
+            max_score = number(row, "diem_toi_da", required=True)
+        elif section is not None and section.max_score is not None:
+            max_score = section.max_score
+        else:
+            max_score = layout.header_max
+        rank = whole(row, "hang", required=False) if "hang" in columns else None
+        if "so_don_vi" in columns:
+            unit_count = whole(row, "so_don_vi", required=False)
+        else:
+            unit_count = section.unit_count if section is not None else None
+        share: Decimal | None = None
+        share_raw = row.cells.get("ty_le")
+        if share_raw is not None:
+            try:
+                share, fraction = parse_share(share_raw, mark)
+                shares_fractional = shares_fractional or fraction
+            except NotANumber:
+                errors.append(
+                    problem(
+                        "not_a_percent", row, "ty_le", value=str(share_raw), column=name("ty_le")
+                    )
+                )
+            if share is not None and not 0 <= share <= 100:
+                errors.append(problem("share_out_of_range", row, "ty_le", value=share))
+                share = None
+        source = _text(row.cells.get("can_cu")) if "can_cu" in columns else layout.source
         if source is None:
-            errors.append(problem("empty_cell", row, "can_cu", column=table.columns["can_cu"]))
+            errors.append(problem("empty_cell", row, "can_cu", column=name("can_cu")))
         if score is None and rank is None and row.cells.get("diem") is None:
             errors.append(problem("no_score_no_rank", row, "diem"))
         if max_score is not None and max_score <= 0:
-            errors.append(problem("max_not_positive", row, "diem_toi_da", value=str(max_score)))
+            errors.append(problem("max_not_positive", row, "diem_toi_da", value=max_score))
             max_score = None
         if score is not None:
             if score < 0:
-                errors.append(problem("negative_score", row, "diem", value=str(score)))
+                errors.append(problem("negative_score", row, "diem", value=score))
                 score = None  # reported once; kept out of the group-wide checks
             elif max_score is not None and score > max_score:
-                errors.append(
-                    problem("score_above_max", row, "diem", value=str(score), max=str(max_score))
-                )
+                errors.append(problem("score_above_max", row, "diem", value=score, max=max_score))
                 score = None
-        components: dict[str, Decimal] = {}
-        for header, raw in row.extras.items():
-            if raw is None:
-                continue
-            try:
-                components[header] = parse_number(raw, mark)
-            except NotANumber:
-                errors.append(
-                    Problem(
-                        "component_not_a_number",
-                        row=row.number,
-                        params={"header": header, "value": str(raw)},
-                    )
-                )
-        if year is None or group is None or name is None or max_score is None or source is None:
+        if share is not None and score is not None and max_score is not None:
+            _check_share(row, share, score, max_score, letters, warnings)
+        components = components_of(row)
+        if year is None or group is None or unit is None or max_score is None or source is None:
             continue
         by_slice[(ranking, year, group)].append(
             _Parsed(
                 row=row,
-                name=name,
-                key=expand(name),
+                name=unit,
+                key=expand(unit),
                 score=score,
                 max_score=max_score,
                 rank=rank,
@@ -210,19 +416,237 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
                 level=_text(row.cells.get("muc")),
                 note=_text(row.cells.get("ghi_chu")),
                 components=components,
+                share=share,
             )
         )
 
+    if no_section:
+        first = no_section[0]
+        errors.append(
+            Problem(
+                "no_section",
+                row=first.number,
+                column=letters.get("don_vi"),
+                params={"count": len(no_section), "column": name("nhom")},
+            )
+        )
+    if shares_fractional:
+        facts.append(
+            Problem(
+                "fact_share_fraction",
+                severity="info",
+                row=table.header_row,
+                column=letters.get("ty_le"),
+                params={"header": columns["ty_le"]},
+            )
+        )
     slices: list[NewSlice] = []
     for (ranking, year, group), rows in by_slice.items():
         built = _build_slice(catalog, ranking, year, group, rows, errors, warnings, letters)
         if built is not None:
             slices.append(built)
     if errors:
-        raise ImportFailed(errors)
+        raise ImportFailed(sorted(errors, key=_order))
     if not slices:
         raise ImportFailed([Problem("no_rows")])
-    return Dataset(slices=slices, warnings=warnings, rows=len(table.rows))
+    for header_row in table.header_rows_below:
+        facts.append(Problem("fact_header_row", severity="info", row=header_row))
+    if table.ignored_below:
+        facts.append(
+            Problem(
+                "fact_ignored_below",
+                severity="info",
+                row=table.ignored_from,
+                params={"count": table.ignored_below, "text": table.ignored_text or ""},
+            )
+        )
+    return Dataset(
+        slices=slices,
+        warnings=sorted(warnings, key=_order),
+        rows=data_rows,
+        facts=sorted(facts, key=_order),
+        content_digest=content_digest(slices),
+        ignored_below=table.ignored_below,
+    )
+
+
+def _has_scores(row: RawRow) -> bool:
+    return any(row.cells.get(k) is not None for k in ("diem", "hang", "ty_le"))
+
+
+def _read_layout(table: RawTable, errors: list[Problem], facts: list[Problem]) -> _Layout:
+    """The year, decision and maximum written around the table, where no column has them."""
+    layout = _Layout()
+    if "nam" not in table.columns:
+        found: dict[int, tuple[int, str]] = {}
+        for number, text in table.title_rows:
+            for year in years_in_title(text):
+                found.setdefault(year, (number, text))
+        if len(found) > 1:
+            errors.append(
+                Problem(
+                    "title_years",
+                    params={
+                        "years": ", ".join(str(y) for y in sorted(found)),
+                        "column": TEMPLATE_NAMES["nam"],
+                    },
+                )
+            )
+        elif found:
+            ((year, (number, text)),) = found.items()
+            layout.year = year
+            facts.append(
+                Problem(
+                    "fact_year",
+                    severity="info",
+                    row=number,
+                    params={"year": year, "text": text[:120]},
+                )
+            )
+    if "can_cu" not in table.columns:
+        for number, text in table.title_rows:
+            decision = decision_in(text)
+            if decision is not None:
+                layout.source = decision.source
+                facts.append(
+                    Problem(
+                        "fact_source",
+                        severity="info",
+                        row=number,
+                        params={"source": decision.source, "text": text[:120]},
+                    )
+                )
+                break
+    if "diem_toi_da" not in table.columns:
+        for key, written in table.header_max.items():
+            value = parse_max(written)
+            if value is not None and key == "diem":
+                layout.header_max = value
+                facts.append(
+                    Problem(
+                        "fact_header_max",
+                        severity="info",
+                        row=table.header_row,
+                        column=table.column_letters.get(key),
+                        params={"max": value, "header": table.columns[key]},
+                    )
+                )
+    return layout
+
+
+def _component_columns(
+    table: RawTable, mark: Literal[",", "."]
+) -> tuple[Callable[[RawRow], dict[str, Decimal]], list[Problem]]:
+    """Which extra columns are component scores (every filled cell a number);
+    the others hold text and are left out, each with a fact for the preview."""
+    numeric: list[str] = []
+    facts: list[Problem] = []
+    for header in table.extra_columns:
+        percent = _is_percent_header(header)
+        values = [row.extras.get(header) for row in table.rows if row.heading is None]
+        filled = [v for v in values if v is not None and str(v).strip() not in _PLACEHOLDERS]
+        text = None
+        for v in filled:
+            try:
+                parse_share(v, mark) if percent else parse_number(v, mark)
+            except NotANumber:
+                text = str(v)
+                break
+        if text is None:
+            numeric.append(header)
+            continue
+        facts.append(
+            Problem(
+                "fact_text_column",
+                severity="info",
+                row=table.header_row,
+                column=table.extra_letters.get(header),
+                params={"header": header, "example": text[:60]},
+            )
+        )
+
+    def components(row: RawRow) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for header in numeric:
+            raw = row.extras.get(header)
+            if raw is None or str(raw).strip() in _PLACEHOLDERS:
+                continue
+            out[header] = (
+                parse_share(raw, mark)[0]
+                if _is_percent_header(header)
+                else parse_number(raw, mark)
+            )
+        return out
+
+    return components, facts
+
+
+def _check_share(
+    row: RawRow,
+    share: Decimal,
+    score: Decimal,
+    max_score: Decimal,
+    letters: dict[str, str],
+    warnings: list[Problem],
+) -> None:
+    """A published share that is not the score over the maximum, to its own digits."""
+    exponent = share.as_tuple().exponent
+    unit = Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
+    expected = score / max_score * 100
+    if abs(expected - share) > unit:
+        warnings.append(
+            Problem(
+                "share_contradicts_score",
+                severity="warning",
+                row=row.number,
+                column=letters.get("ty_le"),
+                params={"share": share, "score": score, "max": max_score},
+            )
+        )
+
+
+def _num(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def slice_digest(s: NewSlice) -> str:
+    """SHA-256 of one slice's content in a canonical form: rows in a fixed order,
+    numbers by value ("731,61" = 731.610), no row positions, no file facts."""
+    rows = [
+        [
+            r.name_key,
+            r.name,
+            _num(r.score),
+            r.rank,
+            r.rank_official,
+            r.published_level,
+            r.note,
+            sorted((k, _num(v)) for k, v in r.components.items()),
+            r.source,
+            _num(r.share),
+        ]
+        for r in sorted(s.rows, key=lambda r: (r.rank, r.name_key))
+    ]
+    canonical = [
+        s.ranking,
+        s.year,
+        s.group_code,
+        _num(s.max_score),
+        s.unit_count,
+        s.band_scheme,
+        s.source,
+        rows,
+    ]
+    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def content_digest(slices: Sequence[NewSlice]) -> str:
+    """One digest for a whole dataset: its slices' digests, in slice order.
+    Equal exactly when every slice's content is."""
+    keyed = sorted((s.ranking, s.year, s.group_code, slice_digest(s)) for s in slices)
+    text = "\n".join(" ".join(map(str, k)) for k in keyed)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -238,6 +662,7 @@ class _Parsed:
     level: str | None
     note: str | None
     components: dict[str, Decimal]
+    share: Decimal | None = None
     official: bool = True
 
 
@@ -253,10 +678,10 @@ def _build_slice(
 ) -> NewSlice | None:
     """Checks that need the whole (ranking, year, group); None after an error."""
 
-    def err(code: str, row: RawRow, key: str, **params: str | int) -> None:
+    def err(code: str, row: RawRow, key: str, **params: ParamValue) -> None:
         errors.append(Problem(code, row=row.number, column=letters.get(key), params=params))
 
-    where: dict[str, str | int] = {"group": group, "year": year}
+    where: dict[str, ParamValue] = {"group": catalog.groups[group].name_vi, "year": year}
     for values, key in (
         ({str(r.max_score) for r in rows}, "diem_toi_da"),
         ({str(r.unit_count) for r in rows if r.unit_count is not None}, "so_don_vi"),
@@ -300,10 +725,22 @@ def _build_slice(
             if r.rank is None:
                 r.rank, r.official = rank, False
     ordered = sorted(rows, key=lambda r: r.rank or 0)
-    # A better (smaller) rank never has a lower score than a worse one.
+    if len(rows) < unit_count:
+        warnings.append(
+            Problem(
+                "group_incomplete",
+                severity="warning",
+                row=rows[0].row.number,
+                column=letters.get("so_don_vi"),
+                params={**where, "rows": len(rows), "count": unit_count},
+            )
+        )
+    # A better (smaller) rank never has a lower score than a worse one, and one
+    # rank is one score. The source may still say so: warn, keep what it says.
     lowest_better: Decimal | None = None  # lowest score among strictly better ranks
     lowest_here: Decimal | None = None
     previous: int | None = None
+    first_at_rank: dict[int, _Parsed] = {}
     for r in ordered:
         rank = r.rank or 0
         if rank > unit_count:
@@ -315,11 +752,36 @@ def _build_slice(
                     lowest_here if lowest_better is None else min(lowest_better, lowest_here)
                 )
             lowest_here, previous = None, rank
-        if r.score is not None:
-            if lowest_better is not None and r.score > lowest_better:
-                err("rank_contradicts_score", r.row, "hang", rank=rank, score=str(r.score))
-                return None
-            lowest_here = r.score if lowest_here is None else min(lowest_here, r.score)
+        if r.score is None or not r.official:
+            continue
+        if lowest_better is not None and r.score > lowest_better:
+            warnings.append(
+                Problem(
+                    "rank_contradicts_score",
+                    severity="warning",
+                    row=r.row.number,
+                    column=letters.get("hang"),
+                    params={"rank": rank, "score": r.score, "lower": lowest_better},
+                )
+            )
+        tied = first_at_rank.setdefault(rank, r)
+        if tied is not r and tied.score != r.score:
+            warnings.append(
+                Problem(
+                    "tie_unequal_scores",
+                    severity="warning",
+                    row=r.row.number,
+                    column=letters.get("hang"),
+                    params={
+                        "rank": rank,
+                        "name": r.name,
+                        "score": r.score,
+                        "other": tied.name,
+                        "other_score": tied.score or Decimal(0),
+                    },
+                )
+            )
+        lowest_here = r.score if lowest_here is None else min(lowest_here, r.score)
     levels = catalog.levels(ranking)
     new_rows: list[NewScore] = []
     for r in ordered:
@@ -351,6 +813,7 @@ def _build_slice(
                 components=r.components,
                 source=r.source,
                 source_row=r.row.number,
+                share=r.share,
             )
         )
     return NewSlice(

@@ -6,18 +6,31 @@ bounds it, finds the header row and maps header texts to canonical keys.
 Anything it refuses raises :class:`ReadProblem` whose ``code`` names a message
 ``reader.<code>`` in ``locales/*/LC_MESSAGES/reader.po``.
 
+Formats: CSV/TSV/TXT (UTF-8, UTF-8 with BOM, UTF-16, Windows-1258) read here;
+.xlsx, .xlsm, .xls (Excel 97-2003) and .ods (OpenDocument, the format state
+bodies publish editable files in) read through python-calamine, one reader
+for the four, after this module has bounded the file itself (below).
+
 Problem codes and their params (every message may use any of them)::
 
-    unsupported_type   kind, name        (kind: "XLS (Excel 97-2003)", "ODS", "PDF", "DOCX", ext)
+    unsupported_type   kind, name        (kind: "PNG", "JSON", ext …)
+    unsupported_pdf    name              (a PDF holds no cells: say how to get a sheet)
+    unsupported_document kind, name      (DOCX, DOC, ODT, PPTX: a table in a text file)
+    unsupported_numbers name             (Apple Numbers)
+    unsupported_xlsb   name              (Excel binary workbook)
     encrypted          name              (password-protected Office file)
     too_large          size_mb, limit_mb (strings like "7.3" / "5")
     too_many_rows      limit [, row, sheet]
     too_many_columns   row, limit [, sheet]
     cell_too_long      row, column, cell, limit [, sheet]
-    zip_bomb           detail            (detail is for logs, not for users)
-    xml_bomb           detail
-    not_xlsx           detail
-    formula            cell, row, column, sheet
+    zip_bomb           kind, detail      (detail is for logs, not for users)
+    xml_bomb           kind, detail
+    not_xlsx           kind, detail      (a damaged .xlsx/.xlsm)
+    not_ods            detail            (a damaged .ods)
+    not_xls            detail            (a damaged .xls)
+    formula            cells, count, cell, row, column, sheet
+                       (formula cells with no stored value: every one, by column)
+    formula_error      cells, count, cell, row, column, sheet  (#DIV/0!, #REF! …)
     no_header          rows, unit_headers, score_headers, expected [, sheet]
     duplicate_column   header, column, first_header, first_column [, sheet]
     encoding           (none)
@@ -32,17 +45,37 @@ Decisions worth knowing:
   holds something; then it becomes an extra column named "Cột F" (its letter),
   so the importer reports it instead of the data silently vanishing.
 * Trailing empty cells do not count as columns (Excel pads CSV rows with ";").
-* Fully blank rows are skipped; formulas in ignored columns or in the title
-  rows above the header are tolerated, anywhere else they are refused.
-* XLSX sheet: hidden sheets and notes sheets ("Ghi chú", "Hướng dẫn", "Notes"…)
+* Fully blank rows are skipped. Rows above the header are kept as
+  ``title_rows`` (the importer reads a year and a decision there).
+* The table ends where the table ends: at a signature block or footnote row
+  ("Nơi nhận:", "KT. CHỦ TỊCH", "Người lập biểu", "Ghi chú:", a "…, ngày …
+  tháng … năm …" line; see ``ranking.layout.is_footer``), or at a run of two
+  or more blank rows after the data when what follows is not a data row.
+  Rows with content from there on are counted (``ignored_below``), not read.
+* A row with a single text cell (or text only in the STT column) is marked
+  as a ``heading``: the importer decides whether it names a group (a section
+  row of the decision's annex) or is a unit with nothing else filled in.
+* Formula cells: the value the program stored with the formula is read, as
+  Excel and LibreOffice show it. Refused (``formula``) is only a formula cell
+  with no stored value, written by a program that never calculated; an error
+  result (#DIV/0!, #N/A …) is ``formula_error``. Both list every such cell,
+  except in ignored columns, title rows and rows below the table.
+* Sheets: hidden sheets and notes sheets ("Ghi chú", "Hướng dẫn", "Notes"…)
   are never data. With ``year_hint``, only sheets whose title contains that
   year are candidates if there are any. The first candidate (in workbook
   order) with a header row in its first 15 rows is read.
-* XLSX floats are kept to 15 significant digits, which is what Excel shows
-  (731.6100000000001 stored by Excel is read as 731.61); non-finite → text.
-* XLSX cells right of column ``max_columns + 1`` are not read at all (so a
-  stray sheet dimension of A1:XFD1048576 costs nothing); a value in column
-  ``max_columns + 1`` is refused as ``too_many_columns``.
+* Spreadsheet floats are kept to 15 significant digits, which is what Excel
+  shows (731.6100000000001 is read as 731.61); non-finite → text.
+* Spreadsheet bounds, checked on the file's own bytes before python-calamine
+  parses anything (it holds a sheet as a dense rectangle, and would abort the
+  process on an allocation it cannot make): a value right of column
+  ``max_columns`` is ``too_many_columns``; a value below row
+  ``2 * max_rows + 15`` or a used rectangle over ``max_cells`` cells is
+  ``too_many_rows``. Zip parts: entry count, declared and real sizes,
+  compression ratio, names, DTDs/entities (the billion-laughs family), tags
+  per row and per part, shared strings; .ods repeats (number-rows-repeated,
+  number-columns-repeated, text:s) expanded as calamine would; .xls: the OLE2
+  header, the BIFF records' cell positions and declared dimensions, FILEPASS.
 * Row budget: more than ``max_rows`` non-blank data rows, or more than
   ``2 * max_rows`` physical rows after the header, is ``too_many_rows``.
 """
@@ -51,37 +84,47 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
+import itertools
 import math
 import re
+import struct
 import unicodedata
 import zipfile
-from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal
+from xml.parsers import expat
 
-import openpyxl
-from defusedxml import DefusedXmlException
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
-
-if openpyxl.DEFUSEDXML is not True:  # pragma: no cover - packaging guard
-    raise ImportError("defusedxml must be installed: openpyxl would parse XML bombs")
+from ranking.layout import is_footer, max_in_header
 
 __all__ = [
+    "ACCEPTED_SUFFIXES",
     "PROBLEM_CODES",
+    "TEMPLATE_NAMES",
     "Limits",
     "RawRow",
     "RawTable",
     "ReadProblem",
     "canonical_header",
+    "column_letter",
+    "problem_for_name",
     "read_table",
 ]
+
+# What an upload may be called; anything else is refused before it is downloaded.
+ACCEPTED_SUFFIXES: Final = frozenset({".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods"})
 
 PROBLEM_CODES: Final = frozenset(
     {
         "unsupported_type",
+        "unsupported_pdf",
+        "unsupported_document",
+        "unsupported_numbers",
+        "unsupported_xlsb",
         "encrypted",
         "too_large",
         "too_many_rows",
@@ -90,7 +133,10 @@ PROBLEM_CODES: Final = frozenset(
         "zip_bomb",
         "xml_bomb",
         "not_xlsx",
+        "not_ods",
+        "not_xls",
         "formula",
+        "formula_error",
         "no_header",
         "duplicate_column",
         "encoding",
@@ -136,9 +182,12 @@ class Limits:
     max_zip_entries: int = 200
     max_unzipped_bytes: int = 100 * 1024 * 1024
     max_compression_ratio: int = 200  # per entry, for entries above ~1 MB uncompressed
+    # cells in a sheet's used rectangle (rows × columns), as python-calamine holds it
+    max_cells: int = 2_000_000
 
 
 Value = str | Decimal | None
+Kind = Literal["csv", "xlsx", "xls", "ods"]
 
 
 @dataclass(frozen=True)
@@ -148,25 +197,40 @@ class RawRow:
     number: int
     cells: dict[str, Value]  # canonical key -> value (only mapped columns)
     extras: dict[str, Value]  # other headed columns (component scores), header text -> value
+    # the row's only text when it may be a section row ("I. Cơ quan, đơn vị có TTHC")
+    heading: str | None = None
 
 
 @dataclass(frozen=True)
 class RawTable:
-    kind: Literal["csv", "xlsx"]
+    kind: Kind
     encoding: str | None  # csv only: "utf-8", "utf-8-sig", "utf-16", "cp1258"
     delimiter: str | None  # csv only
-    sheet: str | None  # xlsx only
+    sheet: str | None  # spreadsheets only
     header_row: int  # 1-based
     columns: dict[str, str]  # canonical key -> the header text as written
     column_letters: dict[str, str]  # canonical key -> "A", "B", ... (position in the file)
     extra_columns: list[str]  # header texts of unmapped non-empty columns, in order
     rows: list[RawRow]  # data rows, fully blank rows skipped
+    extra_letters: dict[str, str] = field(default_factory=dict)  # extra header -> letter
+    # rows above the header with something in them: (row number, their texts joined)
+    title_rows: list[tuple[int, str]] = field(default_factory=list)
+    # a maximum written in a header: key -> the number as written ("diem": "1.000")
+    header_max: dict[str, str] = field(default_factory=dict)
+    # rows with content from the end of the table down (signature block, footnotes)
+    ignored_below: int = 0
+    ignored_from: int | None = None  # the first of them
+    ignored_text: str | None = None  # its first text ("Nơi nhận:")
+    # rows right under the header that belong to it: sub-headers of merged
+    # header cells, or the "(1) (2) (3)" column numbering official tables carry
+    header_rows_below: list[int] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- headers
 
 HEADER_SCAN_ROWS: Final = 15
 
+# The first name of each key is the one the template (/mau, ranking.export) writes.
 _HEADER_NAMES: Final[dict[str, tuple[str, ...]]] = {
     "nam": ("Năm", "nam", "year"),
     "bang": ("Bảng xếp hạng", "Bảng", "bang", "bang_xep_hang", "ranking"),
@@ -204,7 +268,20 @@ _HEADER_NAMES: Final[dict[str, tuple[str, ...]]] = {
     "so_don_vi": ("Số đơn vị", "Số đơn vị xếp hạng", "so_don_vi"),
     "can_cu": ("Căn cứ", "Nguồn", "can_cu", "source"),
     "ghi_chu": ("Ghi chú", "ghi_chu", "note"),
+    # the share of the maximum, in percent as published ("73,16 %")
+    "ty_le": (
+        "Tỷ lệ (%)",
+        "Tỷ lệ",
+        "Tỷ lệ %",
+        "Tỷ lệ điểm",
+        "Tỷ lệ điểm đạt được",
+        "Tỷ lệ đạt",
+        "ty_le",
+        "share",
+    ),
 }
+# The header each key has in the template: what messages call a column.
+TEMPLATE_NAMES: Final[dict[str, str]] = {key: names[0] for key, names in _HEADER_NAMES.items()}
 _IGNORED_HEADERS: Final = frozenset({"stt", "tt", "so thu tu", "so tt", "no"})
 _NOTES_SHEETS: Final = (
     "ghi chu",
@@ -236,8 +313,17 @@ _ALIASES: Final[dict[str, str]] = {
 
 
 def canonical_header(text: str) -> str | None:
-    """The canonical key for a header text, matching whole folded strings only."""
-    return _ALIASES.get(_fold(text))
+    """The canonical key for a header text, matching whole folded strings only.
+
+    A score or maximum header may carry its maximum in words:
+    "Tổng điểm (tối đa 1.000)" is "diem" (see ``ranking.layout.max_in_header``).
+    """
+    key = _ALIASES.get(_fold(text))
+    if key is None:
+        split = max_in_header(text)
+        if split is not None:
+            key = _ALIASES.get(_fold(split[0]))
+    return key
 
 
 def _is_ignored_header(text: str) -> bool:
@@ -270,17 +356,33 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def _column_index(letters: str) -> int:
+    """Excel letters → 0-based column index."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - ord("A") + 1)
+    return n - 1
+
+
 # --------------------------------------------------------------------------- table building
 
 
 class _Formula:
-    """Marks a formula cell (the admin must paste values)."""
+    """Marks a formula cell with no stored value (the program never calculated)."""
 
     __slots__ = ()
 
 
+@dataclass(frozen=True)
+class _Error:
+    """Marks a cell whose stored value is an error (#DIV/0!, #N/A …)."""
+
+    text: str
+
+
 _FORMULA: Final = _Formula()
-_Cell = str | Decimal | _Formula | None
+_Mark = _Formula | _Error
+_Cell = str | Decimal | _Mark | None
 _Rows = Generator[tuple[int, Sequence[_Cell]], None, None]
 
 
@@ -291,10 +393,12 @@ class _Header:
     columns: dict[str, str]  # key -> header text
     extras: dict[int, str]  # column index -> header text
     ignored: frozenset[int]
+    title_rows: list[tuple[int, str]]
+    header_max: dict[str, str]
 
 
 def _header_text(cell: _Cell) -> str | None:
-    if cell is None or isinstance(cell, _Formula):
+    if cell is None or isinstance(cell, _Formula | _Error):
         return None
     return cell if isinstance(cell, str) else str(cell)
 
@@ -321,9 +425,45 @@ def _too_long(number: int, index: int, limits: Limits, where: dict[str, str]) ->
     )
 
 
-def _formula(number: int, index: int, sheet: str) -> ReadProblem:
+def _cell_list(cells: list[tuple[int, int, str]], names: dict[int, str]) -> str:
+    """Every cell, grouped by column, consecutive rows as a range:
+    «Tổng điểm» (F6–F13, F15); «Xếp hạng» (G6–G13 #N/A)."""
+    by_column: dict[int, list[tuple[int, str]]] = {}
+    for number, index, note in sorted(cells, key=lambda c: (c[1], c[0])):
+        by_column.setdefault(index, []).append((number, note))
+    parts = []
+    for index, entries in by_column.items():
+        letter = column_letter(index)
+        runs: list[str] = []
+        start = prev = entries[0][0]
+        note = entries[0][1]
+        for number, this_note in [*entries[1:], (-1, "")]:
+            if number == prev + 1 and this_note == note:
+                prev = number
+                continue
+            span = f"{letter}{start}" if start == prev else f"{letter}{start}–{letter}{prev}"
+            runs.append(f"{span} {note}".strip())
+            start = prev = number
+            note = this_note
+        name = names.get(index, f"Cột {letter}")
+        parts.append(f"«{name}» ({', '.join(runs)})")
+    return "; ".join(parts)
+
+
+def _marks_problem(
+    code: str, cells: list[tuple[int, int, str]], names: dict[int, str], where: dict[str, str]
+) -> ReadProblem:
+    number, index, _ = min(cells)
     letter = column_letter(index)
-    return ReadProblem("formula", cell=f"{letter}{number}", row=number, column=letter, sheet=sheet)
+    return ReadProblem(
+        code,
+        cells=_cell_list(cells, names),
+        count=len(cells),
+        cell=f"{letter}{number}",
+        row=number,
+        column=letter,
+        sheet=where.get("sheet", ""),
+    )
 
 
 def _find_header(
@@ -331,6 +471,7 @@ def _find_header(
 ) -> tuple[_Header | None, bool]:
     """Consume rows up to the header (within the first 15); also say if anything was seen."""
     seen = False
+    titles: list[tuple[int, str]] = []
     for number, cells in rows:
         if number > HEADER_SCAN_ROWS:
             break
@@ -340,21 +481,32 @@ def _find_header(
             seen = True
         keys = {canonical_header(t) for t in texts if t}
         if "don_vi" in keys and keys & {"diem", "hang"}:
-            return _make_header(number, cells, limits, where), True
+            return _make_header(number, cells, limits, where, titles), True
+        line = " ".join(t.strip() for t in texts if t and t.strip())
+        if line:
+            titles.append((number, line[: 4 * limits.max_cell_chars]))
     return None, seen
 
 
 def _make_header(
-    number: int, cells: Sequence[_Cell], limits: Limits, where: dict[str, str]
+    number: int,
+    cells: Sequence[_Cell],
+    limits: Limits,
+    where: dict[str, str],
+    titles: list[tuple[int, str]],
 ) -> _Header:
     mapped: dict[str, int] = {}
     columns: dict[str, str] = {}
     extras: dict[int, str] = {}
     extra_names: dict[str, int] = {}
     ignored: set[int] = set()
+    header_max: dict[str, str] = {}
     for index, cell in enumerate(cells):
-        if isinstance(cell, _Formula):
-            raise _formula(number, index, where.get("sheet", ""))
+        if isinstance(cell, _Formula | _Error):
+            names = {index: f"Cột {column_letter(index)}"}
+            code = "formula" if isinstance(cell, _Formula) else "formula_error"
+            note = cell.text if isinstance(cell, _Error) else ""
+            raise _marks_problem(code, [(number, index, note)], names, where)
         text = _header_text(cell)
         if text is None:
             continue
@@ -371,6 +523,9 @@ def _make_header(
             else:
                 mapped[key] = index
                 columns[key] = text
+                split = max_in_header(text)
+                if split is not None:
+                    header_max[key] = split[1]
         elif text in extra_names:
             first = (text, extra_names[text])
         else:
@@ -385,7 +540,110 @@ def _make_header(
                 first_column=column_letter(first[1]),
                 **where,
             )
-    return _Header(number, mapped, columns, extras, frozenset(ignored))
+    return _Header(number, mapped, columns, extras, frozenset(ignored), titles, header_max)
+
+
+_NUMBER_LIKE = re.compile(r"[\d\s.,%+\-–]*")
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+
+
+def _is_number_like(value: _Cell) -> bool:
+    if isinstance(value, Decimal):
+        return True
+    return (
+        isinstance(value, str)
+        and bool(_DIGIT.search(value))
+        and bool(_NUMBER_LIKE.fullmatch(value))
+    )
+
+
+def _heading(values: dict[int, _Cell], ignored_texts: list[str]) -> str | None:
+    """The text of a row that may be a section heading: one text cell, or
+    text only in the STT column (a heading merged across from column A)."""
+    if len(values) == 1:
+        (value,) = values.values()
+        if not isinstance(value, str) or _NUMBER_LIKE.fullmatch(value):
+            return None
+        if len(_LETTER.findall(value)) < 3:
+            return None
+        prefix = " ".join(t for t in ignored_texts if len(t) <= 6)
+        return f"{prefix}. {value}" if prefix else value
+    if not values and len(ignored_texts) == 1 and len(_LETTER.findall(ignored_texts[0])) >= 6:
+        return ignored_texts[0]
+    return None
+
+
+_NUMBERING = re.compile(r"\(?\s*(\d{1,3})\s*\)?")
+
+
+def _is_column_numbering(present: Sequence[tuple[int, _Cell]]) -> bool:
+    """ "1 2 3 4 …" or "(1) (2) (3) …" across the columns: numbers in order, one per column."""
+    if len(present) < 3:
+        return False
+    numbers = []
+    for _, cell in present:
+        if isinstance(cell, Decimal):
+            if cell != cell.to_integral_value():
+                return False
+            numbers.append(int(cell))
+        elif isinstance(cell, str) and (match := _NUMBERING.fullmatch(cell.strip())):
+            numbers.append(int(match.group(1)))
+        else:
+            return False
+    return all(b == a + 1 for a, b in itertools.pairwise(numbers))
+
+
+def _sub_headers(
+    values: dict[int, _Cell],
+    header: _Header,
+    unit_index: int | None,
+    limits: Limits,
+    number: int,
+    where: dict[str, str],
+) -> _Header | None:
+    """A second header row under merged header cells ("Điểm thành phần" over
+    "Chỉ số 1", "Chỉ số 2"): texts only, no unit name. Its texts name the
+    columns the first row left unnamed or only named as a group, as
+    "Điểm thành phần: Chỉ số 1"; the keyed columns (Tổng điểm …) keep theirs."""
+    mapped_columns = set(header.mapped.values())
+    # merged header cells leave the keyed columns (STT, Tên, Tổng điểm) empty here
+    if len(values) < 2 or mapped_columns & set(values):
+        return None
+    if not all(isinstance(v, str) and not _is_number_like(v) for v in values.values()):
+        return None
+    extras = dict(header.extras)
+    parent: str | None = None
+    parents: dict[int, str | None] = {}
+    for index in range(max(values) + 1):
+        if index in mapped_columns or index in header.ignored:
+            parent = None
+        elif index in header.extras:
+            parent = header.extras[index]
+        parents[index] = parent
+    taken = {text for i, text in extras.items() if i not in values}
+    taken |= set(header.columns.values())
+    for index, value in sorted(values.items()):
+        if index in mapped_columns or index in header.ignored:
+            continue
+        text = str(value).strip()
+        if len(text) > limits.max_cell_chars:
+            raise _too_long(number, index, limits, where)
+        group = parents.get(index)
+        name = f"{group}: {text}" if group and group != text else text
+        if name in taken:
+            name = f"{name} ({column_letter(index)})"
+        extras[index] = name
+        taken.add(name)
+    return _Header(
+        header.row,
+        header.mapped,
+        header.columns,
+        extras,
+        header.ignored,
+        header.title_rows,
+        header.header_max,
+    )
 
 
 def _read_body(
@@ -394,41 +652,86 @@ def _read_body(
     limits: Limits,
     where: dict[str, str],
     *,
-    kind: Literal["csv", "xlsx"],
+    kind: Kind,
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
 ) -> RawTable:
     named = set(header.mapped.values()) | set(header.extras) | header.ignored
-    kept: list[tuple[int, dict[int, Value]]] = []
+    kept: list[tuple[int, dict[int, Value], str | None]] = []
     unnamed_with_data: set[int] = set()
+    formulas: list[tuple[int, int, str]] = []
+    errors: list[tuple[int, int, str]] = []
     last_physical = header.row + 2 * limits.max_rows
+    data_keys = {header.mapped[k] for k in ("diem", "hang", "ty_le") if k in header.mapped}
+    unit_index = header.mapped.get("don_vi")
+    blank_run = 0
+    ended_at: int | None = None
+    ended_text: str | None = None
+    ignored_below = 0
+    below: list[int] = []
     for number, cells in rows:
         if number > last_physical:
             raise ReadProblem("too_many_rows", limit=limits.max_rows, row=number, **where)
         _check_width(cells, number, limits, where)
-        values: dict[int, Value] = {}
-        for index, cell in enumerate(cells):
-            if cell is None or index in header.ignored:
+        present = [(i, c) for i, c in enumerate(cells) if c is not None]
+        if ended_at is not None:
+            ignored_below += bool(present)
+            continue
+        if not present:
+            blank_run += 1
+            continue
+        ignored = header.ignored
+        values: dict[int, _Cell] = {i: c for i, c in present if i not in ignored}
+        if not kept and not formulas and not errors and len(below) < 2:
+            if _is_column_numbering(present):
+                below.append(number)
                 continue
+            sub = _sub_headers(values, header, unit_index, limits, number, where)
+            if sub is not None:
+                header = sub
+                named = set(header.mapped.values()) | set(header.extras) | header.ignored
+                below.append(number)
+                continue
+        # a unit may be called anything: a row with a number as score or rank is data
+        has_scores = any(_is_number_like(values.get(i)) for i in data_keys)
+        if kept and not has_scores:
+            first_text = next((c for _, c in present if isinstance(c, str)), None)
+            if first_text is not None and is_footer(first_text):
+                ended_at, ended_text, ignored_below = number, first_text, 1
+                continue
+        heading = None
+        if len(values) <= 1:
+            ignored_texts = [c for i, c in present if i in ignored and isinstance(c, str)]
+            heading = _heading(values, ignored_texts)
+        looks_like_data = unit_index in values and has_scores
+        if blank_run >= 2 and kept and heading is None and not looks_like_data:
+            first_text = next((c for _, c in present if isinstance(c, str)), None)
+            ended_at, ended_text, ignored_below = number, first_text, 1
+            continue
+        blank_run = 0
+        if not values and heading is None:
+            continue  # only the STT column: a blank row
+        clean: dict[int, Value] = {}
+        for index, cell in values.items():
             if isinstance(cell, _Formula):
-                raise _formula(number, index, where.get("sheet", ""))
+                formulas.append((number, index, ""))
+                continue
+            if isinstance(cell, _Error):
+                errors.append((number, index, cell.text))
+                continue
             if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
                 raise _too_long(number, index, limits, where)
-            values[index] = cell
+            clean[index] = cell
             if index not in named:
                 unnamed_with_data.add(index)
-        if not values:
-            continue
         if len(kept) >= limits.max_rows:
             raise ReadProblem("too_many_rows", limit=limits.max_rows, row=number, **where)
-        kept.append((number, values))
-    if not kept:
-        raise ReadProblem("empty", **where)
+        kept.append((number, clean, heading))
 
     extras = dict(header.extras)
     taken = {text: index for index, text in extras.items()}
-    for index in sorted(unnamed_with_data):
+    for index in sorted(unnamed_with_data | {i for _, i, _ in formulas + errors} - named):
         name = f"Cột {column_letter(index)}"
         if name in taken:
             raise ReadProblem(
@@ -441,14 +744,22 @@ def _read_body(
             )
         extras[index] = name
         taken[name] = index
+    names = {index: header.columns[key] for key, index in header.mapped.items()} | extras
+    if formulas:
+        raise _marks_problem("formula", formulas, names, where)
+    if errors:
+        raise _marks_problem("formula_error", errors, names, where)
+    if not kept:
+        raise ReadProblem("empty", **where)
     extra_order = sorted(extras)
     table_rows = [
         RawRow(
             number=number,
             cells={key: values.get(index) for key, index in header.mapped.items()},
             extras={extras[index]: values.get(index) for index in extra_order},
+            heading=heading,
         )
-        for number, values in kept
+        for number, values, heading in kept
     ]
     return RawTable(
         kind=kind,
@@ -460,6 +771,13 @@ def _read_body(
         column_letters={key: column_letter(i) for key, i in header.mapped.items()},
         extra_columns=[extras[index] for index in extra_order],
         rows=table_rows,
+        extra_letters={extras[index]: column_letter(index) for index in extra_order},
+        title_rows=header.title_rows,
+        header_max=header.header_max,
+        ignored_below=ignored_below,
+        ignored_from=ended_at,
+        ignored_text=ended_text[:80] if ended_text else None,
+        header_rows_below=below,
     )
 
 
@@ -468,15 +786,17 @@ def _read_body(
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS: Final = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _ENCRYPTION_STREAM: Final = "EncryptionInfo".encode("utf-16-le")
-_XLS: Final = "XLS (Excel 97-2003)"
-_KIND_BY_EXT: Final[dict[str, str]] = {
-    ".xls": _XLS,
-    ".ods": "ODS",
-    ".pdf": "PDF",
+_DOCUMENT_EXTS: Final[dict[str, str]] = {
     ".docx": "DOCX",
     ".doc": "DOC",
+    ".odt": "ODT",
+    ".rtf": "RTF",
+    ".pptx": "PPTX",
+    ".ppt": "PPT",
+    ".odp": "ODP",
 }
 _TEXT_EXTS: Final = frozenset({".csv", ".txt", ".tsv"})
+_XLSX_EXTS: Final = frozenset({".xlsx", ".xlsm"})
 _ODS_MIME: Final = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
@@ -508,7 +828,11 @@ def read_table(
     year_hint: int | None = None,
     limits: Limits = Limits(),
 ) -> RawTable:
-    """Read an uploaded CSV or XLSX file into raw cells, or raise ReadProblem."""
+    """Read an uploaded CSV, XLSX/XLSM, XLS or ODS file into raw cells, or raise ReadProblem.
+
+    The file's content decides how it is read, its name only breaks ties:
+    an old .xls renamed .xlsx is read as .xls, an .xlsx renamed .csv is not text.
+    """
     if len(data) > limits.max_bytes:
         raise ReadProblem(
             "too_large",
@@ -520,22 +844,51 @@ def read_table(
     magic = _magic(data)
     if magic == "ole_encrypted":
         raise ReadProblem("encrypted", name=name)
-    if ext in (".xlsx", *_TEXT_EXTS) and magic in ("ole", "pdf"):
-        kind = "PDF" if magic == "pdf" else _XLS
-        raise ReadProblem("unsupported_type", kind=kind, name=name)
-    if ext == ".xlsx":
+    if magic == "pdf":
+        raise ReadProblem("unsupported_pdf", name=name)
+    if ext in _DOCUMENT_EXTS and magic in ("ole", "zip", None):
+        raise ReadProblem("unsupported_document", kind=_DOCUMENT_EXTS[ext], name=name)
+    if ext == ".numbers":
+        raise ReadProblem("unsupported_numbers", name=name)
+    if ext == ".xlsb":
+        raise ReadProblem("unsupported_xlsb", name=name)
+    if magic == "ole":
+        return _read_xls(data, name, year_hint, limits)
+    if ext in _XLSX_EXTS | {".ods", ".xls"}:
         if not data:
             raise ReadProblem("empty")
         if magic != "zip":
-            raise ReadProblem("not_xlsx", detail="not a zip archive")
-        return _read_xlsx(data, name, year_hint, limits)
+            if ext == ".ods":
+                raise ReadProblem("not_ods", detail="not a zip archive")
+            if ext == ".xls":
+                raise ReadProblem("not_xls", detail="neither OLE2 nor zip")
+            raise ReadProblem("not_xlsx", kind="XLSX", detail="not a zip archive")
+        return _read_zip(data, name, ext, year_hint, limits)
     if ext in _TEXT_EXTS:
         if magic == "zip":
             raise ReadProblem("binary")
         return _read_csv(data, limits)
-    by_magic = {"ole": _XLS, "pdf": "PDF"}.get(magic or "")
-    other = _KIND_BY_EXT.get(ext) or by_magic or ext[1:].upper() or name
-    raise ReadProblem("unsupported_type", kind=other, name=name)
+    if magic == "zip":  # no or an unknown extension: the archive says what it is
+        return _read_zip(data, name, ext, year_hint, limits)
+    raise ReadProblem("unsupported_type", kind=ext[1:].upper() or name, name=name)
+
+
+def problem_for_name(file_name: str) -> ReadProblem | None:
+    """The refusal a file of this name gets before it is even downloaded, or None
+    if its name is one the reader reads (its content still decides)."""
+    name = _display_name(file_name)
+    ext = _extension(file_name)
+    if ext in ACCEPTED_SUFFIXES:
+        return None
+    if ext == ".pdf":
+        return ReadProblem("unsupported_pdf", name=name)
+    if ext in _DOCUMENT_EXTS:
+        return ReadProblem("unsupported_document", kind=_DOCUMENT_EXTS[ext], name=name)
+    if ext == ".numbers":
+        return ReadProblem("unsupported_numbers", name=name)
+    if ext == ".xlsb":
+        return ReadProblem("unsupported_xlsb", name=name)
+    return ReadProblem("unsupported_type", kind=ext[1:].upper() or name, name=name)
 
 
 def _megabytes(n: int) -> str:
@@ -739,45 +1092,85 @@ def _read_csv(data: bytes, limits: Limits) -> RawTable:
         rows.close()
 
 
-# --------------------------------------------------------------------------- XLSX
+# --------------------------------------------------------------------------- spreadsheets
+
+# A sheet's cells this module found before calamine: (row, column) 0-based → mark.
+_Marks = dict[tuple[int, int], _Mark]
+
+
+@dataclass
+class _Extent:
+    """The used rectangle of one sheet's non-empty cells, checked against the limits
+    as cells are seen, so a hostile file stops at its first cell out of bounds."""
+
+    limits: Limits
+    where: dict[str, str]
+    top: int = -1
+    bottom: int = -1
+    left: int = -1
+    right: int = -1
+
+    def add(self, row: int, col: int, rows: int = 1, cols: int = 1) -> None:
+        last_row, last_col = row + rows - 1, col + cols - 1
+        if last_col >= self.limits.max_columns:
+            raise ReadProblem(
+                "too_many_columns", row=row + 1, limit=self.limits.max_columns, **self.where
+            )
+        if last_row >= HEADER_SCAN_ROWS + 2 * self.limits.max_rows:
+            raise ReadProblem(
+                "too_many_rows", limit=self.limits.max_rows, row=last_row + 1, **self.where
+            )
+        if self.top < 0:
+            self.top, self.bottom, self.left, self.right = row, last_row, col, last_col
+        else:
+            self.top = min(self.top, row)
+            self.bottom = max(self.bottom, last_row)
+            self.left = min(self.left, col)
+            self.right = max(self.right, last_col)
+        if (self.bottom - self.top + 1) * (self.right - self.left + 1) > self.limits.max_cells:
+            raise ReadProblem(
+                "too_many_rows", limit=self.limits.max_rows, row=self.bottom + 1, **self.where
+            )
+
 
 _BIG_ENTRY: Final = 1024 * 1024  # the compression-ratio check applies above this size
 _CHUNK: Final = 64 * 1024
-# Bounds on what openpyxl will hold in memory at once (start tags per segment):
-# a worksheet row (16384 cells × a few tags each), a shared string, any other
-# whole part parsed as one tree (styles, workbook, rels …).
-_MAX_TAGS_PER_ROW: Final = 70_000
+# Bounds on what the parser holds per element: a worksheet row (16384 cells ×
+# a few tags each), a shared string, any other whole part (styles, workbook …).
+_MAX_TAGS_PER_ROW: Final = 70_000  # > _CHUNK / 3: see _prescan
 _MAX_TAGS_PER_PART: Final = 500_000
 _MAX_SHARED_STRINGS: Final = 500_000
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,40}:)?row[\s/>]")
+_ODS_ROW_TAG = re.compile(rb"<table:table-row[\s/>]")
 _SI_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,40}:)?si[\s/>]")
 _XML_DECL_ENCODING = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)"
 )
 _WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 _SHARED_STRINGS_PART = "xl/sharedStrings.xml"
+# The quick look at a worksheet part: every cell's reference as Excel and
+# LibreOffice write it; anything else (cells without r, a formula, an error)
+# sends the part to the exact scan.
+_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 
 
-def _read_xlsx(data: bytes, name: str, year_hint: int | None, limits: Limits) -> RawTable:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except Exception as exc:  # zipfile raises many types on hostile input
-        raise ReadProblem("not_xlsx", detail=f"zip: {type(exc).__name__}") from exc
-    with archive:
-        infos = archive.infolist()
-        names = {info.filename for info in infos}
-        if "xl/workbook.xml" not in names:
-            kind = _zip_kind(archive, names)
-            if kind is not None:
-                raise ReadProblem("unsupported_type", kind=kind, name=name)
-            raise ReadProblem("not_xlsx", detail="no xl/workbook.xml")
-        _preflight(infos, limits)
-        for info in infos:
-            _prescan(archive, info, limits)
-    return _read_workbook(data, year_hint, limits)
+@dataclass
+class _SheetBytes:
+    """What the byte scan of one worksheet part saw."""
+
+    cells: int = 0
+    columns: set[bytes] = field(default_factory=set)
+    rows: set[bytes] = field(default_factory=set)
+    referenced: int = 0
+    formulas_or_errors: bool = False
 
 
-def _zip_kind(archive: zipfile.ZipFile, names: set[str]) -> str | None:
+def _zip_kind_of(names: set[str], archive: zipfile.ZipFile) -> str | None:
+    if "xl/workbook.bin" in names:
+        return "xlsb"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
     if "word/document.xml" in names:
         return "DOCX"
     if "ppt/presentation.xml" in names:
@@ -785,11 +1178,74 @@ def _zip_kind(archive: zipfile.ZipFile, names: set[str]) -> str | None:
     try:
         info = archive.getinfo("mimetype")
         small = info.file_size <= 200 and info.compress_size <= 200
-        if small and archive.read(info).strip() == _ODS_MIME:
-            return "ODS"
-    except Exception:  # a missing or corrupt entry just means "not ODS"
+        mime = archive.read(info).strip() if small else b""
+    except Exception:  # a missing or corrupt entry just means "not ODF"
         return None
+    if mime == _ODS_MIME:
+        return "ods"
+    if mime.startswith(b"application/vnd.oasis.opendocument.text"):
+        return "ODT"
+    if mime.startswith(b"application/vnd.oasis.opendocument."):
+        return mime.rsplit(b".", 1)[-1].decode("ascii", "replace").upper()
     return None
+
+
+def _damaged(kind: str, detail: str) -> ReadProblem:
+    if kind == "ods":
+        return ReadProblem("not_ods", detail=detail)
+    return ReadProblem("not_xlsx", kind="XLSX", detail=detail)
+
+
+def _read_zip(data: bytes, name: str, ext: str, year_hint: int | None, limits: Limits) -> RawTable:
+    want = "ods" if ext == ".ods" else "xlsx"
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except Exception as exc:  # zipfile raises many types on hostile input
+        raise _damaged(want, f"zip: {type(exc).__name__}") from exc
+    with archive:
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
+        kind = _zip_kind_of(names, archive)
+        if kind == "xlsb":
+            raise ReadProblem("unsupported_xlsb", name=name)
+        if kind in ("DOCX", "PPTX", "ODT"):
+            raise ReadProblem("unsupported_document", kind=kind, name=name)
+        if kind not in ("xlsx", "ods"):
+            raise _damaged(want, f"no workbook ({kind or 'unknown zip'})")
+        if kind == "xlsx" and "content.xml" in names:
+            # calamine would fall back to reading it as ODS if the XLSX parts fail
+            raise _damaged(kind, "both XLSX and ODS parts")
+        label = "ODS" if kind == "ods" else "XLSX"
+        try:
+            _preflight(infos, limits)
+            if kind == "ods" and _ods_encrypted(archive, names):
+                raise ReadProblem("encrypted", name=name)
+            sheet_bytes: dict[str, _SheetBytes] = {}
+            for info in infos:
+                stats = _prescan(archive, info, limits, kind)
+                if stats is not None:
+                    sheet_bytes[info.filename] = stats
+            if kind == "ods":
+                marks = _scan_ods(archive, limits)
+            else:
+                marks = _scan_xlsx(archive, sheet_bytes, limits)
+        except ReadProblem as problem:
+            if problem.code in ("zip_bomb", "xml_bomb", "not_xlsx"):
+                problem.params.setdefault("kind", label)
+            if kind == "ods" and problem.code == "not_xlsx":
+                raise ReadProblem("not_ods", detail=str(problem.params.get("detail"))) from None
+            raise
+    return _read_workbook(data, kind, year_hint, limits, marks)
+
+
+def _ods_encrypted(archive: zipfile.ZipFile, names: set[str]) -> bool:
+    """LibreOffice's "Save with password": the manifest lists encryption data."""
+    if "META-INF/manifest.xml" not in names:
+        return False
+    return any(
+        b"encryption-data" in chunk
+        for chunk in _chunks(archive, archive.getinfo("META-INF/manifest.xml"))
+    )
 
 
 def _preflight(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
@@ -817,20 +1273,51 @@ def _start_tags(chunk: bytes) -> int:
     return chunk.count(b"<") - chunk.count(b"</") - chunk.count(b"<?") - chunk.count(b"<!")
 
 
-def _prescan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
-    """Stream one XML part and refuse what would make openpyxl hold too much:
+def _open_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
+    try:
+        return archive.open(info)
+    except Exception as exc:
+        raise ReadProblem(
+            "not_xlsx", detail=f"open {info.filename[:80]!r}: {type(exc).__name__}"
+        ) from exc
+
+
+def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The part's bytes, 64 KB at a time; at most the declared size (ZipExtFile
+    stops there and checks the CRC)."""
+    with _open_part(archive, info) as source:
+        while True:
+            try:
+                chunk = source.read(_CHUNK)
+            except Exception as exc:
+                raise ReadProblem(
+                    "not_xlsx", detail=f"read {info.filename[:80]!r}: {type(exc).__name__}"
+                ) from exc
+            yield chunk
+            if not chunk:
+                return
+
+
+def _prescan(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, kind: str = "xlsx"
+) -> _SheetBytes | None:
+    """Stream one XML part and refuse what would make the parser hold too much:
     DTDs/entities, non-UTF-8 parts, huge rows, too many rows or shared strings,
-    or an oversized tree. Reads at most the declared size (ZipExtFile stops
-    there and checks the CRC)."""
+    or an oversized tree. For an XLSX worksheet, also say what its cells are."""
     name = info.filename
     # A part is XML by content, not by name: workbook rels may point anywhere.
     # Binary parts (images, printer settings, vbaProject) contain NUL bytes.
     opaque_if_binary = not name.endswith((".xml", ".rels"))
-    if _WORKSHEET_PART.fullmatch(name):
+    stats: _SheetBytes | None = None
+    if kind == "xlsx" and _WORKSHEET_PART.fullmatch(name):
         splitter: re.Pattern[bytes] | None = _ROW_TAG
         segment_cap = _MAX_TAGS_PER_ROW
         max_segments = 2 * limits.max_rows + HEADER_SCAN_ROWS + 1000
-    elif name == _SHARED_STRINGS_PART:
+        stats = _SheetBytes()
+    elif kind == "ods" and name == "content.xml":
+        splitter, segment_cap = _ODS_ROW_TAG, _MAX_TAGS_PER_ROW
+        max_segments = 2 * limits.max_rows + HEADER_SCAN_ROWS + 1000
+    elif kind == "xlsx" and name == _SHARED_STRINGS_PART:
         splitter, segment_cap, max_segments = _SI_TAG, _MAX_TAGS_PER_ROW, _MAX_SHARED_STRINGS
     else:
         splitter, segment_cap, max_segments = None, _MAX_TAGS_PER_PART, 0
@@ -838,65 +1325,462 @@ def _prescan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) ->
     segments = 0
     tail = b""
     first = True
-    try:
-        source = archive.open(info)
-    except Exception as exc:
-        raise ReadProblem("not_xlsx", detail=f"open {name[:80]!r}: {type(exc).__name__}") from exc
-    with source:
-        while True:
-            try:
-                chunk = source.read(_CHUNK)
-            except Exception as exc:
-                raise ReadProblem(
-                    "not_xlsx", detail=f"read {name[:80]!r}: {type(exc).__name__}"
-                ) from exc
-            if b"\x00" in chunk:
-                if first and opaque_if_binary:
-                    return
+    for chunk in _chunks(archive, info):
+        if b"\x00" in chunk:
+            if first and opaque_if_binary:
+                return None
+            raise ReadProblem("not_xlsx", detail=f"{name[:80]!r} is not UTF-8")
+        buf = tail + chunk
+        if first:
+            first = False
+            declared = _XML_DECL_ENCODING.match(buf)
+            if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
                 raise ReadProblem("not_xlsx", detail=f"{name[:80]!r} is not UTF-8")
-            buf = tail + chunk
-            if first:
-                first = False
-                declared = _XML_DECL_ENCODING.match(buf)
-                if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-                    raise ReadProblem("not_xlsx", detail=f"{name[:80]!r} is not UTF-8")
-            if b"<!DOCTYPE" in buf or b"<!ENTITY" in buf:
-                raise ReadProblem("xml_bomb", detail=f"DTD in {name[:80]!r}")
-            cut = len(buf) if not chunk else max(len(buf) - 64, 0)
-            starts = (
-                [m.start() for m in splitter.finditer(buf) if m.start() < cut] if splitter else []
-            )
-            previous = 0
-            for start in starts:
-                tags += _start_tags(buf[previous:start])
-                if tags > (segment_cap if segments else _MAX_TAGS_PER_PART):
-                    raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: oversized element")
-                segments += 1
-                if segments > max_segments:
-                    if splitter is _ROW_TAG:
-                        raise ReadProblem("too_many_rows", limit=limits.max_rows)
-                    raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: too many items")
-                tags = 0
-                previous = start
-            tags += _start_tags(buf[previous:cut])
+        if b"<!DOCTYPE" in buf or b"<!ENTITY" in buf:
+            raise ReadProblem("xml_bomb", detail=f"DTD in {name[:80]!r}")
+        # Every tag that starts before the last "<" of the buffer ends before it:
+        # the rest waits for the next chunk, so no tag is seen cut in two.
+        if chunk:
+            last = buf.rfind(b"<")
+            cut = last if last > 0 else max(len(buf) - 64, 0)
+        else:
+            cut = len(buf)
+        # Segments wholly inside this buffer hold fewer tags than any cap (a tag
+        # is at least 3 bytes, a buffer about _CHUNK): only the segment running
+        # in from the previous buffer and the one running on need counting.
+        first_start = last_start = -1
+        found = 0
+        if splitter is not None:
+            for match in splitter.finditer(buf, 0, cut):
+                last_start = match.start()
+                if first_start < 0:
+                    first_start = last_start
+                found += 1
+        previous = 0
+        if found:
+            tags += _start_tags(buf[:first_start])
             if tags > (segment_cap if segments else _MAX_TAGS_PER_PART):
                 raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: oversized element")
-            tail = buf[cut:]
-            if not chunk:
-                return
+            segments += found
+            if segments > max_segments:
+                if splitter is not _SI_TAG:
+                    raise ReadProblem("too_many_rows", limit=limits.max_rows)
+                raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: too many items")
+            tags = 0
+            previous = last_start
+        tags += _start_tags(buf[previous:cut])
+        if tags > (segment_cap if segments else _MAX_TAGS_PER_PART):
+            raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: oversized element")
+        if stats is not None:
+            part = buf[:cut]
+            rows = _CELL_ROW.findall(part)
+            stats.referenced += len(rows)
+            # cells as Excel and LibreOffice write them; a prefixed sheet ("x:c")
+            # counts as cells without references, for the exact scan
+            stats.cells += part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/")
+            if b":sheetData" in part or b":row" in part:
+                stats.cells += 1
+            stats.columns.update(_CELL_COLUMN.findall(part))
+            stats.rows.update(rows)
+            # "<f" starts every formula element (and nothing else in a sheet but
+            # autoFilter's <filters>, which only sends the part to the exact scan)
+            stats.formulas_or_errors = (
+                stats.formulas_or_errors or b"<f" in part or b":f" in part or b't="e"' in part
+            )
+        tail = buf[cut:]
+        if not chunk:
+            return stats
+    return stats
 
 
-def _openpyxl_problem(exc: BaseException, stage: str) -> ReadProblem:
-    """xml_bomb if defusedxml refused something anywhere in the chain (openpyxl
-    re-raises it as a plain ValueError), else not_xlsx."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, DefusedXmlException):
-            return ReadProblem("xml_bomb", detail=type(cause).__name__)
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return ReadProblem("not_xlsx", detail=f"{stage}: {type(exc).__name__}")
+def _parse_part(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None],
+    text: Callable[[str], None] | None = None,
+) -> None:
+    """Run expat over a part the byte scan has passed (no DTD, so no entity can
+    expand); names keep their prefixes, as calamine matches them."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+
+    def no_doctype(*_: object) -> None:
+        raise ReadProblem("xml_bomb", detail=f"DTD in {info.filename[:80]!r}")
+
+    parser.StartDoctypeDeclHandler = no_doctype
+    parser.EntityDeclHandler = no_doctype
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    if text is not None:
+        parser.CharacterDataHandler = text
+    try:
+        for chunk in _chunks(archive, info):
+            parser.Parse(chunk, not chunk)
+    except expat.ExpatError as exc:
+        raise ReadProblem("not_xlsx", detail=f"{info.filename[:80]!r}: {exc}") from exc
+
+
+_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+
+
+def _local(name: str) -> str:
+    return name.rpartition(":")[2]
+
+
+def _scan_xlsx(
+    archive: zipfile.ZipFile, sheet_bytes: dict[str, _SheetBytes], limits: Limits
+) -> dict[str, _Marks]:
+    """Bound every worksheet; find formula cells with no stored value and errors.
+
+    Most parts pass on their bytes alone (every cell has a reference in
+    bounds, no formula). The rest are parsed exactly, as calamine will."""
+    by_part: dict[str, _Marks] = {}
+    names: dict[str, str] | None = None
+    for part, stats in sheet_bytes.items():
+        if not stats.referenced and not stats.cells:
+            continue
+        if stats.referenced == stats.cells and not stats.formulas_or_errors:
+            columns = max(_column_index(c.decode()) for c in stats.columns) + 1
+            rows = max(int(r) for r in stats.rows)
+            top = min(int(r) for r in stats.rows)
+            left = min(_column_index(c.decode()) for c in stats.columns)
+            if (
+                columns <= limits.max_columns
+                and rows <= HEADER_SCAN_ROWS + 2 * limits.max_rows
+                and (rows - top + 1) * (columns - left) <= limits.max_cells
+            ):
+                continue
+        if names is None:
+            names = _xlsx_sheet_parts(archive)
+        where = {"sheet": names.get(part, part.rsplit("/", 1)[-1])}
+        marks = _scan_xlsx_sheet(archive, archive.getinfo(part), limits, where)
+        if marks:
+            by_part[part] = marks
+    if not by_part or names is None:
+        return {}
+    return {names.get(part, part): marks for part, marks in by_part.items()}
+
+
+def _scan_xlsx_sheet(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, where: dict[str, str]
+) -> _Marks:
+    extent = _Extent(limits, where)
+    marks: _Marks = {}
+    state: dict[str, Any] = {"row": -1, "col": -1, "cell": None, "in_value": False}
+    value: list[str] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        local = _local(name)
+        if local == "row":
+            r = attrs.get("r")
+            state["row"] = int(r) - 1 if r and r.isdigit() else state["row"] + 1
+            state["col"] = -1
+        elif local == "c":
+            ref = _REF.fullmatch(attrs.get("r", ""))
+            if ref:
+                row, col = int(ref.group(2)) - 1, _column_index(ref.group(1))
+            else:
+                row, col = state["row"], state["col"] + 1
+            state["col"] = col
+            state["cell"] = [row, col, attrs.get("t", "n"), False, False]  # formula, value
+            value.clear()
+        elif state["cell"] is not None:
+            if local == "f":
+                state["cell"][3] = True
+            elif local in ("v", "t"):
+                state["cell"][4] = True
+                state["in_value"] = True
+
+    def text(data: str) -> None:
+        if state["in_value"] and len(value) < 4:
+            value.append(data[:200])
+
+    def end(name: str) -> None:
+        local = _local(name)
+        if local in ("v", "t"):
+            state["in_value"] = False
+        if local != "c" or state["cell"] is None:
+            return
+        row, col, kind, has_formula, has_value = state["cell"]
+        state["cell"] = None
+        stored = has_value and "".join(value).strip() != ""
+        if kind == "e" and stored:
+            marks[(row, col)] = _Error("".join(value).strip())
+        elif has_formula and not stored and kind not in ("str", "s", "inlineStr"):
+            marks[(row, col)] = _FORMULA
+        elif not stored:
+            return
+        extent.add(row, col)
+
+    _parse_part(archive, info, start, end, text)
+    return marks
+
+
+def _xlsx_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part name → sheet title, from workbook.xml and its rels."""
+    rel_ids: dict[str, str] = {}
+    targets: dict[str, str] = {}
+
+    def sheet(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) == "sheet":
+            rid = next((v for k, v in attrs.items() if _local(k) == "id"), None)
+            if rid is not None and "name" in attrs:
+                rel_ids[rid] = attrs["name"]
+
+    def rel(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) == "Relationship" and "Id" in attrs and "Target" in attrs:
+            target = attrs["Target"]
+            path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            targets[attrs["Id"]] = re.sub(r"[^/]+/\.\./", "", path)
+
+    def nothing(name: str) -> None:
+        return None
+
+    _parse_part(archive, archive.getinfo("xl/workbook.xml"), sheet, nothing)
+    try:
+        rels = archive.getinfo("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    _parse_part(archive, rels, rel, nothing)
+    return {targets[rid]: title for rid, title in rel_ids.items() if rid in targets}
+
+
+_ODS_VALUE_ATTRS: Final = (
+    "office:value",
+    "office:string-value",
+    "office:date-value",
+    "office:time-value",
+    "office:boolean-value",
+)
+
+
+def _scan_ods(archive: zipfile.ZipFile, limits: Limits) -> dict[str, _Marks]:
+    """Every table of content.xml (calamine reads them all when it opens the file):
+    rows and columns as repeated, bounded; formulas with no value and errors."""
+    try:
+        info = archive.getinfo("content.xml")
+    except KeyError:
+        raise ReadProblem("not_ods", detail="no content.xml") from None
+    sheets: dict[str, _Marks] = {}
+    state: dict[str, Any] = {"table": None, "extent": None, "row": 0, "col": 0, "cell": None}
+    row_repeat = [1]
+    cell_text: list[str] = []
+    spaces = [0]
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name == "table:table":
+            title = attrs.get("table:name", "")
+            state.update(table=title, row=0, col=0, cell=None)
+            state["extent"] = _Extent(limits, {"sheet": title})
+            sheets.setdefault(title, {})
+        elif state["table"] is None:
+            return
+        elif name == "table:table-row":
+            row_repeat[0] = _repeat(attrs.get("table:number-rows-repeated"))
+            state["col"] = 0
+        elif name in ("table:table-cell", "table:covered-table-cell"):
+            repeat = _repeat(attrs.get("table:number-columns-repeated"))
+            formula = "table:formula" in attrs
+            error = attrs.get("calcext:value-type") == "error"
+            valued = any(a in attrs for a in _ODS_VALUE_ATTRS)
+            typed = "office:value-type" in attrs
+            state["cell"] = [state["col"], repeat, formula, error, valued, typed]
+            cell_text.clear()
+            spaces[0] = 0
+        elif name == "text:s" and state["cell"] is not None:
+            spaces[0] += _repeat(attrs.get("text:c"))
+            if spaces[0] > limits.max_cell_chars:
+                col = state["cell"][0]
+                where = {"sheet": state["table"]}
+                raise _too_long(state["row"] + 1, col, limits, where)
+
+    def text(data: str) -> None:
+        if state["cell"] is not None and len(cell_text) < 4:
+            cell_text.append(data[:200])
+
+    def end(name: str) -> None:
+        if state["table"] is None:
+            return
+        if name == "table:table":
+            state["table"] = None
+        elif name == "table:table-row":
+            state["row"] += row_repeat[0]
+        elif name in ("table:table-cell", "table:covered-table-cell"):
+            col, repeat, formula, error, valued, typed = state["cell"]
+            state["cell"] = None
+            state["col"] = col + repeat
+            content = "".join(cell_text).strip()
+            mark: _Mark | None = None
+            if error:
+                mark = _Error(content or "#ERR")
+            elif formula and not valued and not typed:
+                mark = _FORMULA
+            elif not (valued or typed or content or formula):
+                return  # an empty cell, however often repeated
+            row = state["row"]
+            extent: _Extent = state["extent"]
+            extent.add(row, col, row_repeat[0], repeat)
+            if mark is not None:
+                marks = sheets[state["table"]]
+                for r in range(row, row + row_repeat[0]):
+                    for c in range(col, col + repeat):
+                        marks[(r, c)] = mark
+
+    _parse_part(archive, info, start, end, text)
+    return {title: marks for title, marks in sheets.items() if marks}
+
+
+def _repeat(value: str | None) -> int:
+    if value is None:
+        return 1
+    try:
+        n = int(value)
+    except ValueError:
+        raise ReadProblem("not_ods", detail=f"repeat {value[:20]!r}") from None
+    return max(n, 1)
+
+
+# --------------------------------------------------------------------------- XLS (BIFF8 in OLE2)
+
+_XLS_ERRORS: Final = {
+    0x00: "#NULL!",
+    0x07: "#DIV/0!",
+    0x0F: "#VALUE!",
+    0x17: "#REF!",
+    0x1D: "#NAME?",
+    0x24: "#NUM!",
+    0x2A: "#N/A",
+}
+# BIFF cell records: (row u16, col u16) at the start of their data
+_XLS_CELLS: Final = frozenset({0x0203, 0x0204, 0x00D6, 0x0205, 0x027E, 0x00FD, 0x0006})
+
+
+def _read_xls(data: bytes, name: str, year_hint: int | None, limits: Limits) -> RawTable:
+    stream = _xls_workbook_stream(data, name)
+    marks = _scan_biff(stream, limits)
+    return _read_workbook(data, "xls", year_hint, limits, marks)
+
+
+def _xls_workbook_stream(data: bytes, name: str) -> bytes:
+    """The BIFF stream of an OLE2 file, after checking the header fields that
+    calamine's own OLE2 reader sizes its tables by."""
+    import olefile  # imported here: only .xls uploads need it
+
+    if len(data) < 512:
+        raise ReadProblem("not_xls", detail="shorter than an OLE2 header")
+    shift = struct.unpack_from("<H", data, 0x1E)[0]
+    if shift not in (9, 12):
+        raise ReadProblem("not_xls", detail=f"sector shift {shift}")
+    sectors = len(data) // (1 << shift) + 1
+    counts = {
+        "FAT": struct.unpack_from("<I", data, 0x2C)[0],
+        "MiniFAT": struct.unpack_from("<I", data, 0x40)[0],
+        "DIFAT": struct.unpack_from("<I", data, 0x48)[0],
+    }
+    for what, count in counts.items():
+        if count > sectors:
+            raise ReadProblem("not_xls", detail=f"{what} sectors {count} > {sectors}")
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(data), raise_defects=olefile.DEFECT_INCORRECT)
+    except Exception as exc:  # olefile raises OSError and its own types on bad input
+        raise ReadProblem("not_xls", detail=f"ole: {type(exc).__name__}") from exc
+    with ole:
+        if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
+            raise ReadProblem("encrypted", name=name)
+        entry = next((s for s in ("Workbook", "Book") if ole.exists(s)), None)
+        if entry is None:
+            streams = {"/".join(p) for p in ole.listdir()}
+            if "WordDocument" in streams:
+                raise ReadProblem("unsupported_document", kind="DOC", name=name)
+            if "PowerPoint Document" in streams:
+                raise ReadProblem("unsupported_document", kind="PPT", name=name)
+            raise ReadProblem("not_xls", detail="no Workbook stream")
+        try:
+            with ole.openstream(entry) as source:
+                stream: bytes = source.read()
+        except Exception as exc:
+            raise ReadProblem("not_xls", detail=f"stream: {type(exc).__name__}") from exc
+    return stream
+
+
+def _scan_biff(stream: bytes, limits: Limits) -> dict[str, _Marks]:
+    """Walk the BIFF records: refuse a password (FILEPASS), declared dimensions or
+    cell positions out of bounds in any sheet; mark error results."""
+    sheets: dict[int, str] = {}  # stream offset of a sheet's BOF → its name
+    marks: dict[str, _Marks] = {}
+    extent: _Extent | None = None
+    current: str | None = None
+    depth = 0
+    pos = 0
+    end = len(stream)
+    while pos + 4 <= end:
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        body = stream[pos + 4 : pos + 4 + size]
+        if len(body) < size:
+            raise ReadProblem("not_xls", detail=f"record 0x{kind:04X} cut short")
+        if kind == 0x0809:  # BOF
+            if pos in sheets:
+                current = sheets[pos]
+                extent = _Extent(limits, {"sheet": current})
+                depth = 1
+            elif depth:
+                depth += 1
+        elif kind == 0x000A:  # EOF
+            depth = max(depth - 1, 0)
+            if depth == 0:
+                current, extent = None, None
+        elif kind == 0x002F:  # FILEPASS: the workbook is encrypted
+            raise ReadProblem("encrypted", name="")
+        elif kind == 0x0085 and size >= 8:  # BOUNDSHEET: where a sheet starts, and its name
+            offset = struct.unpack_from("<I", body, 0)[0]
+            sheets[offset] = _biff_sheet_name(body[6:])
+        elif extent is not None and depth == 1:
+            _biff_cell(kind, body, extent, marks.setdefault(current or "", {}), limits)
+        pos += 4 + size
+    return {name: found for name, found in marks.items() if found}
+
+
+def _biff_sheet_name(data: bytes) -> str:
+    if len(data) < 2:
+        return ""
+    count, flags = data[0], data[1]
+    if flags & 0x01:
+        return data[2 : 2 + 2 * count].decode("utf-16-le", "replace")
+    return data[2 : 2 + count].decode("latin-1")
+
+
+def _biff_cell(kind: int, body: bytes, extent: _Extent, marks: _Marks, limits: Limits) -> None:
+    if kind == 0x0200:  # DIMENSIONS: calamine reserves rows × columns of it
+        if len(body) == 14:
+            first, last, left, right = struct.unpack_from("<IIHH", body, 0)
+        elif len(body) == 10:
+            first, last, left, right = struct.unpack_from("<HHHH", body, 0)
+        else:
+            raise ReadProblem("not_xls", detail="DIMENSIONS record size")
+        if last > 65536 or right > 256 or first > last or left > right:
+            raise ReadProblem("not_xls", detail=f"dimensions {first}:{last} {left}:{right}")
+        if (last - first) * (right - left) > 4 * limits.max_cells:
+            raise ReadProblem("too_many_rows", limit=limits.max_rows, row=last, **extent.where)
+        return
+    if kind == 0x00BD and len(body) >= 6:  # MULRK: one row, a run of columns
+        row, first_col = struct.unpack_from("<HH", body, 0)
+        last_col = struct.unpack_from("<H", body, len(body) - 2)[0]
+        if last_col >= first_col:
+            extent.add(row, first_col, 1, last_col - first_col + 1)
+        return
+    if kind not in _XLS_CELLS or len(body) < 4:
+        return
+    row, col = struct.unpack_from("<HH", body, 0)
+    extent.add(row, col)
+    if kind == 0x0006 and len(body) >= 14:  # FORMULA: its stored result
+        if body[12:14] == b"\xff\xff" and body[6] == 0x02:
+            marks[(row, col)] = _Error(_XLS_ERRORS.get(body[8], "#ERR"))
+    elif kind == 0x0205 and len(body) >= 8 and body[7] == 0x01:  # BOOLERR holding an error
+        marks[(row, col)] = _Error(_XLS_ERRORS.get(body[6], "#ERR"))
+
+
+# --------------------------------------------------------------------------- calamine
 
 
 def _is_notes_sheet(title: str) -> bool:
@@ -904,91 +1788,134 @@ def _is_notes_sheet(title: str) -> bool:
     return any(folded == p or folded.startswith(p + " ") for p in _NOTES_SHEETS)
 
 
-def _read_workbook(data: bytes, year_hint: int | None, limits: Limits) -> RawTable:
+def _calamine_problem(exc: BaseException, kind: str, stage: str) -> ReadProblem:
+    detail = f"{stage}: {type(exc).__name__}"
+    if type(exc).__name__ == "PasswordError":
+        return ReadProblem("encrypted", name="")
+    if kind == "ods":
+        return ReadProblem("not_ods", detail=detail)
+    if kind == "xls":
+        return ReadProblem("not_xls", detail=detail)
+    return ReadProblem("not_xlsx", kind="XLSX", detail=detail)
+
+
+def _guarded(kind: str, stage: str, call: Callable[[], Any]) -> Any:
+    """Run one calamine call; any failure, a Rust panic included (pyo3 raises it
+    as a BaseException), is a damaged file, never a crash."""
+    try:
+        return call()
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:
+        raise _calamine_problem(exc, kind, stage) from exc
+
+
+def _read_workbook(
+    data: bytes, kind: str, year_hint: int | None, limits: Limits, marks: dict[str, _Marks]
+) -> RawTable:
+    import python_calamine  # imported here: a CSV-only process never loads it
+
     source = io.BytesIO(data)
+    workbook = _guarded(
+        kind, "open", lambda: python_calamine.CalamineWorkbook.from_filelike(source)
+    )
     try:
-        workbook: Any = openpyxl.load_workbook(
-            source, read_only=True, data_only=False, keep_links=False
-        )
-    except Exception as exc:  # openpyxl raises many types on malformed parts
-        raise _openpyxl_problem(exc, "load") from exc
-    try:
-        return _read_sheets(workbook, year_hint, limits)
+        return _read_sheets(workbook, kind, year_hint, limits, marks)
     finally:
-        workbook.close()
+        _guarded(kind, "close", workbook.close)
         source.close()
 
 
-def _read_sheets(workbook: Any, year_hint: int | None, limits: Limits) -> RawTable:
-    try:
-        sheets: list[Any] = list(workbook.worksheets)
-        titles = [str(ws.title) for ws in sheets]
-    except Exception as exc:
-        raise ReadProblem("not_xlsx", detail=f"sheets: {type(exc).__name__}") from exc
+def _read_sheets(
+    workbook: Any, kind: str, year_hint: int | None, limits: Limits, marks: dict[str, _Marks]
+) -> RawTable:
+    metadata = _guarded(kind, "sheets", lambda: list(workbook.sheets_metadata))
+    titles = [str(m.name) for m in metadata]
     candidates = [
-        ws
-        for ws, title in zip(sheets, titles, strict=True)
-        if getattr(ws, "sheet_state", "visible") == "visible" and not _is_notes_sheet(title)
+        str(m.name)
+        for m in metadata
+        if str(m.visible).endswith(".Visible")
+        and str(m.typ).endswith(".WorkSheet")
+        and not _is_notes_sheet(str(m.name))
     ]
     if not candidates:
         raise ReadProblem("no_data_sheet", sheets=", ".join(f"«{t}»" for t in titles) or "—")
     if year_hint is not None:
         year = re.compile(rf"(?<!\d){year_hint}(?!\d)")
-        matching = [ws for ws in candidates if year.search(str(ws.title))]
+        matching = [title for title in candidates if year.search(title)]
         candidates = matching or candidates
     seen_any = False
-    for ws in candidates:
-        title = str(ws.title)
+    table_kind: Kind = "ods" if kind == "ods" else "xls" if kind == "xls" else "xlsx"
+    for title in candidates:
         where = {"sheet": title}
-        rows = _xlsx_rows(ws, limits)
+        sheet = _guarded(kind, "sheet", functools.partial(workbook.get_sheet_by_name, title))
+        rows = _sheet_rows(sheet, kind, marks.get(title, {}))
         try:
             header, seen = _find_header(rows, limits, where)
             seen_any = seen_any or seen
             if header is not None:
-                return _read_body(header, rows, limits, where, kind="xlsx", sheet=title)
+                return _read_body(header, rows, limits, where, kind=table_kind, sheet=title)
         finally:
             rows.close()
-    first = str(candidates[0].title)
     if seen_any:
-        raise _no_header(sheet=first)
-    raise ReadProblem("empty", sheet=first)
+        raise _no_header(sheet=candidates[0])
+    raise ReadProblem("empty", sheet=candidates[0])
 
 
-def _xlsx_rows(ws: Any, limits: Limits) -> _Rows:
-    try:
-        ws.reset_dimensions()  # never trust <dimension>: A1:XFD1048576 would be 16384 wide
-        it: Iterator[tuple[object, ...]] = ws.iter_rows(
-            values_only=True, max_col=limits.max_columns + 1
-        )
-    except Exception as exc:
-        raise ReadProblem("not_xlsx", detail=f"rows: {type(exc).__name__}") from exc
-    number = 0
-    try:
-        while True:
-            try:
-                values = next(it)
-            except StopIteration:
+def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
+    """The sheet's rows from A1, numbered as the user sees them, with the marks
+    of the byte scan laid over calamine's values (a formula cell with no value
+    is not in calamine's rectangle at all)."""
+    start = _guarded(kind, "range", lambda: sheet.start)
+    # python-calamine yields empty rows above the rectangle, but starts each
+    # row at its left edge
+    left = int(start[1]) if start is not None else 0
+    by_row: dict[int, list[tuple[int, _Mark]]] = {}
+    for (r, c), mark in marks.items():
+        by_row.setdefault(r, []).append((c, mark))
+    last_mark = max(by_row, default=-1)
+    # an empty sheet has no rectangle, and python-calamine cannot iterate one
+    it: Iterator[list[object]] = (
+        iter(()) if start is None else _guarded(kind, "rows", sheet.iter_rows)
+    )
+    pad: list[_Cell] = [None] * left
+    number = 0  # 0-based here; yielded 1-based
+    while True:
+        try:
+            values = next(it, None)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # a Rust panic included
+            raise _calamine_problem(exc, kind, "row") from exc
+        if values is None:
+            if number > last_mark:
                 return
-            except Exception as exc:
-                raise _openpyxl_problem(exc, "row") from exc
-            number += 1
-            width = len(values)
-            while width and values[width - 1] is None:  # rows are max_columns + 1 wide
-                width -= 1
-            yield number, [_xlsx_value(values[i]) for i in range(width)]
-    finally:
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()
+            values = []
+        cells: list[_Cell] = (
+            [*pad, *[None if v == "" else _cell_value(v) for v in values]] if values else []
+        )
+        if number in by_row:
+            for col, mark in by_row[number]:
+                if col >= len(cells):
+                    cells += [None] * (col + 1 - len(cells))
+                cells[col] = mark
+        width = len(cells)
+        while width and cells[width - 1] is None:
+            width -= 1
+        number += 1
+        yield number, cells[:width] if width < len(cells) else cells
 
 
-def _xlsx_value(value: object) -> _Cell:
-    if value is None:
-        return None
+def _cell_value(value: object) -> _Cell:
+    kind = type(value)
+    if kind is str:
+        return _clean(value)  # type: ignore[arg-type]
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            return str(value)
+        return Decimal(format(value, ".15g"))
     if isinstance(value, str):
-        if value.startswith("="):
-            return _FORMULA
-        return _clean(value)
+        return _clean(value) if value else None
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -997,8 +1924,10 @@ def _xlsx_value(value: object) -> _Cell:
         if not math.isfinite(value):
             return str(value)
         return Decimal(format(value, ".15g"))
-    if isinstance(value, datetime | date | time | timedelta):
+    if isinstance(value, datetime):
         return str(value)
-    if isinstance(value, ArrayFormula | DataTableFormula):
-        return _FORMULA
-    return _clean(str(value))
+    if isinstance(value, date):  # calamine gives a date for a whole day: as Excel lists it
+        return str(datetime(value.year, value.month, value.day))
+    if isinstance(value, time | timedelta):
+        return str(value)
+    return _clean(str(value)) if value is not None else None
