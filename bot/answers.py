@@ -320,7 +320,11 @@ class Answers:
                     Choice(t("button.next"), ranking_callback(replace(query, page=query.page + 1)))
                 )
             rows.append(nav)
-        groups = self.catalog.groups_of(query.ranking)
+        # the groups of that year only: groups change by year (no huyện from 2025)
+        in_year = {
+            s.group_code for s in await self.rankings.slices(query.ranking) if s.year == query.year
+        }
+        groups = [g for g in self.catalog.groups_of(query.ranking) if g.code in in_year]
         if len(groups) > 1:
             row = [
                 Choice(

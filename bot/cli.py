@@ -48,7 +48,7 @@ async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
         raise SystemExit(f"error: {settings.db_path}: {exc}") from None
     try:
         catalog = load_catalog()
-        await load_shipped_data(store, catalog)
+        await load_shipped_data(store, catalog, settings.data_dir)
         yield Rankings(store, catalog)
     finally:
         await store.close()

@@ -241,7 +241,16 @@ def lineage_lines(card: UnitCard, t: Translator) -> list[str]:
         if into:
             key = "card.merged_into" if len(into) == 1 else "card.split_into"
             lines.append(t(key, date=t.date(date), names=esc(", ".join(into))))
-        formed = [lk.old_name for lk in links if lk.new_unit_id == card.unit_id]
+        # the unit itself first, as its former self ("Lào Cai (cũ), Yên Bái")
+        formed = [
+            t("card.former_self", name=lk.old_name)
+            if lk.old_unit_id == card.unit_id
+            else lk.old_name
+            for lk in sorted(
+                (lk for lk in links if lk.new_unit_id == card.unit_id),
+                key=lambda lk: lk.old_unit_id != card.unit_id,
+            )
+        ]
         if formed:
             lines.append(t("card.formed_from", date=t.date(date), names=esc(", ".join(formed))))
         if into or formed:

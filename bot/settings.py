@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         default="https://api.telegram.org/file/bot", alias="TELEGRAM_FILE_BASE_URL"
     )
     db_path: str = Field(default="rankbot.sqlite3", alias="RANKBOT_DB")
+    # the data sets loaded on first start (default: the program's data/ folder)
+    data_dir: Path | None = Field(default=None, alias="RANKBOT_DATA_DIR")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), alias="RANKBOT_ADMIN_IDS"
     )

@@ -15,7 +15,8 @@ from bot.reply import esc, esc_params
 from ranking.importer import Dataset, Problem
 from ranking.queries import Rankings
 from ranking.reader import ReadProblem
-from ranking.text import expand
+from ranking.store import NewLink, NewScore
+from ranking.text import expand, fold
 
 MAX_LISTED = 10  # changes listed per kind before "… and N more"
 NEAR_NAME = 0.85  # similarity above which a new name may be a unit on record
@@ -78,10 +79,18 @@ async def build_preview(
     near: list[tuple[str, str, str]] = []
     near_budget: dict[str, int] = {}
     known_names: dict[str, dict[str, str]] = {}
+    if dataset.links:
+        lines += await _lineage_lines(dataset, rankings, t)
+    # a group the file creates is shown by the name the file gives it
+    created = {g.code: g.name_vi if t.lang == "vi" else g.name_en for g in dataset.new_groups}
     for new in dataset.slices:
-        group = catalog.groups[new.group_code]
+        group_name = (
+            catalog.groups[new.group_code].name(t.lang)
+            if new.group_code in catalog.groups
+            else created.get(new.group_code, new.group_code)
+        )
         lines.append("")
-        header = dict(group=esc(group.name(t.lang)), year=new.year, count=new.unit_count)
+        header = dict(group=esc(group_name), year=new.year, count=new.unit_count)
         current = await store.scores.current_slice(new.ranking, new.year, new.group_code)
         if current is None:
             lines.append(t("preview.slice_new", **header, rows=len(new.rows)))
@@ -120,15 +129,24 @@ async def build_preview(
             if not (changed or added or removed):
                 lines.append(t("preview.unchanged"))
         top = [
-            t("preview.top_row", rank=r.rank, name=esc(r.name), score=_score(r.score, t))
+            t("preview.top_row", rank=r.rank, name=esc(r.name), score=_figure(r, t))
             for r in new.rows[:3]
         ]
         lines.append(t("preview.top3"))
         lines += top
         if new.ranking not in known_names:
-            keys = await store.scores.unit_keys(new.ranking)
-            known_names[new.ranking] = {k: k for k in keys}
+            known_names[new.ranking] = await store.scores.unit_names(new.ranking)
         known = known_names[new.ranking]
+        # the same unit written without diacritics or in other case: its earlier years
+        # keep their names, and the card's title stays the better-written one
+        respelt = [
+            t("preview.respelt", new=esc(r.name), known=esc(known[r.name_key]))
+            for r in new.rows
+            if r.name_key in known
+            and r.name != known[r.name_key]
+            and fold(r.name) == fold(known[r.name_key])
+        ]
+        lines += _capped(respelt, t)
         candidates = list(known)
         fresh = list(dict.fromkeys(r.name_key for r in new.rows if r.name_key not in known))
         left = near_budget.setdefault(new.ranking, NEAR_CHECK_MAX)
@@ -137,7 +155,9 @@ async def build_preview(
             match = difflib.get_close_matches(key, candidates, 1, NEAR_NAME)
             if match:
                 near.append((new.ranking, key, match[0]))
-                lines.append(t("preview.near_name", new=esc(names[key]), known=esc(match[0])))
+                lines.append(
+                    t("preview.near_name", new=esc(names[key]), known=esc(known[match[0]]))
+                )
         near_budget[new.ranking] = max(0, left - len(fresh))
         if len(fresh) > left:
             lines.append(t("preview.near_skipped", count=len(fresh) - left, checked=left))
@@ -152,3 +172,52 @@ async def build_preview(
 
 def _score(value: Decimal | None, t: Translator) -> str:
     return t.number(value) if value is not None else "—"
+
+
+def _figure(row: NewScore, t: Translator) -> str:
+    """A row's score, else its published share, else a dash: never an invented score."""
+    if row.score is not None:
+        return t.number(row.score)
+    if row.share is not None:
+        return t.percent(row.share)
+    return "—"
+
+
+async def _lineage_lines(dataset: Dataset, rankings: Rankings, t: Translator) -> list[str]:
+    """A reorganisation file: per new unit, from when, which units it is made of; names
+    that are not on record yet are said so (a typo would create a unit)."""
+    lines = ["", t("preview.lineage_title", count=len(dataset.links))]
+    known: set[str] = set()
+    for ranking in await rankings.store.scores.unit_rankings():
+        known |= set(await rankings.store.scores.unit_keys(ranking))
+    by_new: dict[tuple[str, str], list[NewLink]] = {}
+    for link in dataset.links:
+        by_new.setdefault((link.from_date, link.new_name), []).append(link)
+    shown = []
+    for (when, new_name), links in by_new.items():
+        olds = [lk.old_name for lk in links]
+        if olds == [new_name]:
+            continue  # unchanged: it maps to itself
+        shown.append(
+            t(
+                "preview.lineage_item",
+                date=t.date(when),
+                new=esc(new_name),
+                old=esc(", ".join(olds)),
+            )
+        )
+    lines += _capped(shown, t)
+    unchanged = len(by_new) - len(shown)
+    if unchanged:
+        lines.append(t("preview.lineage_unchanged", count=unchanged))
+    unknown = sorted(
+        {lk.old_name for lk in dataset.links if lk.old_key not in known}
+        | {lk.new_name for lk in dataset.links if lk.new_key not in known}
+    )
+    if unknown:
+        lines.append(
+            t("preview.lineage_unknown", names=esc(", ".join(unknown[:10])), count=len(unknown))
+        )
+    sources = sorted({lk.source for lk in dataset.links})
+    lines.append(t("card.lineage_source", source=esc("; ".join(sources))))
+    return lines

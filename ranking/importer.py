@@ -44,34 +44,37 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from ranking.bands import level_for, match_level
-from ranking.catalog import Catalog
+from ranking.catalog import Catalog, Group
 from ranking.layout import decision_in, parse_max, section_of, years_in_title
+from ranking.lineage import is_lineage, validate_lineage
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
+from ranking.problems import ImportFailed, ParamValue, Problem
 from ranking.ranks import competition_ranks
 from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, read_table
-from ranking.store import NewScore, NewSlice
+from ranking.store import NewGroup, NewLink, NewScore, NewSlice
 from ranking.text import expand, fold, nfc
 
-Severity = Literal["error", "warning", "info"]
+# ImportFailed and Problem are re-exported: the bot, the CLI and the tests name them here
+__all__ = [
+    "Dataset",
+    "ImportFailed",
+    "Problem",
+    "content_digest",
+    "read_and_validate",
+    "sha256",
+    "slice_digest",
+    "validate",
+]
+
 NUMERIC_KEYS = ("diem", "diem_toi_da", "hang", "so_don_vi", "nam", "ty_le")
 MAX_NEAR_GROUP = 0.8  # similarity for a section row's text to a group name
-ParamValue = str | int | Decimal
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str  # message key import.<code>
-    severity: Severity = "error"
-    row: int | None = None
-    column: str | None = None  # the column letter as the user sees it
-    params: dict[str, ParamValue] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,12 +87,10 @@ class Dataset:
     facts: list[Problem] = field(default_factory=list)
     content_digest: str = ""
     ignored_below: int = 0  # rows with content under the table (signature block …)
-
-
-class ImportFailed(Exception):
-    def __init__(self, problems: list[Problem]):
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
+    # groups the file names that the catalog does not know: created when it is published
+    new_groups: list[NewGroup] = field(default_factory=list)
+    # a reorganisation file's rows (old unit → new unit from a date); then no slices
+    links: list[NewLink] = field(default_factory=list)
 
 
 def sha256(data: bytes) -> str:
@@ -173,6 +174,8 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
     layout = _read_layout(table, errors, facts)
     ranking_codes = catalog.ranking_aliases()
     group_codes = catalog.group_aliases()
+
+    new_groups: dict[tuple[str, str], NewGroup] = {}
 
     def find_group(text: str, ranking: str) -> str | None:
         code = group_codes.get(fold(text)) or group_codes.get(expand(text))
@@ -331,18 +334,31 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         else:
             group = find_group(group_text, ranking)
             if group is None:
-                close = difflib.get_close_matches(fold(group_text), list(group_codes), 1, 0.6)
-                hint = catalog.groups[group_codes[close[0]]].short_vi if close else ""
-                errors.append(
-                    problem(
-                        "unknown_group_suggest" if hint else "unknown_group",
-                        row,
-                        "nhom",
-                        value=group_text,
-                        suggestion=hint,
-                        known=", ".join(g.code for g in catalog.groups_of(ranking)),
+                # Groups change by year («Xã, phường» in 2025): a name the catalog does
+                # not know is a new group, called out in the preview (with the closest
+                # known one, in case it is a typo) and created when it is confirmed.
+                created = new_groups.get((ranking, fold(group_text)))
+                if created is None:
+                    created = _new_group(group_text, ranking, catalog, new_groups.values())
+                    new_groups[(ranking, fold(group_text))] = created
+                    close = difflib.get_close_matches(fold(group_text), list(group_codes), 1, 0.6)
+                    facts.append(
+                        Problem(
+                            "fact_new_group_close" if close else "fact_new_group",
+                            severity="info",
+                            row=row.number,
+                            column=letters.get("nhom"),
+                            params={
+                                "group": created.name_vi,
+                                "ranking": catalog.rankings[ranking].name_vi,
+                                "aliases": ", ".join(created.aliases),
+                                "close": catalog.groups[group_codes[close[0]]].name_vi
+                                if close
+                                else "",
+                            },
+                        )
                     )
-                )
+                group = created.code
         unit = _text(row.cells.get("don_vi"))
         if unit is None:
             errors.append(problem("empty_cell", row, "don_vi", column=name("don_vi")))
@@ -440,6 +456,8 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
                 params={"header": columns["ty_le"]},
             )
         )
+    if new_groups:  # the slices of a new group are built like any other
+        catalog = catalog.with_groups([_as_group(g) for g in new_groups.values()])
     slices: list[NewSlice] = []
     for (ranking, year, group), rows in by_slice.items():
         built = _build_slice(catalog, ranking, year, group, rows, errors, warnings, letters)
@@ -467,6 +485,46 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         facts=sorted(facts, key=_order),
         content_digest=content_digest(slices),
         ignored_below=table.ignored_below,
+        new_groups=list(new_groups.values()),
+    )
+
+
+def _new_group(name: str, ranking: str, catalog: Catalog, others: Iterable[NewGroup]) -> NewGroup:
+    """A group named only by a file: its code and the words officials type for it
+    come from its name without diacritics («Xã, phường» → xa-phuong; "xa phuong",
+    "xa"), never clashing with a known group's."""
+    folded = fold(name)
+    taken_codes = set(catalog.groups) | {g.code for g in others}
+    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:24] or "nhom"
+    code, n = base, 2
+    while code in taken_codes:
+        code, n = f"{base}-{n}", n + 1
+    taken = set(catalog.group_aliases())
+    aliases = [folded]
+    first = fold(name.split(",")[0])
+    if first != folded and len(first) >= 2 and first not in taken:
+        aliases.append(first)
+    clean = nfc(name).strip()
+    return NewGroup(
+        code=code,
+        ranking=ranking,
+        name_vi=clean,
+        name_en=clean,  # a file gives one name; English readers see it as written
+        short_vi=clean,
+        short_en=clean,
+        aliases=tuple(aliases),
+    )
+
+
+def _as_group(created: NewGroup) -> Group:
+    return Group(
+        code=created.code,
+        ranking=created.ranking,
+        name_vi=created.name_vi,
+        name_en=created.name_en,
+        short_vi=created.short_vi,
+        short_en=created.short_en,
+        aliases=created.aliases,
     )
 
 
@@ -830,5 +888,16 @@ def _build_slice(
 
 
 def read_and_validate(data: bytes, file_name: str, catalog: Catalog) -> Dataset:
-    """Bytes to validated slices; ReadProblem or ImportFailed on bad input."""
-    return validate(read_table(data, file_name), catalog)
+    """Bytes to validated slices (or a reorganisation file's links); ReadProblem or
+    ImportFailed on bad input."""
+    table = read_table(data, file_name)
+    if is_lineage(table):
+        lineage = validate_lineage(table, catalog)
+        return Dataset(
+            slices=[],
+            warnings=lineage.warnings,
+            rows=lineage.rows,
+            content_digest=lineage.content_digest,
+            links=lineage.links,
+        )
+    return validate(table, catalog)

@@ -9,13 +9,13 @@ audit trail names every version and never one that was not written.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from ranking.catalog import DATA_DIR, Catalog
 from ranking.importer import Dataset, read_and_validate, sha256
-from ranking.store import AlreadyImported, Store
+from ranking.store import AlreadyImported, NewLink, Store
 
 Known = Literal["ever", "live"]
 
@@ -27,6 +27,7 @@ class Upload:
     file_name: str
     sha256: str
     dataset: Dataset
+    default_ranking: str = ""  # a reorganisation file's, when no name says which
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ async def read_upload(data: bytes, file_name: str, catalog: Catalog) -> Upload:
     stall the bot). Raises ReadProblem or ImportFailed on bad input."""
 
     def read() -> Upload:
-        return Upload(file_name, sha256(data), read_and_validate(data, file_name, catalog))
+        dataset = read_and_validate(data, file_name, catalog)
+        return Upload(file_name, sha256(data), dataset, catalog.default_ranking)
 
     return await asyncio.to_thread(read)
 
@@ -90,6 +92,7 @@ async def publish_upload(
     `unless_known`: AlreadyImported, writing nothing, when a version of this file
     was ever recorded ("ever") or is live ("live"), checked inside the transaction.
     """
+    links = await links_in_rankings(store, upload.dataset.links, upload.default_ranking)
     async with store.write() as db:
         if claim is not None:
             await store.people.claim(db, claim)
@@ -101,6 +104,8 @@ async def publish_upload(
             uploaded_by=uploaded_by,
             aliases=aliases,
             unless_known=unless_known,
+            groups=upload.dataset.new_groups,
+            links=links,
         )
         await store.people.insert_audit(
             db, uploaded_by, "import", f"version {version_id} {upload.file_name}"
@@ -110,8 +115,27 @@ async def publish_upload(
     return Published(version_id, upload)
 
 
+async def links_in_rankings(
+    store: Store, links: list[NewLink], default_ranking: str
+) -> list[NewLink]:
+    """A reorganisation file without a Bảng column is read in the ranking whose units
+    its names are (the provinces: the national DTI); the default ranking if none."""
+    if all(link.ranking for link in links):
+        return links
+    best, hits = default_ranking, 0
+    for ranking in await store.scores.unit_rankings():
+        known = await store.scores.unit_keys(ranking)
+        found = sum(1 for lk in links if lk.old_key in known or lk.new_key in known)
+        if found > hits:
+            best, hits = ranking, found
+    return [lk if lk.ranking else replace(lk, ranking=best) for lk in links]
+
+
+SHIPPED_DIR = DATA_DIR  # the data sets shipped with the program (data/*.csv)
+
+
 async def load_shipped_data(
-    store: Store, catalog: Catalog, data_dir: Path = DATA_DIR
+    store: Store, catalog: Catalog, data_dir: Path | None = None
 ) -> list[str]:
     """Publish every shipped data file the store has never seen (by SHA-256).
 
@@ -119,8 +143,9 @@ async def load_shipped_data(
     one gets only files added since (a new release shipping another year).
     A file once imported and then undone by an admin is not imported again.
     """
+    folder = data_dir or SHIPPED_DIR
     loaded = []
-    files = await asyncio.to_thread(lambda: sorted(data_dir.glob("*.csv")))
+    files = await asyncio.to_thread(lambda: sorted(folder.glob("*.csv")))
     for path in files:
         data = await asyncio.to_thread(path.read_bytes)
         if await store.scores.version_ever(sha256(data)):

@@ -279,7 +279,22 @@ _HEADER_NAMES: Final[dict[str, tuple[str, ...]]] = {
         "ty_le",
         "share",
     ),
+    # a reorganisation file (ranking/lineage.py): old unit → new unit from a date
+    "tu_ngay": ("Từ ngày", "Ngày hiệu lực", "tu_ngay", "from"),
+    "don_vi_moi": ("Đơn vị mới", "Tên đơn vị mới", "Tỉnh mới", "don_vi_moi", "new_unit"),
+    "don_vi_cu": ("Đơn vị cũ", "Tên đơn vị cũ", "Tỉnh cũ", "don_vi_cu", "old_unit"),
 }
+
+
+def _is_header(keys: set[str | None]) -> bool:
+    """A score table's header (a unit and a score or rank column), or a
+    reorganisation file's (an old and a new unit column)."""
+    return ("don_vi" in keys and bool(keys & {"diem", "hang"})) or {
+        "don_vi_moi",
+        "don_vi_cu",
+    } <= keys
+
+
 # The header each key has in the template: what messages call a column.
 TEMPLATE_NAMES: Final[dict[str, str]] = {key: names[0] for key, names in _HEADER_NAMES.items()}
 _IGNORED_HEADERS: Final = frozenset({"stt", "tt", "so thu tu", "so tt", "no"})
@@ -480,7 +495,7 @@ def _find_header(
         if any(c is not None for c in cells):
             seen = True
         keys = {canonical_header(t) for t in texts if t}
-        if "don_vi" in keys and keys & {"diem", "hang"}:
+        if _is_header(keys):
             return _make_header(number, cells, limits, where, titles), True
         line = " ".join(t.strip() for t in texts if t and t.strip())
         if line:
@@ -1045,7 +1060,7 @@ def _sniff(text: str, limits: Limits) -> str:
                     if number > HEADER_SCAN_ROWS:
                         break
                     found = {canonical_header(c) for c in map(_clean, record) if c}
-                    if "don_vi" in found and found & {"diem", "hang"}:
+                    if _is_header(found):
                         header_at, width, keys = number, len(record), len(found - {None})
                 elif number > header_at + _SNIFF_EXTRA_ROWS:
                     break

@@ -547,6 +547,10 @@ async def test_every_store_write_begins_immediate(
             "scores.slice_scores": lambda: store.scores.slice_scores(slice_),
             "scores.unit_records": lambda: store.scores.unit_records(slice_, [unit_id]),
             "scores.unit_current_records": lambda: store.scores.unit_current_records(unit_id),
+            "scores.created_groups": lambda: store.scores.created_groups(),
+            "scores.links": lambda: store.scores.links(),
+            "scores.unit_names": lambda: store.scores.unit_names("cds"),
+            "scores.unit_rankings": lambda: store.scores.unit_rankings(),
         }
         for name, call in later.items():
             if name in public:

@@ -163,14 +163,14 @@ async def test_lineage_on_both_cards_and_no_move_across_it(store: Store, catalog
     await commit(store, links=links)
     answers = Answers(Rankings(store, catalog))
     yen_bai = to_plain((await answers.to_text("/donvi yen bai dti", lang="vi")).text)  # type: ignore[union-attr]
-    assert "Từ 01/07/2025 hợp nhất vào Lào Cai" in yen_bai
+    assert "Từ 01/7/2025 hợp nhất vào Lào Cai" in yen_bai
     assert "hạng 15/63" in yen_bai
     lao_cai = to_plain(
         (await answers.to_text("Lào Cai xếp thứ mấy cả nước?", lang="vi")).text  # type: ignore[union-attr]
     )
     assert "xếp hạng 14/34" in lao_cai and "34 tỉnh, thành phố (sau sắp xếp 2025)" in lao_cai
     assert "Bộ KH&CN" in lao_cai  # the 2024 edition's publisher
-    assert "hình thành từ: Lào Cai, Yên Bái" in lao_cai
+    assert "hình thành từ: Lào Cai (cũ), Yên Bái" in lao_cai
     assert "▲" not in lao_cai and "▼" not in lao_cai
     assert "hạng không so sánh trực tiếp" in lao_cai
     in_2022 = to_plain(
@@ -222,10 +222,10 @@ async def test_a_move_across_a_merge_in_the_same_group_is_not_printed(
     answers = Answers(Rankings(store, catalog))
     top = to_plain((await answers.to_text("/top 2 tthc 2025", lang="vi")).text)  # type: ignore[union-attr]
     assert "1. Sở Khoa học và Công nghệ — 800 (80" in top
-    assert "%) · Dẫn dắt · hợp nhất từ 01/03/2025: không so sánh" in top
+    assert "%) · Dẫn dắt · hợp nhất từ 01/3/2025: không so sánh" in top
     assert "nhóm đổi thành phần (3 → 2 đơn vị)" in top  # Sở Y tế: not ▲0, not a rank change
     assert "▲" not in top and "▼" not in top
     compare = to_plain(
         (await answers.to_text("/sosanh so khoa hoc, so y te", lang="vi")).text  # type: ignore[union-attr]
     )
-    assert "hợp nhất từ 01/03/2025" in compare and "▲" not in compare
+    assert "hợp nhất từ 01/3/2025" in compare and "▲" not in compare

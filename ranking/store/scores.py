@@ -380,6 +380,27 @@ class Scores:
                 )
         return result
 
+    async def unit_names(self, ranking: str) -> dict[str, str]:
+        """Every known key (names and aliases) of a ranking → the unit's name on record."""
+        names = {
+            r["name_key"]: r["name"]
+            for r in await self._db.rows(
+                "SELECT name_key, name FROM units WHERE ranking = ?", (ranking,)
+            )
+        }
+        for r in await self._db.rows(
+            "SELECT a.alias_key, u.name FROM unit_aliases a JOIN units u ON u.id = a.unit_id"
+            " WHERE a.ranking = ?",
+            (ranking,),
+        ):
+            names[r["alias_key"]] = r["name"]
+        return names
+
+    async def unit_rankings(self) -> list[str]:
+        """The rankings that have units on record."""
+        rows = await self._db.rows("SELECT DISTINCT ranking FROM units ORDER BY ranking")
+        return [r["ranking"] for r in rows]
+
     async def unit_keys(self, ranking: str) -> dict[str, int]:
         """Every known key (names and aliases) of a ranking → unit id."""
         keys = {

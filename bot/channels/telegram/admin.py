@@ -252,6 +252,9 @@ async def confirm_import(
     # Queued in the durable outbox; the worker sends it in the background.
     if await queue_version(rankings, published.version_id, action.user_id) is not None:
         context.bot_data.wake_outbox()
+    if not published.years:  # a reorganisation file: lineage, no scores
+        count = len(published.upload.dataset.links)
+        return t("admin.imported_lineage", version=published.version_id, count=count)
     years = ", ".join(map(str, published.years))
     return t("admin.imported", version=published.version_id, years=years)
 

@@ -148,7 +148,7 @@ async def post_init(application: BotApp) -> None:
     store = await Store.open(data.settings.db_path)
     try:
         catalog = load_catalog()
-        loaded = await load_shipped_data(store, catalog)
+        loaded = await load_shipped_data(store, catalog, data.settings.data_dir)
     except BaseException:
         await store.close()
         raise

@@ -86,7 +86,11 @@ async def report_to_admins(update: object, context: BotContext, error: BaseExcep
         return
     data.last_error_report = now
     text = report_text(update, error, data.redacting.redact)
-    for admin_id in sorted(context.settings.admin_ids):
+    # an admin who got the apology in this very chat needs no second message there
+    here = (
+        update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+    )
+    for admin_id in sorted(context.settings.admin_ids - {here}):
         try:
             await context.bot.send_message(admin_id, text)
         except TelegramError as exc:
