@@ -274,9 +274,7 @@ class Outbox:
     ) -> list[tuple[int, str, str, int]]:
         """The same for a channel whose chat ids are text (Zalo)."""
         rows = await self._pending(channel, limit)
-        return [
-            (r["announcement_id"], str(r["chat_id"]), r["text"], r["attempts"]) for r in rows
-        ]
+        return [(r["announcement_id"], str(r["chat_id"]), r["text"], r["attempts"]) for r in rows]
 
     async def _pending(self, channel: str, limit: int) -> list[aiosqlite.Row]:
         return await self._db.rows(
