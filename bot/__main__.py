@@ -11,7 +11,10 @@ from bot import cli
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=cli.DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser(
+        "run",
+        help="run the bot on each channel whose token is set (TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN)",
+    )
     ask = sub.add_parser("ask", help="print the reply to TEXT, or an interactive console")
     ask.add_argument("text", nargs="*", help="what a user would send in a private chat")
     ask.add_argument("--lang", default="vi", choices=["vi", "en"])

@@ -18,7 +18,7 @@ from bot.backup import restore as restore_backup
 from bot.console import Console
 from bot.i18n import Translator
 from bot.reply import to_plain
-from bot.settings import TOKEN_PATTERN, Settings
+from bot.settings import Settings
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.catalog import load_catalog
 from ranking.importer import ImportFailed
@@ -152,24 +152,9 @@ def restore(file_name: str, *, force: bool) -> int:
 
 
 def run() -> int:
+    """`python -m bot run`: every channel whose token is set (bot/service.py)."""
     settings = load_settings()
-    token = settings.token()
-    if not token:
-        print(
-            "error: TELEGRAM_BOT_TOKEN is not set (get one from @BotFather); "
-            "without it try `python -m bot ask`",
-            file=sys.stderr,
-        )
-        return 2
-    if not TOKEN_PATTERN.fullmatch(token):
-        print(
-            "error: TELEGRAM_BOT_TOKEN does not look like a bot token "
-            "(digits, a colon, then 30+ letters, digits, _ or -)",
-            file=sys.stderr,
-        )
-        return 2
-    refuse_damaged(settings.db_path)  # before reaching out to Telegram at all
-    # the Telegram stack is imported only when really running
-    from bot.channels.telegram.app import run_bot
+    # the channels' stacks (python-telegram-bot, tornado) are imported only when running
+    from bot.service import run as run_channels
 
-    return run_bot(settings)
+    return run_channels(settings)

@@ -27,6 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+# A user as a channel names them: Telegram's integer ids, Zalo's text ids.
+UserKey = int | str
+
 
 class Verdict(Enum):
     """What to do with one message: answer it, say "wait" once, or drop it quietly."""
@@ -74,7 +77,7 @@ class FloodGuard:
         # After this long without a call a bucket is full and the warning window
         # over: the user's state carries no information and can go.
         self._idle_after = max(burst * self._interval, per)
-        self._buckets: OrderedDict[int, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[UserKey, _Bucket] = OrderedDict()
 
     def __len__(self) -> int:
         """Users currently tracked (for tests and metrics)."""
@@ -83,7 +86,7 @@ class FloodGuard:
     def _now(self, now: float | None) -> float:
         return self._clock() if now is None else now
 
-    def _bucket(self, user_id: int, now: float) -> _Bucket:
+    def _bucket(self, user_id: UserKey, now: float) -> _Bucket:
         bucket = self._buckets.get(user_id)
         if bucket is None:
             bucket = _Bucket(tat=now, last=now)
@@ -103,7 +106,7 @@ class FloodGuard:
         while len(self._buckets) > self.max_users:
             self._buckets.popitem(last=False)
 
-    def allow(self, user_id: int, now: float | None = None) -> bool:
+    def allow(self, user_id: UserKey, now: float | None = None) -> bool:
         """Take one token for this user's message; False: do not answer it."""
         now = self._now(now)
         bucket = self._bucket(user_id, now)
@@ -115,7 +118,7 @@ class FloodGuard:
         self._evict(now)
         return allowed
 
-    def should_warn(self, user_id: int, now: float | None = None) -> bool:
+    def should_warn(self, user_id: UserKey, now: float | None = None) -> bool:
         """After a refused `allow`: True once per `per` seconds, so the user is
         told to wait once and the rest of the flood is dropped silently."""
         now = self._now(now)
@@ -127,14 +130,14 @@ class FloodGuard:
         bucket.warned_at = now
         return True
 
-    def check(self, user_id: int, now: float | None = None) -> Verdict:
+    def check(self, user_id: UserKey, now: float | None = None) -> Verdict:
         """`allow` and `should_warn` in one call, for the message handler."""
         now = self._now(now)
         if self.allow(user_id, now):
             return Verdict.ALLOW
         return Verdict.WARN if self.should_warn(user_id, now) else Verdict.SILENT
 
-    def retry_after(self, user_id: int, now: float | None = None) -> float:
+    def retry_after(self, user_id: UserKey, now: float | None = None) -> float:
         """Seconds until this user's next message would be allowed (0: now);
         for the warning's {seconds} parameter."""
         now = self._now(now)

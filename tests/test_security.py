@@ -12,8 +12,6 @@ import os
 import secrets
 import socket
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,14 @@ import httpx
 import pytest
 
 import bot.answers
-from bot.channels.telegram.app import _serve, build_application
+from bot.answers import Answers
+from bot.channels.telegram.app import start_channel, stop_channel
 from bot.logs import RedactingFilter, setup_logging
 from bot.settings import Settings
 from fakes.telegram import FakeBotAPI
+from ranking.catalog import load_catalog
+from ranking.publishing import load_shipped_data
+from ranking.queries import Rankings
 from ranking.store import Store
 from tests.support.serving import serving
 from tests.test_reader import to_cp1258
@@ -236,8 +238,9 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def webhook_bot(srv: FakeBotAPI, db: Path) -> AsyncIterator[str]:
-    """bot.app._serve with RANKBOT_WEBHOOK_* set, exactly as `python -m bot run` calls it
-    (in a thread with its own loop, no signal handlers); yields the local webhook URL."""
+    """The Telegram channel with RANKBOT_WEBHOOK_* set, started exactly as `python -m bot
+    run` starts it (bot/service.py: `start_channel` on the running loop, on a store it
+    opened); yields the local webhook URL."""
     port = free_port()
     settings = settings_for(
         srv,
@@ -246,44 +249,21 @@ async def webhook_bot(srv: FakeBotAPI, db: Path) -> AsyncIterator[str]:
         RANKBOT_WEBHOOK_PORT=port,
         RANKBOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
-    app = build_application(settings)
-    loop = asyncio.new_event_loop()
-    failure: list[BaseException] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            _serve(app, settings, WEBHOOK_SECRET, ())
-        except BaseException as exc:  # reported to the test below
-            failure.append(exc)
-        finally:
-            if not loop.is_closed():
-                loop.close()
-
-    thread = threading.Thread(target=serve, name="webhook-bot", daemon=True)
-    thread.start()
+    store = await Store.open(db)
     try:
-        await srv.wait_for("setWebhook", timeout=30)
-        deadline = time.monotonic() + 30
-        while True:  # the server listens once setWebhook returned and the app started
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", port), timeout=0.5),
-            ):
-                break
-            assert time.monotonic() < deadline and not failure, failure
-            await asyncio.sleep(0.05)
-        while not app.running:  # noqa: ASYNC110 (set in another thread)
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/telegram"
+        catalog = load_catalog()
+        await load_shipped_data(store, catalog)
+        answers = Answers(Rankings(store, catalog))
+        redacting = RedactingFilter((TOKEN, WEBHOOK_SECRET))
+        app = await start_channel(settings, store=store, answers=answers, redacting=redacting)
+        try:
+            # setWebhook returned and the application started: the server listens
+            assert [c.method for c in srv.calls_since(0, "setWebhook")] == ["setWebhook"]
+            yield f"http://127.0.0.1:{port}/telegram"
+        finally:
+            await stop_channel(app)
     finally:
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and time.monotonic() < deadline:
-            # stop_running before the loop runs does nothing: ask until it stops
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(app.stop_running)
-            await asyncio.to_thread(thread.join, 0.2)
-    assert not thread.is_alive() and failure == []
+        await store.close()
 
 
 async def post_update(url: str, update: dict[str, Any], secret: str | None) -> int:

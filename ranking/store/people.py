@@ -1,5 +1,5 @@
 """People: each user's language, the admins added in the bot, the audit trail and the
-confirmations waiting for a button (migrations 1 and 2)."""
+confirmations waiting for a button (migrations 1 and 2; languages on other channels: 7)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,22 @@ class People:
                 "INSERT INTO user_settings (user_id, language) VALUES (?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
                 (user_id, language),
+            )
+
+    async def channel_language(self, channel: str, user_id: str) -> str | None:
+        """A person's choice on a channel whose user ids are text (Zalo; migration 7)."""
+        row = await self._db.row(
+            "SELECT language FROM channel_languages WHERE channel = ? AND user_id = ?",
+            (channel, user_id),
+        )
+        return str(row["language"]) if row else None
+
+    async def set_channel_language(self, channel: str, user_id: str, language: str) -> None:
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO channel_languages (channel, user_id, language) VALUES (?, ?, ?)"
+                " ON CONFLICT (channel, user_id) DO UPDATE SET language = excluded.language",
+                (channel, user_id, language),
             )
 
     # ---- admins -------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """The Telegram application: built and wired in this one place.
 
-`build_application` is the factory both `python -m bot run` and the tests call.
+`build_application` is the factory both `python -m bot run` and the tests call;
+`start_channel` / `stop_channel` run it on the loop of `python -m bot run`
+(bot/service.py), beside the other channels and on their shared store.
 Every handler is registered here, from one table: each command of
 bot/commands.py gets a CommandHandler (its own handler when the channel answers
 it, the generic query handler otherwise), then documents, unknown commands,
@@ -14,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import signal
-import sys
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -29,7 +29,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageEntityType, ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -53,7 +53,7 @@ from bot.channels.telegram.outbox import Outbox
 from bot.commands import COMMANDS, Scope, menu, telegram_names
 from bot.flood import FloodGuard
 from bot.i18n import LANGUAGES, Translator
-from bot.logs import RedactingFilter, setup_logging
+from bot.logs import RedactingFilter
 from bot.settings import Settings
 from ranking.catalog import load_catalog
 from ranking.publishing import load_shipped_data
@@ -144,18 +144,22 @@ def admin_commands(lang: str) -> list[BotCommand]:
 async def post_init(application: BotApp) -> None:
     data = application.bot_data
     assert data.settings is not None
-    await asyncio.to_thread(refuse_damaged, data.settings.db_path)
-    store = await Store.open(data.settings.db_path)
-    try:
-        catalog = load_catalog()
-        loaded = await load_shipped_data(store, catalog, data.settings.data_dir)
-    except BaseException:
-        await store.close()
-        raise
-    if loaded:
-        log.info("loaded shipped data: %s", ", ".join(loaded))
-    data.store = store
-    data.answers = Answers(Rankings(store, catalog))
+    if data.store is None:  # else `python -m bot run` opened it for every channel
+        await asyncio.to_thread(refuse_damaged, data.settings.db_path)
+        store = await Store.open(data.settings.db_path)
+        try:
+            catalog = load_catalog()
+            loaded = await load_shipped_data(store, catalog, data.settings.data_dir)
+        except BaseException:
+            await store.close()
+            raise
+        if loaded:
+            log.info("loaded shipped data: %s", ", ".join(loaded))
+        data.store = store
+        data.owns_store = True
+        data.answers = Answers(Rankings(store, catalog))
+    elif data.answers is None:
+        data.answers = Answers(Rankings(data.store, load_catalog()))
     await set_up_menus(application)
     ops.schedule_backups(application)
     # Deliveries left pending by the last run continue now.
@@ -234,7 +238,7 @@ async def stop_outbox(application: BotApp) -> None:
 async def post_shutdown(application: BotApp) -> None:
     await stop_outbox(application)  # no-op after post_stop; the store closes next
     store, application.bot_data.store = application.bot_data.store, None
-    if store is not None:
+    if store is not None and application.bot_data.owns_store:
         await store.close()
 
 
@@ -278,27 +282,62 @@ def build_application(settings: Settings, *, redacting: RedactingFilter | None =
     return application
 
 
-def run_bot(settings: Settings) -> int:
-    token = settings.token() or ""
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    redacting = setup_logging(token, secret)
+async def start_channel(
+    settings: Settings, *, store: Store, answers: Answers, redacting: RedactingFilter
+) -> BotApp:
+    """Telegram on the running loop, sharing the store and answers of `python -m bot
+    run` (bot/service.py) with the other channels: what run_polling / run_webhook do,
+    without owning the loop or the signals. InvalidToken and NetworkError (from getMe)
+    come out of here, with nothing left running."""
     application = build_application(settings, redacting=redacting)
-    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    data = application.bot_data
+    data.store, data.answers, data.owns_store = store, answers, False
+    await application.initialize()
     try:
-        _serve(application, settings, secret, stop_signals)
-    except InvalidToken:
-        print(
-            "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)",
-            file=sys.stderr,
-        )
-        return 2
-    except NetworkError as exc:
-        print(
-            f"error: cannot reach the Telegram Bot API: {redacting.redact(str(exc))}",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+        await post_init(application)
+        updater = application.updater
+        assert updater is not None
+
+        def error_callback(exc: TelegramError) -> None:
+            # as run_polling does: a failed getUpdates goes to the error handler
+            application.create_task(application.process_error(error=exc, update=None))
+
+        if settings.webhook_url:
+            use_constant_time_webhook_secret()
+            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+            await updater.start_webhook(
+                listen="0.0.0.0",  # the webhook must be reachable from Telegram
+                port=settings.webhook_port,
+                url_path="telegram",
+                webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+                secret_token=secret or None,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+        else:
+            await updater.start_polling(
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,  # answer what arrived while the bot was down
+                error_callback=error_callback,
+            )
+        await application.start()
+    except BaseException:
+        await stop_channel(application)
+        raise
+    return application
+
+
+async def stop_channel(application: BotApp) -> None:
+    """As run_polling ends: updates stop, the outbox's send in flight is recorded,
+    then the application shuts down (the shared store stays open for its owner)."""
+    updater = application.updater
+    if updater is not None and updater.running:
+        await updater.stop()
+    if application.running:
+        await application.stop()
+    await post_stop(application)
+    await application.shutdown()
+    await post_shutdown(application)
 
 
 def use_constant_time_webhook_secret() -> None:
@@ -319,29 +358,3 @@ def use_constant_time_webhook_secret() -> None:
                 )
 
     webhookhandler.TelegramHandler._validate_post = validate_post  # type: ignore[method-assign]
-
-
-def _serve(
-    application: BotApp,
-    settings: Settings,
-    secret: str,
-    stop_signals: tuple[signal.Signals, ...],
-) -> None:
-    if settings.webhook_url:
-        use_constant_time_webhook_secret()
-        application.run_webhook(
-            listen="0.0.0.0",  # the webhook must be reachable from Telegram
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-            secret_token=secret or None,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-            stop_signals=stop_signals,
-        )
-    else:
-        application.run_polling(
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,  # answer what arrived while the bot was down
-            stop_signals=stop_signals,
-        )

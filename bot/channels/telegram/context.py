@@ -7,6 +7,7 @@ than casting `bot_data["store"]` in every module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
@@ -37,11 +38,17 @@ class BotData:
         self.last_error_report: float | None = None
         # the filter that keeps the token out of logs; error reports go through it too
         self.redacting = RedactingFilter()
+        # False when `python -m bot run` opened the store for every channel and closes it
+        self.owns_store = True
+        # other channels' outbox workers in this process, woken with Telegram's
+        self.also_wake: list[Callable[[], None]] = []
 
     def wake_outbox(self) -> None:
-        """Something was queued: the worker need not wait for its next look."""
+        """Something was queued: the workers need not wait for their next look."""
         if self.outbox is not None:
             self.outbox.wake()
+        for wake in self.also_wake:
+            wake()
 
 
 class UserData:

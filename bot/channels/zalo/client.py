@@ -73,6 +73,7 @@ __all__ = [
     "WebhookInfo",
     "ZaloBotClient",
     "ZaloError",
+    "looks_like_token",
     "parse_webhook_update",
     "secret_matches",
 ]
@@ -362,6 +363,12 @@ def parse_webhook_update(body: bytes | str | Mapping[str, Any]) -> Update:
     return parse_update(data)
 
 
+def looks_like_token(token: str) -> bool:
+    """Whether `token` has a bot token's form, ``<bot_id>:<secret>`` (whether Zalo
+    accepts it, only getMe tells)."""
+    return bool(_TOKEN_RE.fullmatch(token or ""))
+
+
 def secret_matches(received: str | None, expected: str) -> bool:
     """Whether a webhook request's ``X-Bot-Api-Secret-Token`` header is our secret,
     compared in constant time (a timing difference must not reveal it bit by bit)."""
@@ -417,7 +424,7 @@ class ZaloBotClient:
         photo_timeout: float = 60.0,
         max_connections: int = 20,
     ) -> None:
-        if not _TOKEN_RE.fullmatch(token or ""):
+        if not looks_like_token(token):
             # never the token itself in the message: it may be a real one pasted wrongly
             raise InvalidToken("init", "the bot token is not of the form <bot_id>:<secret>")
         self._token = token
