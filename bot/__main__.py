@@ -21,6 +21,20 @@ def main(argv: list[str] | None = None) -> int:
     imp = sub.add_parser("import", help="validate and import a score file (CSV or XLSX)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="check and preview only")
+    imp.add_argument(
+        "--same",
+        action="append",
+        default=[],
+        metavar="NEW=KNOWN",
+        help="a name in the file is the unit on record named KNOWN (repeatable)",
+    )
+    imp.add_argument(
+        "--new",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a name close to one on record is another unit (repeatable)",
+    )
     res = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
     res.add_argument("file")
     res.add_argument(
@@ -30,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ask":
         return cli.ask(" ".join(args.text) if args.text else None, lang=args.lang)
     if args.command == "import":
-        return cli.import_file(args.file, dry_run=args.dry_run)
+        return cli.import_file(args.file, dry_run=args.dry_run, same=args.same, new=args.new)
     if args.command == "restore":
         return cli.restore(args.file, force=args.force)
     return cli.run()

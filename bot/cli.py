@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from ranking.publishing import load_shipped_data, publish_upload, read_upload
 from ranking.queries import Rankings
 from ranking.reader import ReadProblem
 from ranking.store import AlreadyImported, Store, StoreError
+from ranking.text import expand
 
 DESCRIPTION = "Lào Cai digital-transformation ranking bot"
 
@@ -86,7 +87,30 @@ def ask(text: str | None, *, lang: str = "vi") -> int:
     return 0
 
 
-def import_file(file_name: str, *, dry_run: bool) -> int:
+def decide_near_names(
+    near: list[tuple[str, str, str]], same: Sequence[str], new: Sequence[str]
+) -> tuple[dict[tuple[str, str], str], list[str]]:
+    """The admin's word on each name close to a unit on record: `--same NEW=KNOWN`
+    (the same unit: an alias) or `--new NAME` (another unit). Returns the aliases and
+    the names nobody decided ("NEW=KNOWN" as they would be written)."""
+    said_same = {}
+    for pair in same:
+        left, _, right = pair.partition("=")
+        said_same[expand(left)] = expand(right)
+    said_new = {expand(name) for name in new}
+    aliases: dict[tuple[str, str], str] = {}
+    undecided = []
+    for ranking, new_key, known_key in near:
+        if said_same.get(new_key) == known_key:
+            aliases[(ranking, new_key)] = known_key
+        elif new_key not in said_new:
+            undecided.append(f"{new_key}={known_key}")
+    return aliases, undecided
+
+
+def import_file(
+    file_name: str, *, dry_run: bool, same: Sequence[str] = (), new: Sequence[str] = ()
+) -> int:
     settings = load_settings()
     t = Translator("vi")
     path = Path(file_name)
@@ -110,8 +134,16 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
             if await rankings.store.scores.version_by_sha(upload.sha256):
                 print(t("import.identical"))
                 return 0
+            if await rankings.store.scores.version_with_content(upload.dataset.content_digest):
+                print(t("import.same_content", rows=upload.dataset.rows))
+                return 0
             preview = await build_preview(upload.dataset, rankings, t, file_name=path.name)
             print(to_plain(preview.html.rsplit("\n\n", 1)[0]))
+            aliases, undecided = decide_near_names(preview.near_names, same, new)
+            if undecided:
+                # a name close to one on record: the same unit or a new one? never guessed
+                print(t("import.cli_near_undecided", names=", ".join(undecided)))
+                return 1
             if dry_run:
                 print(t("import.dry_run"))
                 return 0
@@ -120,6 +152,7 @@ def import_file(file_name: str, *, dry_run: bool) -> int:
                     rankings.store,
                     upload,
                     uploaded_by=None,
+                    aliases=aliases,
                     unless_known="live",  # another import of this file may have won meanwhile
                 )
             except AlreadyImported:

@@ -106,6 +106,7 @@ async def publish_upload(
             unless_known=unless_known,
             groups=upload.dataset.new_groups,
             links=links,
+            content_digest=upload.dataset.content_digest,
         )
         await store.people.insert_audit(
             db, uploaded_by, "import", f"version {version_id} {upload.file_name}"

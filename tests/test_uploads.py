@@ -22,6 +22,7 @@ from bot.settings import Settings
 from fakes.telegram import DEFAULT_GROUP_ID, Call, FakeBotAPI, parse_html
 from ranking.importer import read_and_validate
 from ranking.queries import Rankings
+from ranking.reader import read_table
 from ranking.store import Store
 from tests.support.serving import serving
 from tests.test_reader import to_cp1258
@@ -366,6 +367,12 @@ async def test_admin_management_and_template(running: Bot) -> None:
         "Tên cơ quan, đơn vị",
     ]
     assert ws["E2"].value == "Sở Giáo dục và Đào tạo" and len(wb.worksheets) == 2
+    # and the same template as ODF, which the reader reads back
+    ods = await running.srv.wait_for(
+        "sendDocument", lambda c: "mau-xep-hang-cds.ods" in str(c.files), since=mark
+    )
+    (_, ods_content) = next(iter(ods.files.values()))
+    assert read_table(ods_content, "mau.ods").columns["don_vi"] == "Tên cơ quan, đơn vị"
 
 
 def test_cli_import_preview_and_errors(tmp_path: Path) -> None:

@@ -233,6 +233,21 @@ KNOWN_VERSION = {
 }
 
 
+# A live version with this content whose every slice is still current: publishing
+# the same content again would change nothing.
+SAME_CONTENT = """
+    SELECT v.id FROM versions v
+    WHERE v.content_digest = ? AND v.undone_at IS NULL
+      AND NOT EXISTS (
+        SELECT 1 FROM slices s
+        WHERE s.version_id = v.id AND NOT EXISTS (
+          SELECT 1 FROM current_slices c
+          WHERE c.version_id = v.id AND c.ranking = s.ranking AND c.year = s.year
+            AND c.group_code = s.group_code))
+    ORDER BY v.id DESC LIMIT 1
+"""
+
+
 class Scores:
     """Methods whose first parameter is `db` write inside the caller's transaction
     (`Store.write()`); every other write is a transaction of its own."""
@@ -431,6 +446,13 @@ class Scores:
         )
         return _version(row) if row else None
 
+    async def version_with_content(self, digest: str) -> int | None:
+        """The live version holding exactly this content, still current; None if none."""
+        if not digest:
+            return None
+        row = await self._db.row(SAME_CONTENT, (digest,))
+        return int(row["id"]) if row else None
+
     async def version_ever(self, sha256: str) -> bool:
         return await self._db.row(KNOWN_VERSION["ever"], (sha256,)) is not None
 
@@ -507,6 +529,7 @@ class Scores:
         unless_known: Literal["ever", "live"] | None = None,
         groups: Sequence[NewGroup] = (),
         links: Sequence[NewLink] = (),
+        content_digest: str | None = None,
     ) -> int:
         """Write one version and point its slices current, in one transaction.
 
@@ -528,6 +551,7 @@ class Scores:
                 unless_known=unless_known,
                 groups=groups,
                 links=links,
+                content_digest=content_digest,
             )
 
     async def insert_version(
@@ -542,8 +566,12 @@ class Scores:
         unless_known: Literal["ever", "live"] | None = None,
         groups: Sequence[NewGroup] = (),
         links: Sequence[NewLink] = (),
+        content_digest: str | None = None,
     ) -> int:
         """Write one version and point its slices current, in the caller's transaction.
+
+        With `unless_known`, content already live and current (`content_digest`: the
+        same sheet re-saved, or as CSV) is AlreadyImported too.
 
         `groups` are groups this upload creates (the catalog does not name them);
         `links` the rows of a reorganisation file (a version may hold both).
@@ -557,12 +585,21 @@ class Scores:
         aliases = aliases or {}
         if unless_known is not None:
             seen = await rows_in(db, KNOWN_VERSION[unless_known], (sha256,))
+            if not seen and content_digest:
+                seen = await rows_in(db, SAME_CONTENT, (content_digest,))
             if seen:
                 raise AlreadyImported(int(seen[0]["id"]))
         cur = await db.execute(
-            "INSERT INTO versions (created_at, uploaded_by, file_name, sha256, row_count)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (now(), uploaded_by, file_name, sha256, sum(len(s.rows) for s in slices) + len(links)),
+            "INSERT INTO versions (created_at, uploaded_by, file_name, sha256, row_count,"
+            " content_digest) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                now(),
+                uploaded_by,
+                file_name,
+                sha256,
+                sum(len(s.rows) for s in slices) + len(links),
+                content_digest,
+            ),
         )
         version_id = cur.lastrowid
         assert version_id is not None

@@ -8,7 +8,6 @@ import io
 import logging
 import secrets
 import time
-from pathlib import PurePath
 from typing import Any, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -21,17 +20,16 @@ from bot.commands import BY_KEY
 from bot.i18n import Translator
 from bot.reply import esc
 from bot.settings import FORBIDDEN_ADMIN_IDS
-from bot.template import template_xlsx
+from bot.template import template_ods, template_xlsx
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
 from ranking.publishing import publish
-from ranking.reader import Limits, ReadProblem
+from ranking.reader import Limits, ReadProblem, problem_for_name
 from ranking.store import ActionTaken, AlreadyImported, PendingAction
 
 log = logging.getLogger("rankbot.admin")
 
 PREVIEW_TTL = 15 * 60  # seconds a preview can be confirmed
-ACCEPTED_SUFFIXES = {".csv", ".xlsx", ".txt", ".tsv"}
 UPLOAD_LIMITS = Limits()
 UPLOAD = BY_KEY["upload"]  # a document captioned with one of its names is an upload
 
@@ -89,12 +87,10 @@ async def receive_upload(update: Update, context: BotContext) -> None:
     t = await translator(update, context)
     user_id = cast(int, update.effective_user and update.effective_user.id)
     name = document.file_name or "upload"
-    suffix = PurePath(name).suffix.lower()
     limit = UPLOAD_LIMITS.max_bytes
-    if suffix not in ACCEPTED_SUFFIXES:
-        await message.reply_text(
-            t("reader.unsupported_type", kind=esc(suffix.lstrip(".").upper() or name))
-        )
+    refused = problem_for_name(name)  # before downloading: says how to convert it
+    if refused is not None:
+        await message.reply_html(reader_message(refused, t))
         return
     if document.file_size is not None and document.file_size > limit:
         await message.reply_text(
@@ -130,6 +126,10 @@ async def receive_upload(update: Update, context: BotContext) -> None:
         return
     if await rankings.store.scores.version_by_sha(digest):
         await message.reply_text(t("import.identical"))
+        return
+    if await rankings.store.scores.version_with_content(dataset.content_digest):
+        # the same rows re-saved, or as another format: nothing to write or announce
+        await message.reply_text(t("import.same_content", rows=dataset.rows))
         return
     preview = await build_preview(dataset, rankings, t, file_name=name)
     action = PendingAction(
@@ -372,7 +372,10 @@ async def admins_command(update: Update, context: BotContext) -> None:
 async def template_command(update: Update, context: BotContext) -> None:
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
-    data = await asyncio.to_thread(template_xlsx, t)
+    # Excel's format and ODF, which state bodies publish editable files in (TT 19/2011)
+    xlsx = await asyncio.to_thread(template_xlsx, t)
+    ods = await asyncio.to_thread(template_ods, t)
     await message.reply_document(
-        document=data, filename="mau-xep-hang-cds.xlsx", caption=t("template.caption")
+        document=xlsx, filename="mau-xep-hang-cds.xlsx", caption=t("template.caption")
     )
+    await message.reply_document(document=ods, filename="mau-xep-hang-cds.ods")

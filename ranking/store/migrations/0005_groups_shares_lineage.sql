@@ -32,4 +32,10 @@ CREATE TABLE lineage (
 CREATE INDEX lineage_by_old ON lineage(old_unit_id);
 CREATE INDEX lineage_by_new ON lineage(new_unit_id);
 
+-- The content of a version, canonical (ranking.importer.content_digest): the same
+-- sheet re-saved, or saved in another format, has other bytes and the same content,
+-- and publishing it again is a no-op.
+ALTER TABLE versions ADD COLUMN content_digest TEXT;
+CREATE INDEX versions_content ON versions(content_digest);
+
 PRAGMA user_version = 5;
