@@ -45,7 +45,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -517,15 +517,7 @@ def _new_group(name: str, ranking: str, catalog: Catalog, others: Iterable[NewGr
 
 
 def _as_group(created: NewGroup) -> Group:
-    return Group(
-        code=created.code,
-        ranking=created.ranking,
-        name_vi=created.name_vi,
-        name_en=created.name_en,
-        short_vi=created.short_vi,
-        short_en=created.short_en,
-        aliases=created.aliases,
-    )
+    return Group(**asdict(created))  # a NewGroup's fields are the catalog Group's
 
 
 def _has_scores(row: RawRow) -> bool:

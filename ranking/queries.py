@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -116,16 +116,8 @@ def title_of(names: list[str]) -> str:
 
 
 def group_of(created: NewGroup, version_id: int) -> Group:
-    return Group(
-        code=created.code,
-        ranking=created.ranking,
-        name_vi=created.name_vi,
-        name_en=created.name_en,
-        short_vi=created.short_vi,
-        short_en=created.short_en,
-        aliases=created.aliases,
-        created_by_version=version_id,
-    )
+    """A group an upload created, as the catalog's (NewGroup's fields are Group's)."""
+    return Group(**asdict(created), created_by_version=version_id)
 
 
 class Rankings:
