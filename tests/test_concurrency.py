@@ -551,6 +551,7 @@ async def test_every_store_write_begins_immediate(
             "scores.links": lambda: store.scores.links(),
             "scores.unit_names": lambda: store.scores.unit_names("cds"),
             "scores.unit_rankings": lambda: store.scores.unit_rankings(),
+            "scores.version_with_content": lambda: store.scores.version_with_content("x"),
             "outbox.next_pending_text_ids": lambda: store.outbox.next_pending_text_ids("zalo"),
             "people.set_channel_language": lambda: store.people.set_channel_language(
                 "zalo", "u1", "en"
