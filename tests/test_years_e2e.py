@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_media import ask, caption, sent_file
 from tests.test_telegram import Bot, plain
 from tests.test_uploads import admin_bot, confirm, upload
 
@@ -56,6 +57,14 @@ async def test_a_2025_file_with_new_groups_then_undo(running: Bot) -> None:
     assert "2023" in plain(await running.say("/top 3 tthc"))
     groups = plain(await running.say("/nhom 2025"))
     assert "Xã, phường" in groups and "99 đơn vị" in groups
+    # the new groups' export re-imports unchanged, and their chart is drawn
+    export = await ask(running, "/xuat 2025", "sendDocument")
+    name, data = sent_file(export, "document")
+    assert name == "xep-hang-cds-2025.xlsx"
+    again = plain(await upload(running, data, name))
+    assert "Nội dung tệp trùng với dữ liệu đang công bố (5 dòng" in again
+    chart = await ask(running, "/bieudo xa 2025", "sendPhoto")
+    assert chart.ok and "Xã, phường" in caption(chart)
     # undo removes the groups with the version
     undo = await running.say("/hoantac")
     assert "Đã hoàn tác" in plain(await confirm(running, undo))
