@@ -395,21 +395,25 @@ class Scores:
                 )
         return result
 
-    async def unit_names(self, ranking: str) -> dict[str, str]:
-        """Every known key (names and aliases) of a ranking → the unit's name on record."""
-        names = {
-            r["name_key"]: r["name"]
+    async def _known_keys(self, ranking: str) -> dict[str, tuple[int, str]]:
+        """Every known key (names and aliases) of a ranking → (unit id, its name)."""
+        known = {
+            r["name_key"]: (r["id"], r["name"])
             for r in await self._db.rows(
-                "SELECT name_key, name FROM units WHERE ranking = ?", (ranking,)
+                "SELECT id, name_key, name FROM units WHERE ranking = ?", (ranking,)
             )
         }
         for r in await self._db.rows(
-            "SELECT a.alias_key, u.name FROM unit_aliases a JOIN units u ON u.id = a.unit_id"
-            " WHERE a.ranking = ?",
+            "SELECT a.alias_key, u.id, u.name FROM unit_aliases a"
+            " JOIN units u ON u.id = a.unit_id WHERE a.ranking = ?",
             (ranking,),
         ):
-            names[r["alias_key"]] = r["name"]
-        return names
+            known[r["alias_key"]] = (r["id"], r["name"])
+        return known
+
+    async def unit_names(self, ranking: str) -> dict[str, str]:
+        """Every known key (names and aliases) of a ranking → the unit's name on record."""
+        return {key: name for key, (_, name) in (await self._known_keys(ranking)).items()}
 
     async def unit_rankings(self) -> list[str]:
         """The rankings that have units on record."""
@@ -418,17 +422,7 @@ class Scores:
 
     async def unit_keys(self, ranking: str) -> dict[str, int]:
         """Every known key (names and aliases) of a ranking → unit id."""
-        keys = {
-            r["name_key"]: r["id"]
-            for r in await self._db.rows(
-                "SELECT id, name_key FROM units WHERE ranking = ?", (ranking,)
-            )
-        }
-        for r in await self._db.rows(
-            "SELECT unit_id, alias_key FROM unit_aliases WHERE ranking = ?", (ranking,)
-        ):
-            keys[r["alias_key"]] = r["unit_id"]
-        return keys
+        return {key: uid for key, (uid, _) in (await self._known_keys(ranking)).items()}
 
     async def versions(self, limit: int = 20) -> list[VersionInfo]:
         rows = await self._db.rows(
