@@ -7,7 +7,10 @@ would get, choices included.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from bot import render
 from bot.commands import BY_KEY
@@ -40,6 +43,19 @@ from ranking.store import SliceInfo
 
 MAX_YEAR_BUTTONS = 4
 
+_Method = TypeVar("_Method", bound=Callable[..., Coroutine[Any, Any, Any]])
+
+
+def one_check(method: _Method) -> _Method:
+    """An entry point: the whole answer sees the data as of one freshness check."""
+
+    @wraps(method)
+    async def checked(self: Answers, *args: Any, **kwargs: Any) -> Any:
+        async with self.rankings.checked_once():
+            return await method(self, *args, **kwargs)
+
+    return cast(_Method, checked)
+
 
 @dataclass(frozen=True)
 class MediaTarget:
@@ -68,6 +84,7 @@ class Answers:
             self._parser = Parser(self.rankings.catalog)
         return self._parser
 
+    @one_check
     async def to_text(
         self, text: str, *, lang: str, user_id: int | None = None, private: bool = True
     ) -> Reply | None:
@@ -77,6 +94,7 @@ class Answers:
             return None
         return await self.to_parsed(parsed, lang=lang, user_id=user_id)
 
+    @one_check
     async def to_action(self, action: str, *, lang: str, user_id: int | None) -> Reply | None:
         """A picked choice's action token (a Telegram button, a number typed in the
         console) → its reply; None when the token is stale or forged."""
@@ -90,6 +108,7 @@ class Answers:
             return None  # that year, group or unit is no longer on record
         return reply
 
+    @one_check
     async def to_parsed(self, parsed: Parsed, *, lang: str, user_id: int | None) -> Reply:
         t = Translator(lang)
         match parsed:
@@ -235,6 +254,7 @@ class Answers:
             )
         return Reply("\n".join(lines))
 
+    @one_check
     async def media_target(
         self, query: ChartQuery | ExportQuery, t: Translator
     ) -> MediaTarget | Reply:
@@ -398,6 +418,7 @@ class Answers:
             return Reply("\n".join([*problems, t("example.compare")]))
         return Reply(render.comparison_text(cards, t))
 
+    @one_check
     async def unit_by_id(
         self, unit_id: int, t: Translator, *, year: int | None = None, headline: bool = False
     ) -> Reply:

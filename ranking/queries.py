@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
@@ -19,6 +22,11 @@ from ranking.store import HistoryRecord, Link, NewGroup, ScoreRecord, SliceInfo,
 from ranking.text import fold
 
 PAGE_SIZE = 20  # positions per page: 20 rows stay far below 4096 chars and 100 entities
+
+# Inside `Rankings.checked_once()`: the Rankings and the generation checked on entry.
+# A context variable, so each answer (its own task) has its own, and one answer's
+# many calls make one trip to the database for it, not one each.
+_CHECKED: ContextVar[tuple[Rankings, int] | None] = ContextVar("rankings_checked", default=None)
 
 
 @dataclass(frozen=True)
@@ -141,8 +149,28 @@ class Rankings:
         self._refreshing = asyncio.Lock()
         self.rebuilds = 0  # how often the caches were built: visible to tests and benchmarks
 
+    @asynccontextmanager
+    async def checked_once(self) -> AsyncIterator[int]:
+        """One freshness check for everything inside: an answer reads slices, years,
+        the index and the links several times, and each read would otherwise ask
+        the store for its generation (a trip to the database thread each). The
+        caches inside are those of the data as of entry; an import meanwhile shows
+        from the next answer on."""
+        checked = _CHECKED.get()
+        if checked is not None and checked[0] is self:
+            yield checked[1]  # nested: the outer check stands
+            return
+        token = _CHECKED.set((self, await self._fresh()))
+        try:
+            yield _CHECKED.get()[1]  # type: ignore[index]
+        finally:
+            _CHECKED.reset(token)
+
     async def _fresh(self) -> int:
         """Rebuild the caches if the score data changed; the generation they are of."""
+        checked = _CHECKED.get()
+        if checked is not None and checked[0] is self and checked[1] == self._generation:
+            return checked[1]
         generation = await self.store.scores.generation()
         if generation == self._generation:
             return generation

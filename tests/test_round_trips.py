@@ -1,0 +1,88 @@
+"""What an answer costs in trips to the database thread: one freshness check per
+answer (not one per read of the cached slices, index or links), and one trip per
+statement. Counted at aiosqlite's connection (bench/trips.py), where the hops are."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bench.trips import counting_trips
+from bot.answers import Answers
+from bot.reply import to_plain
+from ranking.queries import Rankings
+
+
+def count_generation_reads(rankings: Rankings, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    original = rankings.store.scores.generation
+
+    async def generation() -> int:
+        calls.append(1)
+        return await original()
+
+    monkeypatch.setattr(rankings.store.scores, "generation", generation)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["/top 10 huyen 2022", "/top", "/cuoi 5 huyen", "/donvi Sở Tài chính", "bac ha", "/muc"],
+)
+async def test_one_freshness_check_per_answer(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch, question: str
+) -> None:
+    answers = Answers(rankings)
+    await answers.to_text(question, lang="vi", user_id=1)  # the caches are built
+    calls = count_generation_reads(rankings, monkeypatch)
+    reply = await answers.to_text(question, lang="vi", user_id=1)
+    assert reply is not None and reply.text
+    assert len(calls) == 1
+
+
+async def test_a_ranking_page_is_two_statements(rankings: Rankings) -> None:
+    answers = Answers(rankings)
+    await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
+    with counting_trips() as trips:
+        await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
+    # the generation, then the page's rows (no earlier year of 2022 on record: no moves)
+    assert trips.count == 2
+
+
+async def test_the_next_answer_sees_an_undo(rankings: Rankings) -> None:
+    answers = Answers(rankings)
+    before = await answers.to_text("/top 1 huyen 2022", lang="vi", user_id=1)
+    assert before is not None and "651,93" in to_plain(before.text)
+    await rankings.store.scores.undo_latest(undone_by=None)
+    after = await answers.to_text("/top 1 huyen 2022", lang="vi", user_id=1)
+    assert after is not None and "651,93" not in to_plain(after.text)
+
+
+async def test_concurrent_answers_check_each_for_itself(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = Answers(rankings)
+    await answers.to_text("/top", lang="vi", user_id=1)
+    calls = count_generation_reads(rankings, monkeypatch)
+    replies = await asyncio.gather(
+        *(answers.to_text(q, lang="vi", user_id=1) for q in ("/top", "/nam", "/nhom", "bac ha"))
+    )
+    assert all(r is not None and r.text for r in replies)
+    assert len(calls) == 4
+
+
+async def test_outside_an_answer_every_read_checks(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await rankings.slices()
+    calls = count_generation_reads(rankings, monkeypatch)
+    await rankings.slices()
+    await rankings.years("cds")
+    assert len(calls) == 2
+    async with rankings.checked_once():
+        await rankings.slices()
+        await rankings.years("cds")
+        async with rankings.checked_once():  # nested: the outer check stands
+            await rankings.find_units("bac ha")
+    assert len(calls) == 3
