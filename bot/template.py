@@ -13,9 +13,6 @@ import zipfile
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from bot.i18n import Translator
 from ranking.export import HEADERS  # the upload format's columns, one definition
 
@@ -38,6 +35,10 @@ NOTES_SHEET = "Ghi chu"
 
 
 def template_xlsx(t: Translator) -> bytes:
+    # imported here: only /mau needs openpyxl, and it is heavy to load at start-up
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

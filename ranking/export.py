@@ -44,9 +44,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-import openpyxl
-from openpyxl.styles import Font
-
 from ranking.catalog import Catalog
 from ranking.store import ScoreRecord, SliceInfo
 
@@ -172,6 +169,11 @@ def to_xlsx(
 
     `sheet_title` and `notes` are the caller's (translated) words.
     """
+    # imported here: openpyxl (and the numpy it may pull in) costs start-up time and
+    # memory, and only an XLSX export or the template needs it
+    import openpyxl
+    from openpyxl.styles import Font
+
     workbook: Any = openpyxl.Workbook()
     sheet: Any = workbook.active
     sheet.title = sheet_title

@@ -279,14 +279,32 @@ async def test_language_from_telegram_and_switch(running: Bot) -> None:
 
 
 async def test_menus_and_descriptions_are_set(running: Bot) -> None:
-    methods = [c.method for c in running.srv.calls]
-    assert methods.count("setMyCommands") == 6
+    def methods() -> list[str]:
+        return [c.method for c in running.srv.calls if c.done]
+
+    # after the first poll, not before it (a question need not wait for them)
+    await eventually(lambda: methods().count("setMyShortDescription") == 2, "set-up calls")
+    assert methods().count("setMyCommands") == 6
     commands = [c for c in running.srv.calls if c.method == "setMyCommands"]
     vi = next(c for c in commands if "language_code" not in c.params)
     assert [cmd["command"] for cmd in vi.params["commands"]][:3] == ["top", "cuoi", "donvi"]
     en = next(c for c in commands if c.params.get("language_code") == "en")
     assert "unit" in [cmd["command"] for cmd in en.params["commands"]]
-    assert "setMyDescription" in methods and "setMyShortDescription" in methods
+    assert "setMyDescription" in methods()
+
+
+async def test_set_up_calls_do_not_delay_the_first_answer(tmp_path: Path) -> None:
+    async with FakeBotAPI() as srv:
+        srv.delay_next("setMyCommands", 60)  # held far longer than an answer takes
+        async with serving(settings_for(srv, tmp_path / "bot.sqlite3")) as app:
+            call = await Bot(srv, app).say("/top 1 huyen")
+            assert "651,93" in plain(call)
+            await eventually(lambda: held(srv) != [], "the set-up calls began")
+            assert len(held(srv)) == 1 and not held(srv)[0].done  # answered while held
+
+
+def held(srv: FakeBotAPI) -> list[Call]:
+    return [c for c in srv.calls if c.method == "setMyCommands"]
 
 
 async def test_failed_set_up_calls_do_not_stop_the_bot(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ handler instead of falling through to another handler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 from http import HTTPStatus
@@ -160,7 +161,9 @@ async def post_init(application: BotApp) -> None:
         data.answers = Answers(Rankings(store, catalog))
     elif data.answers is None:
         data.answers = Answers(Rankings(data.store, load_catalog()))
-    await set_up_menus(application)
+    # Menus and descriptions (ten calls to the Bot API) go out beside the first poll,
+    # not before it: nobody's question waits for them. post_stop waits for the task.
+    data.set_up = asyncio.create_task(set_up_menus(application), name="telegram set-up calls")
     ops.schedule_backups(application)
     # Deliveries left pending by the last run continue now.
     await start_outbox(application)
@@ -207,16 +210,31 @@ async def set_up_menus(application: BotApp) -> None:
                 bot.set_my_commands(admin_commands("en"), scope=admin_scope, language_code="en"),
             )
         )
-    for what, call in calls:
-        try:
-            await call
-        except TelegramError as exc:
-            log.warning("set-up call failed (%s): %s", what, exc)
+    try:
+        for what, call in calls:
+            try:
+                await call
+            except TelegramError as exc:
+                log.warning("set-up call failed (%s): %s", what, exc)
+    finally:
+        for _, call in calls:
+            call.close()  # those not reached when a shutdown cancelled the set-up
 
 
 async def post_stop(application: BotApp) -> None:
     # The send in flight finishes and is recorded before the process goes away.
     await stop_outbox(application)
+    await stop_set_up(application)
+
+
+async def stop_set_up(application: BotApp) -> None:
+    """The set-up calls, if still going at shutdown, end before the HTTP client does."""
+    task, application.bot_data.set_up = application.bot_data.set_up, None
+    if task is not None and not task.done():
+        task.cancel()
+    if task is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def start_outbox(application: BotApp, **pacing: float) -> None:
@@ -237,6 +255,7 @@ async def stop_outbox(application: BotApp) -> None:
 
 async def post_shutdown(application: BotApp) -> None:
     await stop_outbox(application)  # no-op after post_stop; the store closes next
+    await stop_set_up(application)
     store, application.bot_data.store = application.bot_data.store, None
     if store is not None and application.bot_data.owns_store:
         await store.close()

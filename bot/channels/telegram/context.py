@@ -7,6 +7,7 @@ than casting `bot_data["store"]` in every module.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ class BotData:
         self.answers: Answers | None = None
         self.flood: FloodGuard | None = None
         self.outbox: Outbox | None = None
+        self.set_up: asyncio.Task[None] | None = None  # menus and descriptions (post_init)
         self.charts = ChartCache()
         # chat id → (monotonic time, its administrators' ids): /dangky in groups
         self.group_admins: dict[int, tuple[float, set[int]]] = {}
