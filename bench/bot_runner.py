@@ -19,12 +19,18 @@ def _no_limiter(**_: Any) -> None:
     return None
 
 
+def lift_limiter() -> None:
+    """Build the application (bot or echo bot) with no rate limiter: the builder's
+    `.rate_limiter(None)` is python-telegram-bot's own "no limiter"."""
+    setattr(telegram_app, "AIORateLimiter", _no_limiter)  # noqa: B010 - patching a module
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else "")
     parser.add_argument("--no-limiter", action="store_true")
     args = parser.parse_args()
     if args.no_limiter:
-        setattr(telegram_app, "AIORateLimiter", _no_limiter)  # noqa: B010 - patching a module
+        lift_limiter()
     return cli.run()
 
 

@@ -24,8 +24,9 @@ TOKEN = "123456789:AAFbenchTOKENabcdefghijklmnopqrstuvwxyz0123"
 
 BOT = ("-m", "bot", "run")
 BOT_NO_LIMITER = ("-m", "bench.bot_runner", "--no-limiter")
-ECHO = ("-m", "bench.echo_bot")
-ECHO_LIMITED = ("-m", "bench.echo_bot", "--limited")
+ECHO = ("-m", "bench.echo_bot")  # built like the bot, with the limiter
+ECHO_NO_LIMITER = ("-m", "bench.echo_bot", "--no-limiter")
+ECHO_BARE = ("-m", "bench.echo_bot", "--bare")  # PTB's defaults: start-up and memory
 
 
 def bot_env(srv: FakeBotAPI, db: Path, **extra: str) -> dict[str, str]:

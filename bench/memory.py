@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.common import JSON, PYTHON, ROOT, Options, command, median, options, peak_rss_mb, save
 from bench.datagen import LAST_YEAR, copy_store, label, unit_name
-from bench.harness import BOT, ECHO, spawned, wait_polling
+from bench.harness import BOT, ECHO_BARE, spawned, wait_polling
 from bench.throughput import Tracker, wait_answered
 from fakes.telegram import FakeBotAPI
 
@@ -93,7 +93,7 @@ def measure(opts: Options) -> JSON:
                 asyncio.run(bot_peak(BOT, Path(tmp) / f"small-{i}.sqlite3", 100, "mem-small"))
             )
             runs[keys[2]].append(
-                asyncio.run(bot_peak(ECHO, Path(tmp) / "unused.sqlite3", 100, "mem-echo"))
+                asyncio.run(bot_peak(ECHO_BARE, Path(tmp) / "unused.sqlite3", 100, "mem-echo"))
             )
             if not opts.smoke:
                 for key, kind in zip(keys[3:], ("csv", "xlsx", "none"), strict=True):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common import JSON, Options, command, median, ms, options, save
-from bench.harness import BOT, ECHO, spawned
+from bench.harness import BOT, ECHO_BARE, spawned
 from fakes.telegram import FakeBotAPI
 
 GOAL_S = 1.5
@@ -47,7 +47,7 @@ async def measure(opts: Options) -> JSON:
                 await one_start(BOT, existing, "startup-existing")
             )
             runs["echo bot (baseline)"].append(
-                await one_start(ECHO, Path(tmp) / "unused.sqlite3", "startup-echo")
+                await one_start(ECHO_BARE, Path(tmp) / "unused.sqlite3", "startup-echo")
             )
         shutil.rmtree(tmp, ignore_errors=True)
     echo = median(runs["echo bot (baseline)"])

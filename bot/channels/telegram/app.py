@@ -261,11 +261,14 @@ async def post_shutdown(application: BotApp) -> None:
         await store.close()
 
 
-def build_application(settings: Settings, *, redacting: RedactingFilter | None = None) -> BotApp:
+def application_builder(settings: Settings) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
+    """How the application is built, without its handlers and hooks: the benchmarks'
+    echo bot (bench/echo_bot.py) is built with it, so the two differ only in what
+    they do with an update."""
     token = settings.token()
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    built = (
+    return (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.telegram_api_base_url)
@@ -282,11 +285,13 @@ def build_application(settings: Settings, *, redacting: RedactingFilter | None =
         .connect_timeout(10)
         .read_timeout(settings.request_timeout)
         .write_timeout(settings.request_timeout)
-        .post_init(post_init)
-        .post_stop(post_stop)
-        .post_shutdown(post_shutdown)
-        .build()
     )
+
+
+def build_application(settings: Settings, *, redacting: RedactingFilter | None = None) -> BotApp:
+    builder = application_builder(settings)  # ValueError without a token
+    token = settings.token() or ""
+    built = builder.post_init(post_init).post_stop(post_stop).post_shutdown(post_shutdown).build()
     # ApplicationBuilder's generics cannot follow .context_types(); the types are ours
     application = cast(BotApp, built)
     application.bot_data.settings = settings
