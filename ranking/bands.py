@@ -8,6 +8,7 @@ rounding can push 562,5 of 750 (exactly 75 %) over the line.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import lru_cache
 
 from ranking.catalog import Level
 from ranking.text import fold
@@ -43,11 +44,18 @@ def share(score: Decimal, max_score: Decimal, levels: tuple[Level, ...] = ()) ->
         return shown
 
 
+@lru_cache(maxsize=1024)
+def _folded(text: str) -> str:
+    """fold(), cached: every row of a page or a level count compares its published
+    level with the level names, and there are a handful of distinct texts."""
+    return fold(text)
+
+
 def match_level(published: str, levels: tuple[Level, ...]) -> Level | None:
     """The level a published text names ("Nâng cao", "nang cao"), if any."""
-    key = fold(published)
+    key = _folded(published)
     for level in levels:
-        if key in (fold(level.name_vi), fold(level.name_en), level.code.replace("_", " ")):
+        if key in (_folded(level.name_vi), _folded(level.name_en), level.code.replace("_", " ")):
             return level
     return None
 
