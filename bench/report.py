@@ -229,11 +229,15 @@ def _throughput(d: JSON) -> list[str]:
 def _broadcast(d: JSON) -> list[str]:
     m = d["median"]
     return [
-        "| groups | delivered | seconds | floor s | ratio to floor | 429s | queries answered |"
-        " query p50 / p95 / p99 ms |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| {d['groups']} | {m['delivered']:.0f} | {m['seconds']:.1f} | {d['floor_s']} | "
-        f"{d['ratio_to_floor']}× | {m['rate_limit_hits']:.0f} | {m['queries']:.0f} | "
+        "| groups | delivered | seconds | replies/s meanwhile | floor s (30/s − replies) |"
+        " ratio to floor | own pace | floor at own pace s | ratio to own pace | 429s |"
+        " queries answered | query p50 / p95 / p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {d['groups']} | {m['delivered']:.0f} | {m['seconds']:.1f} | "
+        f"{m['replies_per_s']:.1f} | "
+        f"{d['floor_s']} | **{d['ratio_to_floor']}×** | {d['own_pace_per_s']:.0f}/s | "
+        f"{d['own_pace_floor_s']} | {d['ratio_to_own_pace']}× | {m['rate_limit_hits']:.0f} | "
+        f"{m['queries']:.0f} | "
         f"{m['query_p50_ms']:.0f} / {m['query_p95_ms']:.0f} / {m['query_p99_ms']:.0f} |",
     ]
 
