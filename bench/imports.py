@@ -1,6 +1,8 @@
-"""Section 3: importing 100,000 rows, CSV and XLSX, through the full pipeline
-(read → validate → preview → commit, as an admin upload or `python -m bot import`
-runs it) versus a raw sqlite3 `executemany` of the same rows in one transaction.
+"""Section 3: importing the largest file an upload accepts (5 MB, 50,000 rows:
+a 30,000-row CSV, the largest of these under 5 MB, and a 50,000-row XLSX),
+through the full pipeline (read → validate → preview → commit, as an admin
+upload or `python -m bot import` runs it) versus a raw sqlite3 `executemany` of
+the same rows in one transaction.
 
 Also the XLSX reader alone, side by side on the same file, runs alternating:
 the reader as it is (python-calamine after the byte-level bounds checks)
@@ -8,11 +10,11 @@ against the previous one, ranking/reader.py as of commit 6f9ad55 (openpyxl,
 loaded from git history; skipped where there is none), and against openpyxl's
 read-only parse alone with the previous reader's cell conversion (its core).
 
-The upload limits (5 MB, 50,000 rows) are raised for this run: a 100k-row file
-is over both. Both sides write to a copy of the same database (the shipped data
-loaded, so the preview compares 2022 against the data on record), WAL and
-synchronous=FULL as the store uses. The raw side parses the CSV with `csv` and
-inserts the score rows; it skips every check, unit identity and the preview.
+The files are checked against the upload limits before timing. Both sides
+write to a copy of the same database (the shipped data loaded, so the preview
+compares 2022 against the data on record), WAL and synchronous=FULL as the
+store uses. The raw side parses a CSV of the same rows with `csv` and inserts
+the score rows; it skips every check, unit identity and the preview.
 
     .venv/bin/python -m bench.imports [--smoke] [--repeats N]
     .venv/bin/python -m bench.imports --child csv|xlsx|none   (one import; prints peak RSS)
@@ -46,9 +48,10 @@ from ranking.queries import Rankings
 from ranking.reader import Limits, read_table
 from ranking.store import Store
 
-ROWS = 100_000
-SMOKE_ROWS = 5_000
+ROWS = {"csv": 30_000, "xlsx": 50_000}  # the largest accepted: 5 MB, 50,000 rows
+SMOKE_ROWS = {"csv": 5_000, "xlsx": 5_000}
 GOAL_RATIO = 3.0
+GOAL_XLSX_RATIO = 4.0
 OLD_LIMITS = {"max_bytes": 200 * 1024 * 1024, "max_rows": 2_000_000}
 LIMITS = Limits(**OLD_LIMITS, max_cells=50_000_000)
 
@@ -207,36 +210,48 @@ def raw_insert(data: bytes, db: Path) -> float:
         conn.close()
 
 
+def accepted(path: Path, rows: int) -> None:
+    """The upload limits would take this file (else it is no "largest accepted")."""
+    limits = Limits()
+    size = path.stat().st_size
+    if size > limits.max_bytes or rows > limits.max_rows:
+        raise SystemExit(f"{path.name}: {size} bytes, {rows} rows: over the upload limits")
+
+
 def measure(opts: Options) -> JSON:
-    rows = SMOKE_ROWS if opts.smoke else ROWS
-    files = {kind: upload_file(rows, kind) for kind in ("csv", "xlsx")}
+    sizes = SMOKE_ROWS if opts.smoke else ROWS
+    files = {kind: upload_file(rows, kind) for kind, rows in sizes.items()}
+    for kind, path in files.items():
+        accepted(path, sizes[kind])
+    # the raw side inserts the same rows from a CSV of the same size as each file
+    raw_files = {kind: upload_file(rows, "csv") for kind, rows in sizes.items()}
     runs: dict[str, list[dict[str, float]]] = {"csv": [], "xlsx": []}
-    raw: list[float] = []
+    raw: dict[str, list[float]] = {"csv": [], "xlsx": []}
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp) / "template.sqlite3"
         asyncio.run(make_template(template))
         for i in range(opts.repeats):
-            db = Path(tmp) / f"raw-{i}.sqlite3"
-            shutil.copyfile(template, db)
-            raw.append(raw_insert(files["csv"].read_bytes(), db))
             for kind, path in files.items():
+                db = Path(tmp) / f"raw-{kind}-{i}.sqlite3"
+                shutil.copyfile(template, db)
+                raw[kind].append(raw_insert(raw_files[kind].read_bytes(), db))
                 db = Path(tmp) / f"{kind}-{i}.sqlite3"
                 shutil.copyfile(template, db)
                 runs[kind].append(asyncio.run(pipeline(path.read_bytes(), path.name, db)))
-    raw_s = median(raw)
     result: JSON = {
-        "rows": rows,
-        "goal": f"CSV ≤ {GOAL_RATIO}× raw sqlite3 executemany; XLSX: report",
-        "raw_executemany_s": round(raw_s, 3),
+        "rows": sizes,
+        "goal": f"CSV ≤ {GOAL_RATIO}× and XLSX ≤ {GOAL_XLSX_RATIO}× raw sqlite3 executemany,"
+        " on the largest file an upload accepts",
+        "raw_executemany_s": {k: round(median(v), 3) for k, v in raw.items()},
         "files": {k: {"path": p.name, "bytes": p.stat().st_size} for k, p in files.items()},
     }
-    result["reader"] = reader_speed(rows, opts.repeats)
+    result["reader"] = reader_speed(sizes["xlsx"], opts.repeats)
     for kind, stage_runs in runs.items():
         stages = {s: round(median([r[s] for r in stage_runs]), 3) for s in stage_runs[0]}
         result[kind] = {
             "stages_s": stages,
-            "ratio_to_raw": round(stages["total"] / raw_s, 2),
-            "rows_per_s": round(rows / stages["total"]),
+            "ratio_to_raw": round(stages["total"] / median(raw[kind]), 2),
+            "rows_per_s": round(sizes[kind] / stages["total"]),
         }
     return result
 
@@ -249,14 +264,14 @@ def child(kind: str) -> None:
         asyncio.run(make_template(db))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if kind != "none":
-            path = upload_file(ROWS, kind)
+            path = upload_file(ROWS[kind], kind)
             asyncio.run(pipeline(path.read_bytes(), path.name, db))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(
             {
                 "kind": kind,
-                "rows": ROWS,
+                "rows": ROWS.get(kind, 0),
                 "peak_rss_mb": round(peak, 1),
                 "before_import_mb": round(before, 1),
                 "seconds": round(time.perf_counter() - started, 2),
@@ -272,13 +287,15 @@ def main() -> None:
     if "--reader" in sys.argv:
         argv = [a for a in sys.argv[1:] if a != "--reader"]
         reader_opts = options("the XLSX reader alone", default_repeats=3, argv=argv)
-        rows = SMOKE_ROWS if reader_opts.smoke else ROWS
+        rows = (SMOKE_ROWS if reader_opts.smoke else ROWS)["xlsx"]
         print(json.dumps(reader_speed(rows, reader_opts.repeats), indent=2))
         return
     opts = options(__doc__.split("\n", 1)[0] if __doc__ else "", default_repeats=3)
     data = measure(opts)
     data.update(
-        command=command("bench.imports", opts), repeats=opts.repeats, size=label(data["rows"])
+        command=command("bench.imports", opts),
+        repeats=opts.repeats,
+        size={k: label(v) for k, v in data["rows"].items()},
     )
     print(json.dumps(data, indent=2, ensure_ascii=False))
     if not opts.smoke:

@@ -1,12 +1,14 @@
-"""Section 5: peak RSS of the running bot with 1M rows loaded, and of a 100k-row import.
+"""Section 5: peak RSS of the running bot with 1M rows loaded, and of an import of
+the largest accepted file (5 MB, 50,000 rows).
 
 The bot: `python -m bot run` on a copy of the 1M-row store, answering every
 query type once (the caches per data version are then full: slices, the unit
 index over 100,000 units, level counts); its VmHWM is read from
 /proc/<pid>/status before it stops. Baselines: the same bot on the shipped data
-only, and the bare echo bot. The import: one 100k-row CSV or XLSX pipeline in a
-fresh process (`bench.imports --child`), its ru_maxrss; "none" is that process
-without the import.
+only, and the bare echo bot. The import: one CSV or XLSX pipeline of the
+largest accepted file (bench/imports.py ROWS) in a fresh process
+(`bench.imports --child`), its ru_maxrss; "none" is that process without the
+import.
 
     .venv/bin/python -m bench.memory [--smoke] [--repeats N]
 """
@@ -22,10 +24,12 @@ from pathlib import Path
 from bench.common import JSON, PYTHON, ROOT, Options, command, median, options, peak_rss_mb, save
 from bench.datagen import LAST_YEAR, copy_store, label, unit_name
 from bench.harness import BOT, ECHO_BARE, spawned, wait_polling
+from bench.imports import ROWS
 from bench.throughput import Tracker, wait_answered
 from fakes.telegram import FakeBotAPI
 
 GOAL_MB = 150.0
+GOAL_SHIPPED_MB = 60.0
 USER = 600_000
 
 
@@ -80,7 +84,7 @@ def measure(opts: Options) -> JSON:
     if not opts.smoke:
         for kind in ("csv", "xlsx", "none"):
             runs[
-                f"import 100k rows {kind} (child process)"
+                f"import {kind}, {ROWS[kind]:,} rows (child process)"
                 if kind != "none"
                 else "import process without the import (baseline)"
             ] = []
@@ -99,7 +103,9 @@ def measure(opts: Options) -> JSON:
                 for key, kind in zip(keys[3:], ("csv", "xlsx", "none"), strict=True):
                     runs[key].append(float(import_peak(kind)["peak_rss_mb"]))
     return {
-        "goal": f"≤ {GOAL_MB:.0f} MB peak RSS",
+        "goal": f"resting ≤ {GOAL_SHIPPED_MB:.0f} MB on the shipped data, ≤ {GOAL_MB:.0f} MB"
+        " with 1M rows; an import of the largest accepted file peaks under"
+        f" {GOAL_MB:.0f} MB",
         "peak_rss_mb": {k: round(median(v), 1) for k, v in runs.items()},
         "runs": runs,
     }
