@@ -1,6 +1,6 @@
 """Run every section, then rewrite BENCHMARKS.md from bench/results/*.json.
 
-.venv/bin/python -m bench            # every section (long: ~40 min on 2 cores)
+.venv/bin/python -m bench            # every section (long: ~50 min on 2 quiet cores)
 .venv/bin/python -m bench --smoke    # every section tiny (< 1 min); BENCHMARKS.md untouched
 .venv/bin/python -m bench --report   # only rewrite BENCHMARKS.md from the saved results
 """
@@ -24,6 +24,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--report", action="store_true", help="only rewrite BENCHMARKS.md")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--note", default="", help="a line about the run, under the intro")
     args = parser.parse_args()
     if not args.report:
         for section in args.only:
@@ -33,7 +34,7 @@ def main() -> int:
             subprocess.run(argv, cwd=ROOT, check=True)
             print(f"== {section}: {time.perf_counter() - started:.1f} s", flush=True)
     if not args.smoke:
-        print(write_report())
+        print(write_report(args.note))
     return 0
 
 

@@ -78,7 +78,7 @@ def measure(opts: Options) -> JSON:
     rows = 10_000 if opts.smoke else 1_000_000
     runs: dict[str, list[float]] = {
         f"bot, {label(rows)} rows, every query type answered": [],
-        "bot, shipped data only (baseline)": [],
+        "bot, shipped data only": [],
         "echo bot (baseline)": [],
     }
     if not opts.smoke:
