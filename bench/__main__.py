@@ -1,6 +1,6 @@
 """Run every section, then rewrite BENCHMARKS.md from bench/results/*.json.
 
-.venv/bin/python -m bench            # every section (long: ~50 min on 2 quiet cores)
+.venv/bin/python -m bench            # every section (long: ~25-30 min on 2 cores)
 .venv/bin/python -m bench --smoke    # every section tiny (< 1 min); BENCHMARKS.md untouched
 .venv/bin/python -m bench --report   # only rewrite BENCHMARKS.md from the saved results
 """
