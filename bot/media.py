@@ -125,7 +125,7 @@ async def ranking_chart_data(rankings: Rankings, slice_: SliceInfo, t: Translato
             year=slice_.year,
             group=group.name(t.lang),
         ),
-        thresholds=[(lv.above, t.percent(lv.above * 100)) for lv in levels if lv.above > 0],
+        thresholds=[(lv.above, t.threshold(lv.above)) for lv in levels if lv.above > 0],
         legend={lv.code: lv.name(t.lang) for lv in levels},
         unpublished_label=t("media.unpublished"),
         fmt=t.number,

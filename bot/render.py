@@ -310,14 +310,14 @@ def level_summary_text(summaries: list[LevelSummary], t: Translator, catalog: Ca
     if levels:
         lines.append(t("levels.rules_header"))
         for i, level in enumerate(levels):
-            low = t.number(level.above * 100)
+            low = t.rule_number(level.above * 100)
             if i == 0:
                 lines.append(t("levels.band_top", name=esc(level_name(level, t)), low=low))
             elif i == len(levels) - 1:
-                high = t.number(levels[i - 1].above * 100)
+                high = t.rule_number(levels[i - 1].above * 100)
                 lines.append(t("levels.band_bottom", name=esc(level_name(level, t)), high=high))
             else:
-                high = t.number(levels[i - 1].above * 100)
+                high = t.rule_number(levels[i - 1].above * 100)
                 lines.append(
                     t("levels.band_mid", name=esc(level_name(level, t)), low=low, high=high)
                 )
@@ -339,6 +339,15 @@ def level_summary_text(summaries: list[LevelSummary], t: Translator, catalog: Ca
                 for lv in summary.levels
             )
             lines.append(counts)
+        if not summary.levels and summary.published:
+            # a band-less index: how many values were published, not how many levels
+            lines.append(
+                t(
+                    "levels.published",
+                    count=summary.published,
+                    total=summary.slice.unit_count,
+                )
+            )
         if summary.unpublished:
             lines.append(t("levels.unpublished", count=summary.unpublished))
         if summary.flagged:

@@ -1,0 +1,110 @@
+"""What replies show: pages of published rows, level counts, printed digits, dates, examples."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answers import Answers
+from bot.reply import to_plain
+from ranking.queries import Rankings
+
+
+async def ask(rankings: Rankings, text: str, lang: str = "vi") -> str:
+    reply = await Answers(rankings).to_text(text, lang=lang)
+    assert reply is not None
+    return to_plain(reply.text)
+
+
+def rows(text: str) -> list[str]:
+    """The ranked lines and the gap lines, in order."""
+    return [
+        line
+        for line in text.splitlines()
+        if line.startswith("…") or (line.split(".")[0].isdigit() and ". " in line)
+    ]
+
+
+async def test_a_gap_never_takes_a_place_on_a_page(rankings: Rankings) -> None:
+    text = await ask(rankings, "/top 22 khong-tthc 2022")
+    assert rows(text) == [
+        "1. Văn phòng UBND tỉnh — 428,67 (57,16 %) · Nâng cao",
+        "2. Ban Tuyên giáo Tỉnh uỷ — 402,00 (53,60 %) · Nâng cao",
+        "3. Đài Phát thanh - Truyền hình — 393,38 (52,45 %) · Nâng cao",
+        "… hạng 4–21 chưa được công bố",
+        "22. Đảng uỷ Công ty Apatit — 210,70 (28,09 %) · Hình thành",
+    ]
+    assert "Trang" not in text
+
+
+async def test_top_n_shows_every_published_rank_up_to_n(rankings: Rankings) -> None:
+    text = await ask(rankings, "/top 18 tthc 2022")
+    ranked = [line for line in rows(text) if not line.startswith("…")]
+    assert [int(line.split(".")[0]) for line in ranked] == [*range(1, 11), 18]
+    assert "… hạng 11–17 chưa được công bố" in text
+
+
+async def test_bottom_ends_at_the_last_place(rankings: Rankings) -> None:
+    text = await ask(rankings, "/cuoi 10 dti 2022")
+    ranked = rows(text)
+    assert ranked[-1] == "63. Bắc Kạn — chưa công bố điểm"
+    assert ranked[0].startswith("54. ") and len(ranked) == 10
+
+
+async def test_bottom_pages_start_from_the_last_places(rankings: Rankings) -> None:
+    """30 published places: page 1 of the bottom is the last 20 (44–63), page 2 the rest."""
+    answers = Answers(rankings)
+    first = await answers.to_text("/cuoi 30 dti 2022", lang="vi")
+    assert first is not None
+    text = to_plain(first.text)
+    ranked = rows(text)
+    assert ranked[0].startswith("44. ") and ranked[-1].startswith("63. Bắc Kạn")
+    assert "Trang 1/2" in text
+    nxt = [c.action for row in first.choices for c in row if "Sau" in c.label and c.action]
+    assert nxt, first.choices
+    second = await answers.to_action(nxt[0], lang="vi", user_id=None)
+    assert second is not None
+    ranked = rows(to_plain(second.text))
+    assert ranked[0].startswith("34. ") and ranked[-1].startswith("43. ")
+
+
+async def test_top_pages_hold_twenty_published_rows(rankings: Rankings) -> None:
+    text = await ask(rankings, "/top 30 dti 2022")
+    ranked = [line for line in rows(text) if not line.startswith("…")]
+    assert len(ranked) == 20 and ranked[-1].startswith("20. ")
+    assert "Trang 1/2" in text
+
+
+async def test_band_less_levels_count_the_published_values(rankings: Rankings) -> None:
+    text = await ask(rankings, "/muc dti 2022")
+    assert "Đã công bố điểm: 7/63 đơn vị" in text
+    assert "Chưa công bố điểm: 56 đơn vị" in text
+
+
+async def test_levels_of_one_group(rankings: Rankings) -> None:
+    text = await ask(rankings, "/muc tthc 2022")
+    assert "Cơ quan, đơn vị có thủ tục hành chính · 18 đơn vị" in text
+    assert "Dẫn dắt: 0 · Nâng cao: 10 · Hình thành: 0 · Khởi động: 1" in text
+    assert "không có thủ tục" not in text and "Huyện" not in text
+    assert "Dẫn dắt: trên 75 %" in text  # the decision's bounds, as it writes them
+
+
+@pytest.mark.all_shipped_data
+async def test_examples_fit_what_was_asked(rankings: Rankings) -> None:
+    """The example names the command, ranking and group asked, with a year they have."""
+    assert (await ask(rankings, "/muc 2021")).endswith("Ví dụ: /muc 2023")
+    assert (await ask(rankings, "/top dti 2023")).endswith("Ví dụ: /top 10 dti 2024")
+    text = await ask(rankings, "/xuat huyen 2030")
+    assert "Các năm có dữ liệu: 2022." in text and text.endswith("Ví dụ: /xuat huyen 2022")
+    assert (await ask(rankings, "/cuoi 3 khong-tthc 2019")).endswith(
+        "Ví dụ: /cuoi 10 khong-tthc 2022"
+    )
+    assert (await ask(rankings, "/top dti 2023", "en")).endswith("Example: /top 10 dti 2024")
+
+
+async def test_numbers_as_printed(rankings: Rankings) -> None:
+    card = await ask(rankings, "/donvi so du lich")
+    assert "235,40/1.000 (23,54 %)" in card
+    dti = await ask(rankings, "/donvi da nang")
+    assert "Thể chế số: 0,9000" in dti and "Nhận thức số: 1,0000" in dti
+    text = await ask(rankings, "/top 3 khong-tthc 2022")
+    assert "402,00 (53,60 %)" in text
