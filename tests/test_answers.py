@@ -81,7 +81,7 @@ async def test_bottom_khong_tthc_shows_last_place(rankings: Rankings) -> None:
 
 async def test_all_groups_when_none_given(rankings: Rankings) -> None:
     text = await ask(rankings, "/top 3")
-    assert text.count("tối đa") == 3
+    assert text.count("đơn vị · tối đa") == 3  # one header per group
     assert "Sở Giáo dục và Đào tạo" in text and "Thành phố Lào Cai" in text
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import pytest
 
 from bot.answers import Answers
+from bot.i18n import Translator
 from bot.reply import to_plain
 from ranking.queries import Rankings
+from ranking.sources import published_on
 
 
 async def ask(rankings: Rankings, text: str, lang: str = "vi") -> str:
@@ -108,3 +113,42 @@ async def test_numbers_as_printed(rankings: Rankings) -> None:
     assert "Thể chế số: 0,9000" in dti and "Nhận thức số: 1,0000" in dti
     text = await ask(rankings, "/top 3 khong-tthc 2022")
     assert "402,00 (53,60 %)" in text
+
+
+@pytest.mark.parametrize(
+    ("source", "day"),
+    [
+        ("QĐ 791/QĐ-UBND ngày 11/4/2023", date(2023, 4, 11)),
+        ("Quyết định số 684/QĐ-UBND ngày 03 tháng 4 năm 2024", date(2024, 4, 3)),
+        (
+            "Bộ TT&TT, Báo cáo … năm 2022 (công bố 12/7/2023), dti.gov.vn/xep-hang-2022",
+            date(2023, 7, 12),
+        ),
+        ("Nghị quyết 202/2025/QH15", None),  # a number, not a date
+        ("Bộ TT&TT (mic.gov.vn): Hải Dương tăng 1 bậc, DTI 2022 = 0,6383", None),
+        ("QĐ 1/QĐ ngày 31/2/2023", None),  # no such day
+    ],
+)
+def test_the_day_a_source_was_published(source: str, day: date | None) -> None:
+    assert published_on(source) == day
+
+
+async def test_footer_has_the_decision_day_and_the_day_received(rankings: Rankings) -> None:
+    """Both as officials write dates; the day received is the load day, in Lào Cai."""
+    loaded = (await rankings.slices())[0].loaded_at
+    received = Translator("vi").date(loaded)
+    assert re.fullmatch(r"\d{2}/\d{1,2}/\d{4}", received)
+    for question in ("/top 3 huyen 2022", "/donvi bac ha", "/muc 2022", "/sosanh bac ha, bat xat"):
+        text = await ask(rankings, question)
+        assert "Nguồn: QĐ 791/QĐ-UBND ngày 11/4/2023" in text, question
+        assert f"Ngày công bố: 11/4/2023 · bot nhận dữ liệu: {received}" in text, question
+        assert "-" not in received and not re.search(r"\d{4}-\d{2}-\d{2}", text), question
+    english = await ask(rankings, "/top 3 huyen 2022", "en")
+    assert "Published: 11 Apr 2023 · received by the bot: " in english
+
+
+async def test_derived_shares_are_labelled(rankings: Rankings) -> None:
+    text = await ask(rankings, "/top 3 huyen 2022")
+    assert "(%): tỷ lệ điểm trên điểm tối đa của nhóm, do bot tính từ điểm." in text
+    dti = await ask(rankings, "/top 3 dti 2022")  # no shares there
+    assert "do bot tính" not in dti
