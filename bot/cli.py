@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -56,35 +57,65 @@ async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
 
 
 def ask(text: str | None, *, lang: str = "vi") -> int:
+    """One reply to `text`, or a console until Ctrl-D, Ctrl-C or a closed stdin; a
+    closed stdout (`… | head -1`) ends it too. Every way out is quiet, exit 0."""
     settings = load_settings()
-
-    async def main() -> None:
-        async with open_rankings(settings) as rankings:
-            console = Console(Answers(rankings), lang=lang)
-            if text is not None:
-                printed = await console.say(text)
-                if printed is not None:
-                    print(printed)
-                return
-            print(Translator(console.lang)("console.welcome"))
-            while True:
-                try:
-                    line = await asyncio.to_thread(input, "> ")
-                except EOFError:
-                    print()
-                    return
-                printed = await console.say(line)
-                if printed is not None:
-                    print(printed)
-
     try:
-        asyncio.run(main())
+        # one loop for the whole conversation; it runs only while a reply is made, so
+        # input() waits in the main thread, where Ctrl-C interrupts it at once
+        with asyncio.Runner() as runner:
+            stack = contextlib.AsyncExitStack()
+            try:
+                rankings = runner.run(stack.enter_async_context(open_rankings(settings)))
+                console = Console(Answers(rankings), lang=lang)
+                if text is not None:
+                    _show(runner.run(console.say(text)))
+                    if console.lang != lang:  # "/lang en" lasts one call: say how
+                        t = Translator(console.lang)
+                        _show(t("console.lang_one_shot", lang=console.lang))
+                    return 0
+                _show(Translator(lang)("console.welcome"))
+                while (line := _read_line("> ")) is not None:
+                    _show(runner.run(console.say(line)))
+                _show("")  # Ctrl-D: end the prompt's line
+            finally:
+                runner.run(stack.aclose())
     except KeyboardInterrupt:  # Ctrl-C ends the console, as Ctrl-D does
-        print()
+        with contextlib.suppress(OSError):
+            _show("")
     except BrokenPipeError:  # `… | head -1` closed the pipe: nothing more to say
         # stdout is gone; point it at nothing so the interpreter's final flush is quiet
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _show(text: str | None) -> None:
+    if text is not None:
+        print(text, flush=True)  # a closed pipe fails here, inside ask's handler
+
+
+def _read_line(prompt: str) -> str | None:
+    """The next line typed; None at the end of input, or when there is no stdin at
+    all (closed: `0<&-`), which input() reports as a RuntimeError."""
+    if sys.stdin is None or sys.stdin.closed:
+        return None
+    try:
+        return input(prompt)
+    except (EOFError, RuntimeError, OSError, ValueError):
+        return None
+
+
+def has_token() -> int:
+    """`python -m bot has-token`: 0 when a channel's token is set (in the environment
+    or .env, read as `run` reads it), 1 when none is, 2 when the settings are invalid;
+    scripts/run asks this, so it never disagrees with the bot about .env."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"error: {first.get('loc', [''])[0]}: {first['msg']}", file=sys.stderr)
+        return 2
+    return 0 if settings.token() or settings.zalo_token() else 1
 
 
 def decide_near_names(
