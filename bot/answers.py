@@ -414,7 +414,9 @@ class Answers:
             if len(found.matches) != 1:
                 key = "compare.ambiguous" if found.matches else "compare.not_found"
                 names = ", ".join(esc(m.name) for m in (found.matches or found.suggestions)[:4])
-                problems.append(t(key, query=esc(text), names=names or "—"))
+                if not names:  # nothing close: no empty "(gần nhất: —)"
+                    key = "compare.not_found_none"
+                problems.append(t(key, query=esc(text), names=names))
                 continue
             card = await self.rankings.card(found.matches[0].unit_id)
             if card is not None and all(c.unit_id != card.unit_id for c in cards):

@@ -152,3 +152,9 @@ async def test_derived_shares_are_labelled(rankings: Rankings) -> None:
     assert "(%): tỷ lệ điểm trên điểm tối đa của nhóm, do bot tính từ điểm." in text
     dti = await ask(rankings, "/top 3 dti 2022")  # no shares there
     assert "do bot tính" not in dti
+
+
+async def test_compare_never_prints_an_empty_nearest(rankings: Rankings) -> None:
+    text = await ask(rankings, "/sosanh xyzabc, bac ha")
+    assert "Không tìm thấy đơn vị nào tên «xyzabc»" in text
+    assert "gần nhất" not in text and "—" not in text
