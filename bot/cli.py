@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -61,25 +63,27 @@ def ask(text: str | None, *, lang: str = "vi") -> int:
     closed stdout (`… | head -1`) ends it too. Every way out is quiet, exit 0."""
     settings = load_settings()
     try:
-        # one loop for the whole conversation; it runs only while a reply is made, so
-        # input() waits in the main thread, where Ctrl-C interrupts it at once
+        # one loop for the whole conversation; it runs only while a reply is made, and
+        # the next line is awaited in the main thread (_Lines), where Ctrl-C ends it
         with asyncio.Runner() as runner:
+            run = runner.run
             stack = contextlib.AsyncExitStack()
             try:
-                rankings = runner.run(stack.enter_async_context(open_rankings(settings)))
+                rankings = run(stack.enter_async_context(open_rankings(settings)))
                 console = Console(Answers(rankings), lang=lang)
                 if text is not None:
-                    _show(runner.run(console.say(text)))
+                    _show(run(console.say(text)))
                     if console.lang != lang:  # "/lang en" lasts one call: say how
                         t = Translator(console.lang)
                         _show(t("console.lang_one_shot", lang=console.lang))
                     return 0
                 _show(Translator(lang)("console.welcome"))
-                while (line := _read_line("> ")) is not None:
-                    _show(runner.run(console.say(line)))
+                lines = _Lines()
+                while (line := lines.read("> ")) is not None:
+                    _show(run(console.say(line)))
                 _show("")  # Ctrl-D: end the prompt's line
             finally:
-                runner.run(stack.aclose())
+                run(stack.aclose())
     except KeyboardInterrupt:  # Ctrl-C ends the console, as Ctrl-D does
         with contextlib.suppress(OSError):
             _show("")
@@ -94,15 +98,43 @@ def _show(text: str | None) -> None:
         print(text, flush=True)  # a closed pipe fails here, inside ask's handler
 
 
-def _read_line(prompt: str) -> str | None:
-    """The next line typed; None at the end of input, or when there is no stdin at
-    all (closed: `0<&-`), which input() reports as a RuntimeError."""
-    if sys.stdin is None or sys.stdin.closed:
-        return None
-    try:
-        return input(prompt)
-    except (EOFError, RuntimeError, OSError, ValueError):
-        return None
+class _Lines:
+    """The lines typed on stdin, read so that Ctrl-C always ends the wait at once.
+
+    input() can miss a Ctrl-C that lands between its prompt and its read(): the
+    signal is taken, and the read then waits for a line. Here the wait is a select()
+    on stdin and on the signal module's wakeup pipe, which the signal writes to
+    whenever it lands, so the KeyboardInterrupt is raised as soon as the select()
+    returns. A closed stdin (`0<&-`) is the end of the input, as Ctrl-D is.
+    """
+
+    def __init__(self) -> None:
+        self.fd = sys.stdin.fileno() if sys.stdin is not None and not sys.stdin.closed else -1
+        self.pending = b""
+        self.ended = self.fd < 0
+        self.wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        signal.set_wakeup_fd(wake_write)
+
+    def read(self, prompt: str) -> str | None:
+        """The next line without its end; None at the end of the input."""
+        if not self.ended:
+            print(prompt, end="", flush=True)
+        while b"\n" not in self.pending and not self.ended:
+            ready, _, _ = select.select([self.fd, self.wake_read], [], [])
+            if self.wake_read in ready:
+                os.read(self.wake_read, 512)  # a signal: Ctrl-C raises on the next line
+            if self.fd in ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:  # the terminal went away
+                    chunk = b""
+                self.pending += chunk
+                self.ended = not chunk
+        if not self.pending:
+            return None
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line.decode("utf-8", errors="replace").rstrip("\r")
 
 
 def has_token() -> int:

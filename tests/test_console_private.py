@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -98,6 +99,9 @@ def test_ctrl_c_and_ctrl_d_end_the_console_in_a_terminal(tmp_path: Path, key: by
     pid, main = pty.fork()
     if pid == 0:  # the child: the console, on the terminal
         try:
+            # as a shell starts a program: Ctrl-C's signal at its default, whatever
+            # another test left in this process (an ignored SIGINT is inherited)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.chdir(ROOT)
             os.execve(sys.executable, [sys.executable, "-m", "bot", "ask"], env)
         finally:

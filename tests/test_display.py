@@ -158,3 +158,16 @@ async def test_compare_never_prints_an_empty_nearest(rankings: Rankings) -> None
     text = await ask(rankings, "/sosanh xyzabc, bac ha")
     assert "Không tìm thấy đơn vị nào tên «xyzabc»" in text
     assert "gần nhất" not in text and "—" not in text
+
+
+async def test_announcements_show_figures_as_printed(rankings: Rankings) -> None:
+    from bot.announcements import version_text
+
+    versions = {s.version_id for s in await rankings.slices("cds")}
+    version = min(versions)
+    published = await rankings.store.scores.version_groups(version)
+    text = to_plain(
+        await version_text(rankings, published, {"khong-tthc"}, Translator("vi"), version)
+    )
+    assert "2. Ban Tuyên giáo Tỉnh uỷ — 402,00 (53,60 %) · Nâng cao" in text
+    assert "do bot tính từ điểm" in text
