@@ -1,4 +1,5 @@
-"""Command line: `python -m bot run | ask [TEXT] | import FILE [--dry-run] | restore FILE`."""
+"""Command line: `python -m bot run | ask [--lang en] [TEXT] | import FILE [--dry-run] |
+restore FILE | has-token`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     ask = sub.add_parser("ask", help="print the reply to TEXT, or an interactive console")
     ask.add_argument("text", nargs="*", help="what a user would send in a private chat")
     ask.add_argument("--lang", default="vi", choices=["vi", "en"])
+    sub.add_parser(
+        "has-token",
+        help="exit 0 when a channel's token is set (environment or .env), else 1",
+    )
     imp = sub.add_parser("import", help="validate and import a score file (CSV or XLSX)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="check and preview only")
@@ -43,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "ask":
         return cli.ask(" ".join(args.text) if args.text else None, lang=args.lang)
+    if args.command == "has-token":
+        return cli.has_token()
     if args.command == "import":
         return cli.import_file(args.file, dry_run=args.dry_run, same=args.same, new=args.new)
     if args.command == "restore":

@@ -92,6 +92,8 @@ async def version_text(
             {s for r, y, g, s in published if (r, y) == (ranking, year) and g in codes}
         )
         lines.append("")
+        if summaries and any(s.levels for s in summaries.values()):
+            lines.append(t("common.share_derived"))  # the rows' shares, from their scores
         lines.append(
             t("announce.version_source", source=esc("; ".join(sources)), version=version_id)
         )

@@ -36,7 +36,7 @@ from bot.parsing import (
     ranking_callback,
 )
 from bot.reply import Choice, MediaRequest, Reply, esc, esc_params
-from ranking.catalog import Catalog
+from ranking.catalog import Catalog, Group
 from ranking.lookup import MAX_CHOICES
 from ranking.queries import Rankings, UnitCard
 from ranking.store import SliceInfo
@@ -66,6 +66,14 @@ class MediaTarget:
     group: str | None  # None: every group of the year (an export)
     slices: list[SliceInfo]  # the chosen slices, in the catalogue's group order
     year_slices: list[SliceInfo]  # every slice of that ranking and year, same order
+
+
+def typed_group(group: Group) -> str:
+    """The word a group is typed as in an example: its code (huyen, khong-tthc) for
+    the catalog's groups, its first alias for one an upload created."""
+    if group.created_by_version is None or not group.aliases:
+        return group.code
+    return group.aliases[0].replace(" ", "-")
 
 
 class Answers:
@@ -197,18 +205,35 @@ class Answers:
         if year is None:
             return (group_years or years)[-1], None
         if year not in years:
-            # the example is the command the user typed, with a year that works
-            numbers = dict(year=year, years=", ".join(map(str, years)), example=years[-1])
-            if command == "chart":
-                text = t("media.year_not_on_record_chart", **numbers)
-            elif command == "export":
-                text = t("media.year_not_on_record_export", **numbers)
-            else:
-                text = t("error.year_not_on_record", **numbers)
+            # the years of what was asked (the group's, else the ranking's), and the
+            # command the user typed with its ranking, its group and a year that works
+            known = group_years or years
+            example = self.example(command or "top", ranking, group, known[-1], t)
+            text = t(
+                "error.year_not_on_record",
+                year=year,
+                years=", ".join(map(str, known)),
+                example=esc(example),
+            )
             return None, Reply(text)
         if group is not None and year not in group_years:
             return None, await self.group_not_in_year(ranking, group, year, t, command)
         return year, None
+
+    def example(
+        self, command: str, ranking: str, group: str | None, year: int, t: Translator
+    ) -> str:
+        """A command that works: "/top 10 dti 2024", "/xuat huyen 2022", "/muc 2023"."""
+        words = ["/" + BY_KEY.get(command, BY_KEY["top"]).name(t.lang)]
+        if command in ("top", "bottom"):
+            words.append("10")
+        if group is not None and group in self.catalog.groups:
+            words.append(typed_group(self.catalog.groups[group]))
+        elif ranking != self.catalog.default_ranking and ranking in self.catalog.rankings:
+            aliases = self.catalog.rankings[ranking].aliases
+            words.append(aliases[0].replace(" ", "-") if aliases else ranking)
+        words.append(str(year))
+        return " ".join(words)
 
     async def group_not_in_year(
         self, ranking: str, group: str, year: int, t: Translator, command: str | None
@@ -409,7 +434,9 @@ class Answers:
             if len(found.matches) != 1:
                 key = "compare.ambiguous" if found.matches else "compare.not_found"
                 names = ", ".join(esc(m.name) for m in (found.matches or found.suggestions)[:4])
-                problems.append(t(key, query=esc(text), names=names or "—"))
+                if not names:  # nothing close: no empty "(gần nhất: —)"
+                    key = "compare.not_found_none"
+                problems.append(t(key, query=esc(text), names=names))
                 continue
             card = await self.rankings.card(found.matches[0].unit_id)
             if card is not None and all(c.unit_id != card.unit_id for c in cards):
@@ -450,10 +477,14 @@ class Answers:
 
     async def levels(self, query: LevelsQuery, t: Translator) -> Reply:
         ranking = query.ranking or self.catalog.default_ranking
-        year, problem = await self._resolve_year(ranking, query.year, t)
+        year, problem = await self._resolve_year(ranking, query.year, t, "levels", query.group)
         if problem or year is None:
             return problem or Reply(t("error.no_data"))
         summaries = await self.rankings.level_summaries(ranking, year)
+        if query.group is not None:
+            summaries = [s for s in summaries if s.group.code == query.group]
+        if not summaries:
+            return Reply(t("error.no_data"))
         return Reply(render.level_summary_text(summaries, t, self.catalog))
 
     async def years(self, t: Translator) -> Reply:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import select
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -56,35 +59,95 @@ async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
 
 
 def ask(text: str | None, *, lang: str = "vi") -> int:
+    """One reply to `text`, or a console until Ctrl-D, Ctrl-C or a closed stdin; a
+    closed stdout (`… | head -1`) ends it too. Every way out is quiet, exit 0."""
     settings = load_settings()
-
-    async def main() -> None:
-        async with open_rankings(settings) as rankings:
-            console = Console(Answers(rankings), lang=lang)
-            if text is not None:
-                printed = await console.say(text)
-                if printed is not None:
-                    print(printed)
-                return
-            print(Translator(console.lang)("console.welcome"))
-            while True:
-                try:
-                    line = await asyncio.to_thread(input, "> ")
-                except EOFError:
-                    print()
-                    return
-                printed = await console.say(line)
-                if printed is not None:
-                    print(printed)
-
     try:
-        asyncio.run(main())
+        # one loop for the whole conversation; it runs only while a reply is made, and
+        # the next line is awaited in the main thread (_Lines), where Ctrl-C ends it
+        with asyncio.Runner() as runner:
+            run = runner.run
+            stack = contextlib.AsyncExitStack()
+            try:
+                rankings = run(stack.enter_async_context(open_rankings(settings)))
+                console = Console(Answers(rankings), lang=lang)
+                if text is not None:
+                    _show(run(console.say(text)))
+                    if console.lang != lang:  # "/lang en" lasts one call: say how
+                        t = Translator(console.lang)
+                        _show(t("console.lang_one_shot", lang=console.lang))
+                    return 0
+                _show(Translator(lang)("console.welcome"))
+                lines = _Lines()
+                while (line := lines.read("> ")) is not None:
+                    _show(run(console.say(line)))
+                _show("")  # Ctrl-D: end the prompt's line
+            finally:
+                run(stack.aclose())
     except KeyboardInterrupt:  # Ctrl-C ends the console, as Ctrl-D does
-        print()
+        with contextlib.suppress(OSError):
+            _show("")
     except BrokenPipeError:  # `… | head -1` closed the pipe: nothing more to say
         # stdout is gone; point it at nothing so the interpreter's final flush is quiet
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _show(text: str | None) -> None:
+    if text is not None:
+        print(text, flush=True)  # a closed pipe fails here, inside ask's handler
+
+
+class _Lines:
+    """The lines typed on stdin, read so that Ctrl-C always ends the wait at once.
+
+    input() can miss a Ctrl-C that lands between its prompt and its read(): the
+    signal is taken, and the read then waits for a line. Here the wait is a select()
+    on stdin and on the signal module's wakeup pipe, which the signal writes to
+    whenever it lands, so the KeyboardInterrupt is raised as soon as the select()
+    returns. A closed stdin (`0<&-`) is the end of the input, as Ctrl-D is.
+    """
+
+    def __init__(self) -> None:
+        self.fd = sys.stdin.fileno() if sys.stdin is not None and not sys.stdin.closed else -1
+        self.pending = b""
+        self.ended = self.fd < 0
+        self.wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        signal.set_wakeup_fd(wake_write)
+
+    def read(self, prompt: str) -> str | None:
+        """The next line without its end; None at the end of the input."""
+        if not self.ended:
+            print(prompt, end="", flush=True)
+        while b"\n" not in self.pending and not self.ended:
+            ready, _, _ = select.select([self.fd, self.wake_read], [], [])
+            if self.wake_read in ready:
+                os.read(self.wake_read, 512)  # a signal: Ctrl-C raises on the next line
+            if self.fd in ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:  # the terminal went away
+                    chunk = b""
+                self.pending += chunk
+                self.ended = not chunk
+        if not self.pending:
+            return None
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line.decode("utf-8", errors="replace").rstrip("\r")
+
+
+def has_token() -> int:
+    """`python -m bot has-token`: 0 when a channel's token is set (in the environment
+    or .env, read as `run` reads it), 1 when none is, 2 when the settings are invalid;
+    scripts/run asks this, so it never disagrees with the bot about .env."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"error: {first.get('loc', [''])[0]}: {first['msg']}", file=sys.stderr)
+        return 2
+    return 0 if settings.token() or settings.zalo_token() else 1
 
 
 def decide_near_names(

@@ -99,12 +99,26 @@ class Translator:
         return key in self._messages
 
     def number(self, value: Decimal | int) -> str:
-        """Exactly the digits published: "625,3", "1.000", "235,4" (vi)."""
+        """Exactly the digits published, trailing zeros included: "625,3", "1.000",
+        "235,40", "402,00", "0,9000" (vi)."""
         # keyed by the text, not the value: Decimal("1.0") == Decimal("1.00")
         return _format_number(self.lang, str(value), isinstance(value, int))
 
     def percent(self, value: Decimal) -> str:
+        """A share of the max, always with two decimals at least ("53,60 %",
+        "75,00 %"): derived shares come rounded to two (more only where rounding
+        would land on a threshold), published ones keep their own digits."""
+        if value.as_tuple().exponent > -2:  # type: ignore[operator]
+            value = value.quantize(Decimal("0.01"))  # "75" → "75,00": same value
         return self("fmt.percent", value=self.number(value))
+
+    def threshold(self, fraction: Decimal) -> str:
+        """A level's bound as the decision writes it ("75 %"): a rule, not a share."""
+        return self("fmt.percent", value=self.rule_number(fraction * 100))
+
+    def rule_number(self, value: Decimal) -> str:
+        """A rule's figure without the zeros the arithmetic left (75,00 → 75)."""
+        return self.number(value.normalize())
 
     def date(self, when: str | date | datetime) -> str:
         """A day as officials write it (vi: 01/12/2026), in Lào Cai's time."""
@@ -136,5 +150,11 @@ def _moment(when: str | date | datetime) -> date | datetime:
 def _format_number(lang: str, text: str, integer: bool) -> str:
     """babel's formatting costs ~0.1 ms a call and a page shows three numbers a
     row; the same scores come back on every query (bench/queries.py)."""
-    value: Decimal | int = int(text) if integer else Decimal(text)
-    return format_decimal(value, locale=lang, decimal_quantization=False)
+    if integer:
+        return format_decimal(int(text), locale=lang)
+    value = Decimal(text)
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    # the pattern names the places, so babel neither drops nor adds a digit
+    pattern = "#,##0." + "0" * places if places else "#,##0"
+    return format_decimal(value, format=pattern, locale=lang)

@@ -31,6 +31,7 @@ from bot.answers import Answers, MediaTarget
 from bot.chart_cache import MAX_ROWS, ChartCache, ViewRow
 from bot.i18n import Translator
 from bot.parsing import ChartQuery, ExportQuery, HistoryChart, chart_callback
+from bot.render import source_line
 from bot.reply import Choice, MediaRequest, Reply, esc, to_plain
 from bot.splitting import utf16_len, utf16_prefix
 from ranking.export import export_rows, to_csv, to_xlsx
@@ -125,7 +126,7 @@ async def ranking_chart_data(rankings: Rankings, slice_: SliceInfo, t: Translato
             year=slice_.year,
             group=group.name(t.lang),
         ),
-        thresholds=[(lv.above, t.percent(lv.above * 100)) for lv in levels if lv.above > 0],
+        thresholds=[(lv.above, t.threshold(lv.above)) for lv in levels if lv.above > 0],
         legend={lv.code: lv.name(t.lang) for lv in levels},
         unpublished_label=t("media.unpublished"),
         fmt=t.number,
@@ -166,9 +167,7 @@ def chart_caption(data: ChartData, slice_: SliceInfo, rankings: Rankings, t: Tra
     if differs:
         lines.append(t("media.chart_level_differs", names=esc(", ".join(differs[:5]))))
     sources = {e.record.source for e in data.entries} or {slice_.source}
-    lines.append(
-        t("common.source", source=esc(_sources(sources)), loaded=t.date(slice_.loaded_at))
-    )
+    lines.append(source_line(sources, slice_.loaded_at, t, shown=_sources(sources)))
     return "\n".join(lines)
 
 
@@ -268,8 +267,8 @@ async def history_file(
         items = " · ".join(f"{year}: {t.number(m)}" for year, m in sorted(maxes.items()))
         lines.append(t("media.history_max", items=items))
     sources = {y.entry.record.source for y in card.years}
-    loaded = t.date(max(y.slice.loaded_at for y in card.years))
-    lines.append(t("common.source", source=esc(_sources(sources)), loaded=loaded))
+    loaded = max(y.slice.loaded_at for y in card.years)
+    lines.append(source_line(sources, loaded, t, shown=_sources(sources)))
     return MediaFile("photo", png, f"lich-su-{card.unit_id}.png", "\n".join(lines))
 
 
@@ -317,10 +316,8 @@ async def export_file(
                 groups=esc(groups),
                 rows=len(rows),
             ),
-            t(
-                "common.source",
-                source=esc(_sources(sources)),
-                loaded=t.date(max(s.loaded_at for s in target.slices)),
+            source_line(
+                sources, max(s.loaded_at for s in target.slices), t, shown=_sources(sources)
             ),
         ]
     )

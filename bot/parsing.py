@@ -83,6 +83,7 @@ class UnitById:
 class LevelsQuery:
     year: int | None = None
     ranking: str | None = None
+    group: str | None = None  # one group's counts; None: every group of the year
 
 
 @dataclass(frozen=True)
@@ -381,7 +382,7 @@ class Parser:
         if errors:
             return Invalid(errors, "levels")
         return LevelsQuery(
-            year, ranking or (self.catalog.groups[group].ranking if group else None)
+            year, ranking or (self.catalog.groups[group].ranking if group else None), group
         )
 
     def _media(self, command: str, rest: str) -> Parsed:

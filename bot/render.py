@@ -7,10 +7,13 @@ our own markup goes through html.escape. Rows use one <b> each, keeping a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.i18n import Translator
 from bot.reply import esc
 from ranking.catalog import Catalog, Level, Ranking
 from ranking.queries import CardYear, Entry, Gap, GroupView, LevelSummary, Move, UnitCard
+from ranking.sources import published_on
 from ranking.store import Link
 
 
@@ -47,6 +50,11 @@ def entry_line(entry: Entry, t: Translator) -> str:
     if entry.move is not None:
         line += move_text(entry.move, t)
     return line
+
+
+def derived_share(entry: Entry) -> bool:
+    """The share shown was computed from the score, not printed by the source."""
+    return entry.share is not None and not entry.share_published
 
 
 def move_text(move: Move, t: Translator) -> str:
@@ -118,12 +126,13 @@ def ranking_reply_text(views: list[GroupView], t: Translator) -> str:
         notes.append(t("top.note_rank_computed"))
     if first.ranking.band_scheme is None:
         notes.append(t("top.note_no_bands"))
+    if any(derived_share(e) for e in entries):
+        notes.append(t("common.share_derived"))
     moves = [e.move for e in entries if e.move is not None and e.move.not_comparable is None]
     if moves:
         notes.append(t("top.note_moves", year=moves[0].previous_year))
-    sources = sorted({e.record.source for e in entries} or {v.slice.source for v in views})
-    loaded = t.date(max(v.slice.loaded_at for v in views))
-    notes.append(t("common.source", source=esc("; ".join(sources)), loaded=loaded))
+    sources = {e.record.source for e in entries} or {v.slice.source for v in views}
+    notes.append(source_line(sources, max(v.slice.loaded_at for v in views), t))
     return "\n\n".join(parts) + "\n\n" + "\n".join(notes)
 
 
@@ -136,6 +145,9 @@ def card_text(card: UnitCard, t: Translator) -> str:
     if len(card.years) > 1:
         lines.append("")
         lines.append(trend_line(card.years, t))
+    if any(derived_share(y.entry) for y in card.years):
+        lines.append("")
+        lines.append(t("common.share_derived"))
     return "\n".join(lines)
 
 
@@ -278,9 +290,22 @@ def trend_line(years: list[CardYear], t: Translator) -> str:
     return text
 
 
-def source_line(sources: set[str], loaded_at: str, t: Translator) -> str:
-    """Where the figures come from, as the file gives it, and when the bot got them."""
-    return t("common.source", source=esc("; ".join(sorted(sources))), loaded=t.date(loaded_at))
+def source_line(
+    sources: Iterable[str], loaded_at: str, t: Translator, *, shown: str | None = None
+) -> str:
+    """Where the figures come from, as the file gives it; the day it was published
+    (the decision's date, read from the source) and, apart, the day the bot received
+    the data, both as officials write dates. `shown`: the sources cut to fit a caption."""
+    ordered = sorted(set(sources))
+    lines = [t("common.source", source=esc(shown if shown is not None else "; ".join(ordered)))]
+    days = sorted({day for day in map(published_on, ordered) if day is not None})
+    loaded = t.date(loaded_at)
+    if days:
+        published = ", ".join(t.date(day) for day in days)
+        lines.append(t("common.dates", published=published, loaded=loaded))
+    else:
+        lines.append(t("common.loaded", loaded=loaded))
+    return "\n".join(lines)
 
 
 def ranking_title(ranking: Ranking, year: int, t: Translator) -> str:
@@ -310,14 +335,14 @@ def level_summary_text(summaries: list[LevelSummary], t: Translator, catalog: Ca
     if levels:
         lines.append(t("levels.rules_header"))
         for i, level in enumerate(levels):
-            low = t.number(level.above * 100)
+            low = t.rule_number(level.above * 100)
             if i == 0:
                 lines.append(t("levels.band_top", name=esc(level_name(level, t)), low=low))
             elif i == len(levels) - 1:
-                high = t.number(levels[i - 1].above * 100)
+                high = t.rule_number(levels[i - 1].above * 100)
                 lines.append(t("levels.band_bottom", name=esc(level_name(level, t)), high=high))
             else:
-                high = t.number(levels[i - 1].above * 100)
+                high = t.rule_number(levels[i - 1].above * 100)
                 lines.append(
                     t("levels.band_mid", name=esc(level_name(level, t)), low=low, high=high)
                 )
@@ -339,14 +364,24 @@ def level_summary_text(summaries: list[LevelSummary], t: Translator, catalog: Ca
                 for lv in summary.levels
             )
             lines.append(counts)
+        if not summary.levels and summary.published:
+            # a band-less index: how many values were published, not how many levels
+            lines.append(
+                t(
+                    "levels.published",
+                    count=summary.published,
+                    total=summary.slice.unit_count,
+                )
+            )
         if summary.unpublished:
             lines.append(t("levels.unpublished", count=summary.unpublished))
         if summary.flagged:
             lines.append(t("levels.flagged", count=summary.flagged))
-    sources = sorted({s.slice.source for s in summaries})
     lines.append("")
     lines.append(
-        t("common.source", source=esc("; ".join(sources)), loaded=t.date(first.slice.loaded_at))
+        source_line(
+            {s.slice.source for s in summaries}, max(s.slice.loaded_at for s in summaries), t
+        )
     )
     return "\n".join(lines)
 
@@ -381,13 +416,12 @@ def comparison_text(cards: list[UnitCard], t: Translator) -> str:
                 )
                 + (move_text(y.entry.move, t) if y.entry.move else "")
             )
-    sources = sorted({y.entry.record.source for c in cards for y in c.years})
     lines.append("")
     lines.append(
-        t(
-            "common.source",
-            source=esc("; ".join(sources)),
-            loaded=t.date(max(y.slice.loaded_at for c in cards for y in c.years)),
+        source_line(
+            {y.entry.record.source for c in cards for y in c.years},
+            max(y.slice.loaded_at for c in cards for y in c.years),
+            t,
         )
     )
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from ranking.ranks import gaps
 from ranking.store import HistoryRecord, Link, NewGroup, ScoreRecord, SliceInfo, Store
 from ranking.text import fold
 
-PAGE_SIZE = 20  # positions per page: 20 rows stay far below 4096 chars and 100 entities
+PAGE_SIZE = 20  # published rows per page: 20 rows and their gap lines stay far below 4096 chars
 
 # Inside `Rankings.checked_once()`: the Rankings and the generation checked on entry.
 # A context variable, so each answer (its own task) has its own, and one answer's
@@ -87,8 +87,9 @@ class LevelSummary:
     slice: SliceInfo
     levels: tuple[Level, ...]
     counts: dict[str, int]  # level code → published units at that level by the rules
-    unpublished: int
+    unpublished: int  # ranked units without a published score or share
     flagged: int  # rows whose published level differs
+    published: int = 0  # ranked units with one (a band-less index counts no level)
 
 
 @dataclass(frozen=True)
@@ -323,13 +324,19 @@ class Rankings:
         size = slice_.unit_count
         n = min(n, size)
         first, last = (1, n) if kind == "top" else (size - n + 1, size)
-        pages = max(1, -(-(last - first + 1) // PAGE_SIZE))
+        # n is at most a few hundred (the parser caps it): one read of the positions
+        records = await self.store.scores.window(slice_, first, last)
+        chunks, spans = _pages(records, first, last, kind)
+        # the last places first when asked for the bottom: page 1 ends at the last rank
+        order = list(range(len(chunks))) if kind == "top" else list(reversed(range(len(chunks))))
+        pages = len(chunks)
         page = min(max(page, 1), pages)
-        lo = first + (page - 1) * PAGE_SIZE
-        hi = min(last, lo + PAGE_SIZE - 1)
-        records = await self.store.scores.window(slice_, lo, hi)
-        entries = await self.with_moves([self.entry(r, slice_) for r in records], slice_)
+        index = order[page - 1]
+        lo, hi = spans[index]
+        shown = chunks[index]
+        entries = await self.with_moves([self.entry(r, slice_) for r in shown], slice_)
         rows: list[Entry | Gap] = list(entries)
+        # every rank in the window counts as covered (a tie split over two pages)
         for gap_first, gap_last in gaps([r.rank for r in records], lo, hi):
             rows.append(Gap(gap_first, gap_last))
         rows.sort(key=lambda row: row.first if isinstance(row, Gap) else row.record.rank)
@@ -389,7 +396,10 @@ class Rankings:
             # only the two columns a count needs: no full records for a whole group
             counts: Counter[str] = Counter()
             flagged = 0
+            valued = 0
             for score, shared, published in await self.store.scores.slice_scores(s):
+                if score is not None or shared is not None:
+                    valued += 1
                 level = _level(score, shared, s.max_score, levels)
                 if level is not None:
                     counts[level.code] += 1
@@ -402,8 +412,9 @@ class Rankings:
                     slice=s,
                     levels=levels,
                     counts={lv.code: counts.get(lv.code, 0) for lv in levels},
-                    unpublished=s.unit_count - sum(counts.values()),
+                    unpublished=s.unit_count - valued,
                     flagged=flagged,
+                    published=valued,
                 )
             )
         return result
@@ -460,6 +471,31 @@ class Rankings:
             years=years,
             links=await self.links_of(unit_id),
         )
+
+
+def _pages(
+    records: list[ScoreRecord], first: int, last: int, kind: Literal["top", "bottom"]
+) -> tuple[list[list[ScoreRecord]], list[tuple[int, int]]]:
+    """Published rows in pages of PAGE_SIZE, and the positions each page covers.
+
+    Only published rows take a place on a page: an unpublished run ("hạng 4–21 chưa
+    được công bố") is one line, shown after the rows before it (before the first row
+    on the first page), so `/top 22` of a group that published 1–3 and 22 is one page.
+    Pages of the bottom are cut from the last row up, so its first page ends at the
+    last place. Chunks and spans come in rank order.
+    """
+    if kind == "top":
+        starts = list(range(0, len(records), PAGE_SIZE))
+    else:
+        starts = sorted({max(0, end - PAGE_SIZE) for end in range(len(records), 0, -PAGE_SIZE)})
+    ends = [*starts[1:], len(records)]
+    chunks = [records[a:b] for a, b in zip(starts, ends, strict=True)] or [[]]
+    spans = []
+    for i, chunk in enumerate(chunks):
+        lo = first if i == 0 else chunk[0].rank
+        hi = last if i == len(chunks) - 1 else chunks[i + 1][0].rank - 1
+        spans.append((lo, hi))
+    return chunks, spans
 
 
 def _level(

@@ -67,7 +67,7 @@ async def test_top_3_khong_tthc(rankings: Rankings) -> None:
     rows = [line for line in text.splitlines() if " — " in line]
     assert rows == [
         "1. Văn phòng UBND tỉnh — 428,67 (57,16 %) · Nâng cao",
-        "2. Ban Tuyên giáo Tỉnh uỷ — 402 (53,6 %) · Nâng cao",
+        "2. Ban Tuyên giáo Tỉnh uỷ — 402,00 (53,60 %) · Nâng cao",
         "3. Đài Phát thanh - Truyền hình — 393,38 (52,45 %) · Nâng cao",
     ]
     assert "tối đa 750 điểm" in text and "22 đơn vị" in text
@@ -76,19 +76,19 @@ async def test_top_3_khong_tthc(rankings: Rankings) -> None:
 async def test_bottom_khong_tthc_shows_last_place(rankings: Rankings) -> None:
     text = await ask(rankings, "/cuoi 2 khong-tthc")
     assert "… hạng 21 chưa được công bố" in text
-    assert "22. Đảng uỷ Công ty Apatit — 210,7 (28,09 %) · Hình thành" in text
+    assert "22. Đảng uỷ Công ty Apatit — 210,70 (28,09 %) · Hình thành" in text
 
 
 async def test_all_groups_when_none_given(rankings: Rankings) -> None:
     text = await ask(rankings, "/top 3")
-    assert text.count("tối đa") == 3
+    assert text.count("đơn vị · tối đa") == 3  # one header per group
     assert "Sở Giáo dục và Đào tạo" in text and "Thành phố Lào Cai" in text
 
 
 async def test_card_so_du_lich_flags_published_level(rankings: Rankings) -> None:
     text = await ask(rankings, "/donvi so du lich")
     assert "Sở Du lịch" in text
-    assert "235,4/1.000 (23,54 %) · hạng 18/18" in text
+    assert "235,40/1.000 (23,54 %) · hạng 18/18" in text
     assert "Mức theo điểm: Khởi động" in text
     assert "Nguồn công bố mức «Hoàn thành», khác mức tính theo điểm (Khởi động)" in text
     assert "QĐ 791/QĐ-UBND ngày 11/4/2023" in text
@@ -96,7 +96,7 @@ async def test_card_so_du_lich_flags_published_level(rankings: Rankings) -> None
 
 async def test_ranking_row_flags_published_level(rankings: Rankings) -> None:
     text = await ask(rankings, "/cuoi 1 tthc 2022")
-    assert "18. Sở Du lịch — 235,4 (23,54 %) · Khởi động ⚠️ nguồn ghi «Hoàn thành»" in text
+    assert "18. Sở Du lịch — 235,40 (23,54 %) · Khởi động ⚠️ nguồn ghi «Hoàn thành»" in text
     assert "khác mức tính theo điểm" in text
 
 
@@ -107,8 +107,8 @@ async def test_ranking_row_flags_published_level(rankings: Rankings) -> None:
         ("bắc hà", "Huyện Bắc Hà", "585,45"),
         ("/donvi so giao duc", "Sở Giáo dục và Đào tạo", "625,3"),
         ("/unit Sở GD&ĐT", "Sở Giáo dục và Đào tạo", "625,3"),
-        ("/donvi tuyen giao", "Ban Tuyên giáo Tỉnh uỷ", "402"),
-        ("/donvi ban tuyen giao tinh ủy", "Ban Tuyên giáo Tỉnh uỷ", "402"),
+        ("/donvi tuyen giao", "Ban Tuyên giáo Tỉnh uỷ", "402,00"),
+        ("/donvi ban tuyen giao tinh ủy", "Ban Tuyên giáo Tỉnh uỷ", "402,00"),
         ("/donvi VP UBND tinh", "Văn phòng UBND tỉnh", "428,67"),
         ("/donvi dai PT-TH", "Đài Phát thanh - Truyền hình", "393,38"),
         ("/donvi so LĐ-TB&XH", "Sở Lao động - Thương binh và Xã hội", "582,3"),
@@ -116,7 +116,7 @@ async def test_ranking_row_flags_published_level(rankings: Rankings) -> None:
         ("/donvi KH&ĐT", "Sở Kế hoạch và Đầu tư", "589,2"),
         ("/donvi KH&CN", "Sở Khoa học và Công nghệ", "549,9"),
         ("/donvi TT&TT", "Sở Thông tin và Truyền thông", "601,9"),
-        ("/donvi dang uy apatit", "Đảng uỷ Công ty Apatit", "210,7"),
+        ("/donvi dang uy apatit", "Đảng uỷ Công ty Apatit", "210,70"),
         ("/donvi Ba\u0306\u0301c Ha\u0300", "Huyện Bắc Hà", "585,45"),  # NFD input
         ("VĂN BÀN", "Huyện Văn Bàn", "449,13"),
         ("donvi lao cai", "Thành phố Lào Cai", "651,93"),

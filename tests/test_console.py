@@ -52,12 +52,6 @@ async def test_language_choice_by_number_switches_the_console(rankings: Rankings
     assert answer is not None and "digital-transformation ranking" in answer
 
 
-async def test_channel_commands_say_where_they_work(rankings: Rankings) -> None:
-    console = Console(Answers(rankings))
-    answer = await console.say("/tailen")
-    assert answer is not None and "/tailen" in answer and "Telegram" in answer
-
-
 def test_python_m_bot_ask_prints_numbered_choices(tmp_path: Path) -> None:
     env = {**os.environ, "RANKBOT_DB": str(tmp_path / "c.sqlite3")}
     env.pop("TELEGRAM_BOT_TOKEN", None)

@@ -71,6 +71,26 @@ def test_vietnamese_numbers() -> None:
     t = Translator("vi")
     assert t.number(Decimal("625.3")) == "625,3"
     assert t.number(Decimal("1000")) == "1.000"
-    assert t.number(Decimal("235.40")) == "235,4"
+    # the printed digits, trailing zeros included (data/README.md)
+    assert t.number(Decimal("235.40")) == "235,40"
+    assert t.number(Decimal("402.00")) == "402,00"
+    assert t.number(Decimal("0.9000")) == "0,9000"
+    assert t.number(Decimal("1E+3")) == "1.000"
+    assert t.number(Decimal("1234567.125")) == "1.234.567,125"
     assert t.percent(Decimal("62.53")) == "62,53 %"
     assert Translator("en").number(Decimal("1000")) == "1,000"
+    assert Translator("en").number(Decimal("402.00")) == "402.00"
+
+
+def test_one_rule_for_shares() -> None:
+    """Two decimals at least, however the share came: "53,60 %", "75,00 %"; more only
+    when the share has them (a published 71,775 or a derived one near a threshold)."""
+    from decimal import Decimal
+
+    t = Translator("vi")
+    assert t.percent(Decimal("53.60")) == "53,60 %"
+    assert t.percent(Decimal("75")) == "75,00 %"
+    assert t.percent(Decimal("75.0013")) == "75,0013 %"
+    # the decision's own bounds are rules, written as it writes them
+    assert t.threshold(Decimal("0.75")) == "75 %"
+    assert t.threshold(Decimal("0.5")) == "50 %"
