@@ -21,6 +21,7 @@ from bot.parsing import (
     HistoryChart,
     Invalid,
     LanguageChoice,
+    LevelCountQuery,
     LevelsQuery,
     Parsed,
     Parser,
@@ -30,15 +31,18 @@ from bot.parsing import (
     UnitQuery,
     history_callback,
     parse_callback,
+    quote_typed,
     ranking_callback,
 )
 from bot.reply import Choice, MediaRequest, Reply, esc, esc_params
 from ranking.catalog import Catalog
-from ranking.lookup import MAX_CHOICES
+from ranking.lookup import MAX_CHOICES, UnitRef
 from ranking.queries import Rankings, UnitCard
 from ranking.store import SliceInfo
+from ranking.text import expand
 
 MAX_YEAR_BUTTONS = 4
+MAX_MESSAGE = 4096  # UTF-16 code units of one Telegram message
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class Answers:
                 return await self.compare(parsed, t)
             case LevelsQuery():
                 return await self.levels(parsed, t)
+            case LevelCountQuery():
+                return await self.level_count(parsed, t)
             case ChartQuery() | ExportQuery():
                 # the channel makes the picture or the file; here only the problems
                 target = await self.media_target(parsed, t)
@@ -136,8 +142,9 @@ class Answers:
 
     async def user_errors(self, invalid: Invalid, t: Translator) -> Reply:
         """Every problem at once, then what would work."""
-        # parameters quote what the user typed: escape them for Telegram HTML
-        lines = [t(e.key, **esc_params(e.params)) for e in invalid.errors]
+        # parameters quote what the user typed: escape them for Telegram HTML; a
+        # problem repeated (200 times the same word) is said once
+        lines = list(dict.fromkeys(t(e.key, **esc_params(e.params)) for e in invalid.errors))
         if invalid.year is not None:
             ranking = invalid.ranking or self.catalog.default_ranking
             _, problem = await self._resolve_year(ranking, invalid.year, t, invalid.command)
@@ -148,7 +155,7 @@ class Answers:
         command = invalid.command
         if command and t.has(f"example.{command}") and invalid.year is None:
             lines.append(t(f"example.{command}"))
-        return Reply("\n".join(lines))
+        return Reply(fit_message("\n".join(lines)))
 
     async def _group_hint(self, t: Translator) -> str:
         with_data = {s.group_code for s in await self.rankings.slices()}
@@ -355,15 +362,30 @@ class Answers:
 
     async def unit(self, query: UnitQuery, t: Translator) -> Reply:
         result = await self.rankings.find_units(query.text, query.ranking)
+        quoted = esc(quote_typed(query.said or query.text))
+        if query.asks in ("lead", "last") and not _names_all(result.matches, query.text):
+            # "xã nào đứng đầu": a group word not known, not a unit that merely
+            # starts with it (Sở Lao động - Thương binh và Xã hội)
+            return Reply(t("parse.unknown_words", words=quoted) + "\n" + await self._group_hint(t))
         if len(result.matches) == 1:
-            # a question about a ranking or a year leads with that year's place
-            lead = query.ranking is not None or query.year is not None
-            return await self.unit_by_id(
+            # a question about a ranking, a year or a place leads with that year's place
+            lead = query.ranking is not None or query.year is not None or query.asks is not None
+            reply = await self.unit_by_id(
                 result.matches[0].unit_id, t, year=query.year, headline=lead
             )
+            if query.ranking is None:
+                await self._other_readings(reply, query.text, result.matches[0].ranking, t)
+            return reply
+        if len(result.matches) > 1 and query.year is not None:
+            # "hue dti 2024": of the names that match, the one published that year
+            that_year = await self._published_in(result.matches[:MAX_CHOICES], query.year)
+            if len(that_year) == 1:
+                return await self.unit_by_id(
+                    that_year[0].unit_id, t, year=query.year, headline=True
+                )
         if result.matches:
             shown = result.matches[:MAX_CHOICES]
-            lines = [t("unit.choose", query=esc(query.text), count=len(result.matches))]
+            lines = [t("unit.choose", query=quoted, count=len(result.matches))]
             lines += [t("unit.choice", name=esc(m.name)) for m in shown]
             if len(result.matches) > len(shown):
                 lines.append(t("unit.more", count=len(result.matches) - len(shown)))
@@ -371,32 +393,110 @@ class Answers:
                 "\n".join(lines),
                 [[Choice(m.name, f"u:{m.unit_id}")] for m in shown],
             )
+        if result.suggestions and query.asks is not None and len(result.suggestions) == 1:
+            # a question about one name typed a little wrong: answered, saying how it was read
+            near = result.suggestions[0]
+            reply = await self.unit_by_id(near.unit_id, t, year=query.year, headline=True)
+            reply.text = t("unit.read_as", query=quoted, name=esc(near.name)) + "\n\n" + reply.text
+            return reply
         if result.suggestions:
-            lines = [t("unit.not_found_suggest", query=esc(query.text))]
+            lines = [t("unit.not_found_suggest", query=quoted)]
             lines += [t("unit.choice", name=esc(m.name)) for m in result.suggestions]
             return Reply(
                 "\n".join(lines),
                 [[Choice(m.name, f"u:{m.unit_id}")] for m in result.suggestions],
             )
-        return Reply(t("unit.not_found", query=esc(query.text)))
+        return Reply(t("unit.not_found", query=quoted))
+
+    async def _published_in(self, refs: list[UnitRef], year: int) -> list[UnitRef]:
+        found = []
+        for ref in refs:
+            card = await self.rankings.card(ref.unit_id)
+            if card is not None and any(y.slice.year == year for y in card.years):
+                found.append(ref)
+        return found
+
+    async def _other_readings(self, reply: Reply, text: str, ranking: str, t: Translator) -> None:
+        """ "lao cai": the city in the provincial ranking, and the province in the
+        national one. The answer is the first; a unit of another ranking whose name is
+        exactly what was typed is offered beside it."""
+        for code, other in self.catalog.rankings.items():
+            if code == ranking:
+                continue
+            found = await self.rankings.find_units(text, code)
+            exact = [m for m in found.matches if expand(m.name) == expand(text)]
+            if len(exact) != 1:
+                continue
+            reply.text += "\n\n" + t(
+                "unit.other_reading", name=esc(exact[0].name), ranking=esc(other.name(t.lang))
+            )
+            reply.choices.append(
+                [
+                    Choice(
+                        t("button.other_reading", name=exact[0].name, ranking=code.upper()),
+                        f"u:{exact[0].unit_id}",
+                    )
+                ]
+            )
 
     async def compare(self, query: CompareQuery, t: Translator) -> Reply:
-        """Units side by side across years; each name must find exactly one unit."""
+        """Units side by side across years; each name must find exactly one unit.
+        "tỉnh lào cai" is the province; names split at a "và" that belongs to a
+        unit's name ("Sở Giáo dục và Đào tạo") are joined again."""
         cards: list[UnitCard] = []
+        asked: list[str] = []  # what each card was found by
         problems = []
-        for text in query.texts:
-            found = await self.rankings.find_units(text)
+        texts = list(query.texts)
+        i = 0
+        while i < len(texts):
+            text, ranking = self._compare_target(texts[i])
+            found = await self.rankings.find_units(text, ranking)
+            if len(found.matches) != 1 and i + 1 < len(texts):
+                joined = f"{text} và {texts[i + 1]}"
+                again = await self.rankings.find_units(joined, ranking)
+                if len(again.matches) == 1:
+                    found, text = again, joined
+                    i += 1
+            i += 1
             if len(found.matches) != 1:
                 key = "compare.ambiguous" if found.matches else "compare.not_found"
                 names = ", ".join(esc(m.name) for m in (found.matches or found.suggestions)[:4])
-                problems.append(t(key, query=esc(text), names=names or "—"))
+                problems.append(t(key, query=esc(quote_typed(text)), names=names or "—"))
                 continue
             card = await self.rankings.card(found.matches[0].unit_id)
             if card is not None and all(c.unit_id != card.unit_id for c in cards):
                 cards.append(card)
+                asked.append(text)
         if problems:
-            return Reply("\n".join([*problems, t("example.compare")]))
+            return Reply(fit_message("\n".join([*problems, t("example.compare")])))
+        cards = await self._same_ranking(cards, asked)
+        if len(cards) < 2:
+            names = ", ".join(esc(quote_typed(text)) for text in asked) or "—"
+            return Reply(t("parse.compare_one", unit=names) + "\n" + t("example.compare"))
         return Reply(render.comparison_text(cards, t))
+
+    def _compare_target(self, text: str) -> tuple[str, str | None]:
+        """A comparison's name, and its ranking when it names one ("tỉnh lào cai")."""
+        asked = self.parser.question(text)
+        if isinstance(asked, UnitQuery):
+            return asked.text, asked.ranking
+        return text, None
+
+    async def _same_ranking(self, cards: list[UnitCard], asked: list[str]) -> list[UnitCard]:
+        """Provinces are compared with provinces: in "lào cai, yên bái" Lào Cai is the
+        province when Yên Bái is found only as one (a unit of the same name there)."""
+        national = self.parser.national
+        if national is None or len({c.ranking.code for c in cards}) < 2:
+            return cards
+        result = []
+        for card, text in zip(cards, asked, strict=True):
+            if card.ranking.code != national:
+                found = await self.rankings.find_units(text, national)
+                exact = [m for m in found.matches if expand(m.name) == expand(text)]
+                if len(exact) == 1:
+                    card = await self.rankings.card(exact[0].unit_id) or card
+            result.append(card)
+        return result
 
     async def unit_by_id(
         self, unit_id: int, t: Translator, *, year: int | None = None, headline: bool = False
@@ -434,6 +534,46 @@ class Answers:
             return problem or Reply(t("error.no_data"))
         summaries = await self.rankings.level_summaries(ranking, year)
         return Reply(render.level_summary_text(summaries, t, self.catalog))
+
+    async def level_count(self, query: LevelCountQuery, t: Translator) -> Reply:
+        """How many units reached one level, in every group asked, from the scores
+        (or shares) on record; the units without a published figure are said apart."""
+        ranking = query.ranking or self.catalog.default_ranking
+        year, problem = await self._resolve_year(ranking, query.year, t, "levels", query.group)
+        if problem or year is None:
+            return problem or Reply(t("error.no_data"))
+        summaries = [
+            s
+            for s in await self.rankings.level_summaries(ranking, year)
+            if query.group is None or s.group.code == query.group
+        ]
+        level = next((lv for s in summaries for lv in s.levels if lv.code == query.level), None)
+        if level is None:
+            return Reply(t("levels.count_no_bands", year=year) + "\n" + t("example.levels"))
+        name = esc(render.level_name(level, t))
+        total = sum(s.counts.get(level.code, 0) for s in summaries)
+        lines = [t("levels.count_title", count=total, level=name, year=year)]
+        for s in summaries:
+            lines.append(
+                t(
+                    "levels.count_group",
+                    group=esc(s.group.name(t.lang)),
+                    count=s.counts.get(level.code, 0),
+                    published=s.slice.unit_count - s.unpublished,
+                    size=s.slice.unit_count,
+                )
+            )
+        if any(s.unpublished for s in summaries):
+            lines.append(t("levels.count_unpublished"))
+        lines.append("")
+        lines.append(
+            render.source_line(
+                {s.slice.source for s in summaries},
+                max(s.slice.loaded_at for s in summaries),
+                t,
+            )
+        )
+        return Reply("\n".join(lines))
 
     async def years(self, t: Translator) -> Reply:
         lines = [t("years.title")]
@@ -491,3 +631,25 @@ class Answers:
             await self.rankings.store.people.set_language(user_id, choice.language)
         new = Translator(choice.language)
         return Reply(new("language.set"), language=choice.language)
+
+
+def fit_message(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Marked text cut to one Telegram message (UTF-16 code units), at a line end,
+    so never inside a tag or an entity."""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    lines: list[str] = []
+    used = 1  # the "…" that ends it
+    for line in text.split("\n"):
+        size = len(line.encode("utf-16-le")) // 2 + 1
+        if used + size > limit:
+            break
+        lines.append(line)
+        used += size
+    return "\n".join([*lines, "…"])
+
+
+def _names_all(matches: list[UnitRef], text: str) -> bool:
+    """Some match holds every word of `text` as a whole word of its name."""
+    words = set(expand(text).split())
+    return any(words <= set(expand(m.name).split()) for m in matches)
