@@ -7,6 +7,7 @@ would get, choices included.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, replace
 
 from bot import render
@@ -362,6 +363,10 @@ class Answers:
 
     async def unit(self, query: UnitQuery, t: Translator) -> Reply:
         result = await self.rankings.find_units(query.text, query.ranking)
+        if not result.matches and query.bare:
+            bare = await self.rankings.find_units(query.bare, query.ranking)
+            if bare.matches:
+                result, query = bare, replace(query, text=query.bare)
         quoted = esc(quote_typed(query.said or query.text))
         if query.asks in ("lead", "last") and not _names_all(result.matches, query.text):
             # "xã nào đứng đầu": a group word not known, not a unit that merely
@@ -374,7 +379,14 @@ class Answers:
                 result.matches[0].unit_id, t, year=query.year, headline=lead
             )
             if query.ranking is None:
-                await self._other_readings(reply, query.text, result.matches[0].ranking, t)
+                other = await self._other_readings(reply, query.text, result.matches[0].ranking, t)
+                if query.year is not None and other is not None:
+                    # "lao cai 2024": the city has no 2024, the province has
+                    mine = await self._published_in(result.matches[:1], query.year)
+                    if not mine and await self._published_in([other], query.year):
+                        return await self.unit_by_id(
+                            other.unit_id, t, year=query.year, headline=True
+                        )
             return reply
         if len(result.matches) > 1 and query.year is not None:
             # "hue dti 2024": of the names that match, the one published that year
@@ -393,7 +405,11 @@ class Answers:
                 "\n".join(lines),
                 [[Choice(m.name, f"u:{m.unit_id}")] for m in shown],
             )
-        if result.suggestions and query.asks is not None and len(result.suggestions) == 1:
+        if (
+            query.asks is not None
+            and len(result.suggestions) == 1
+            and _close_words(query.text, result.suggestions[0].name)
+        ):
             # a question about one name typed a little wrong: answered, saying how it was read
             near = result.suggestions[0]
             reply = await self.unit_by_id(near.unit_id, t, year=query.year, headline=True)
@@ -416,10 +432,13 @@ class Answers:
                 found.append(ref)
         return found
 
-    async def _other_readings(self, reply: Reply, text: str, ranking: str, t: Translator) -> None:
+    async def _other_readings(
+        self, reply: Reply, text: str, ranking: str, t: Translator
+    ) -> UnitRef | None:
         """ "lao cai": the city in the provincial ranking, and the province in the
         national one. The answer is the first; a unit of another ranking whose name is
-        exactly what was typed is offered beside it."""
+        exactly what was typed is offered beside it (and returned)."""
+        offered = None
         for code, other in self.catalog.rankings.items():
             if code == ranking:
                 continue
@@ -438,6 +457,8 @@ class Answers:
                     )
                 ]
             )
+            offered = offered or exact[0]
+        return offered
 
     async def compare(self, query: CompareQuery, t: Translator) -> Reply:
         """Units side by side across years; each name must find exactly one unit.
@@ -476,7 +497,9 @@ class Answers:
         return Reply(render.comparison_text(cards, t))
 
     def _compare_target(self, text: str) -> tuple[str, str | None]:
-        """A comparison's name, and its ranking when it names one ("tỉnh lào cai")."""
+        """A comparison's name, and its ranking when it names one ("tỉnh lào cai");
+        a count is not part of a name ("so sánh 3 huyện bắc hà, …")."""
+        text = " ".join(w for w in text.split() if not w.isdigit()) or text
         asked = self.parser.question(text)
         if isinstance(asked, UnitQuery):
             return asked.text, asked.ranking
@@ -653,3 +676,13 @@ def _names_all(matches: list[UnitRef], text: str) -> bool:
     """Some match holds every word of `text` as a whole word of its name."""
     words = set(expand(text).split())
     return any(words <= set(expand(m.name).split()) for m in matches)
+
+
+def _close_words(text: str, name: str) -> bool:
+    """Every word typed is a word of the name or close to one ("xatt" / "xat"): a
+    near name that may be answered, not merely suggested."""
+    name_words = expand(name).split()
+    return all(
+        w in name_words or difflib.get_close_matches(w, name_words, 1, 0.75)
+        for w in expand(text).split()
+    )

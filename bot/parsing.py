@@ -56,6 +56,7 @@ class UnitQuery:
     # "… đứng thứ mấy", "… bao nhiêu điểm": a question, answered with its place first
     asks: str | None = None
     said: str | None = None  # the message as typed, for quoting it back
+    bare: str | None = None  # the name without the group words around it, tried second
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ class Parser:
     def _or_question(self, parsed: Parsed, command: str, text: str) -> Parsed:
         """A ranking command whose words are not all its own ("top 3 sở năm 2023",
         "xếp hạng của đài phát thanh") read as the question it is, when it is one."""
-        if not isinstance(parsed, Invalid) or command not in ("top", "bottom"):
+        if not isinstance(parsed, Invalid) or command not in ("top", "bottom", "levels"):
             return parsed
         if any(e.key != "parse.unknown_words" for e in parsed.errors):
             return parsed  # a count or a year typed wrong: said as such
@@ -286,8 +287,14 @@ class Parser:
         if not (asks or year or q.national or q.province):
             # a name alone: looked up as typed, or as spelled out ("department of finance")
             return UnitQuery(" ".join(q.rest), said=text) if q.rewritten else None
-        national = self.national if (q.national or q.province) else None
-        return UnitQuery(" ".join(q.rest), national, year, asks=asks or "rank", said=text)
+        if (q.national or q.province) and self.national:
+            return UnitQuery(" ".join(q.rest), self.national, year, asks or "rank", text)
+        bare = " ".join(q.leftover) if q.leftover != q.rest else None
+        if group and ranking != self.catalog.default_ranking and bare:
+            # "lào cai đứng thứ bao nhiêu trong 34 tỉnh": the name, in that group's ranking
+            return UnitQuery(bare, ranking, year, asks or "rank", text)
+        # "thành phố lào cai … trong khối huyện": the name without the group, if need be
+        return UnitQuery(" ".join(q.rest), None, year, asks or "rank", text, bare)
 
     def _compare_parts(self, parts: list[str]) -> Parsed:
         if not parts:

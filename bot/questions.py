@@ -173,7 +173,9 @@ def read_question(
         q.intents.add("compare")
         if len(comma_parts) > 1:
             after = [take(rewrite(p.split(), qw.rewrites), asking)[0] for p in comma_parts]
-            q.parts = [" ".join(p) for p in after if p]
+            # "so sánh 3 huyện bắc hà, bát xát, văn bàn": the count is not a name
+            q.parts = [" ".join(w for w in p if not w.isdigit()) for p in after]
+            q.parts = [p for p in q.parts if p]
         else:
             q.parts = [" ".join(p) for p in split_on(take(words, asking)[0], qw.separators)]
         return q
@@ -187,11 +189,6 @@ def read_question(
         ((tuple(name.split()), code) for name, code in level_names.items()),
         key=lambda pair: -len(pair[0]),
     )
-    numbers = [w for w in words if w.isdigit()]
-    words = [w for w in words if not w.isdigit()]
-    for number in numbers:
-        if 1 <= int(number) <= MAX_N and q.n is None:
-            q.n = int(number)
     words, named_levels = take(words, [p for p, _ in levels])
     if named_levels:
         q.level = dict(levels)[named_levels[0]]
@@ -223,6 +220,10 @@ def read_question(
         elif hit_r and len(hit_r[0]) == best:
             q.ranking = hit_r[1]
             i += best
+        elif words[i].isdigit():  # a count ("5 huyện"), unless a group's ("34 tỉnh")
+            if 1 <= int(words[i]) <= MAX_N and q.n is None:
+                q.n = int(words[i])
+            i += 1
         elif hit_p:
             q.pending_group = " ".join(hit_p)
             q.leftover.extend(hit_p)
@@ -232,7 +233,7 @@ def read_question(
         else:
             q.leftover.append(words[i])
             i += 1
-    rest, _ = take(words, qw.filler)
+    rest, _ = take([w for w in words if not w.isdigit()], qw.filler)
     # "tỉnh lào cai", "province of lao cai": the province, not the city
     leading = next((p for p in qw.province if _at(rest, 0, p)), None)
     if leading and len(rest) > len(leading):
