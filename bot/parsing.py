@@ -450,14 +450,16 @@ class Parser:
 
     def _groups_query(self, rest: str) -> Parsed:
         year = None
-        errors: list[UserError] = []
+        typed = _typed_words(rest)
+        unknown: list[str] = []
         for word in fold(rest).split():
             if word.isdigit() and int(word) in YEAR_RANGE:
                 year = int(word)
             elif word != "nam":  # "/nhom nam 2025"
-                errors.append(UserError("parse.unknown_words", {"words": word}))
-        if errors:
-            return Invalid(errors, "groups")
+                unknown.append(typed.get(word, word))
+        if unknown:
+            words = ", ".join(_unique_words(unknown))
+            return Invalid([UserError("parse.unknown_words", {"words": words})], "groups")
         return GroupsQuery(year)
 
     def _levels(self, rest: str) -> Parsed:

@@ -94,7 +94,7 @@ def utf16_units(text: str) -> int:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/top -5", "«-5» không dùng được"),
+        ("/top -5", "Số lượng không thể âm: «-5»"),
         ("/top 5 5", "«5» được ghi hai lần"),
         ("/top 5 7 huyen", "«5» hay «7»"),
         ("/top " + "5 " * 200, "«5» được ghi hai lần"),
