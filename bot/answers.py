@@ -499,11 +499,11 @@ class Answers:
     def _compare_target(self, text: str) -> tuple[str, str | None]:
         """A comparison's name, and its ranking when it names one ("tỉnh lào cai");
         a count is not part of a name ("so sánh 3 huyện bắc hà, …")."""
-        text = " ".join(w for w in text.split() if not w.isdigit()) or text
-        asked = self.parser.question(text)
-        if isinstance(asked, UnitQuery):
-            return asked.text, asked.ranking
-        return text, None
+        for said in (text, " ".join(w for w in text.split() if not w.isdigit()) or text):
+            asked = self.parser.question(said)
+            if isinstance(asked, UnitQuery):
+                return asked.text, asked.ranking
+        return " ".join(w for w in text.split() if not w.isdigit()) or text, None
 
     async def _same_ranking(self, cards: list[UnitCard], asked: list[str]) -> list[UnitCard]:
         """Provinces are compared with provinces: in "lào cai, yên bái" Lào Cai is the
@@ -679,10 +679,17 @@ def _names_all(matches: list[UnitRef], text: str) -> bool:
 
 
 def _close_words(text: str, name: str) -> bool:
-    """Every word typed is a word of the name or close to one ("xatt" / "xat"): a
-    near name that may be answered, not merely suggested."""
+    """Every word typed is a word of the name or close to one ("xatt" / "xat"), and
+    they cover half the name or more: a near name that may be answered, not merely
+    suggested."""
     name_words = expand(name).split()
-    return all(
-        w in name_words or difflib.get_close_matches(w, name_words, 1, 0.75)
-        for w in expand(text).split()
-    )
+    covered: set[str] = set()
+    for word in expand(text).split():
+        close = (
+            [word] if word in name_words else difflib.get_close_matches(word, name_words, 1, 0.75)
+        )
+        if not close:
+            return False
+        covered.add(close[0])
+    # and most of the name: "dac" is close to "da", not to "TP. Đà Nẵng"
+    return 2 * len(covered) >= len(name_words)

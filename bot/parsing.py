@@ -277,19 +277,29 @@ class Parser:
             return RankingQuery(kind=kind, n=q.n or 1, group=group, year=year, ranking=ranking)
         if only_words and (group or ranking) and (q.n or year):  # "5 huyện 2022"
             return RankingQuery(n=q.n or DEFAULT_N, group=group, year=year, ranking=ranking)
+        if only_words and q.n and "rank" in q.intents:  # "ai đứng thứ 2 khối huyện"
+            return RankingQuery(n=q.n, group=group, year=year, ranking=ranking)
         if only_words and year and not q.rest:  # "2022"
             return RankingQuery(year=year, ranking=ranking)
         if not q.rest:
             return None
         asks = next(
-            (i for i in ("rank", "score", "level", "lead", "last") if i in q.intents), None
+            (i for i in ("rank", "score", "level", "lead", "last") if i in q.intents),
+            "level" if q.level else None,  # "bát xát có đạt mức nâng cao không"
         )
         if not (asks or year or q.national or q.province):
-            # a name alone: looked up as typed, or as spelled out ("department of finance")
-            return UnitQuery(" ".join(q.rest), said=text) if q.rewritten else None
+            # a name alone: looked up as typed, or as spelled out ("department of finance"),
+            # or without the place said after it
+            if q.rewritten or q.unplaced:
+                return UnitQuery(
+                    " ".join(q.rest), said=text, bare=" ".join(q.unplaced or []) or None
+                )
+            return None
         if (q.national or q.province) and self.national:
             return UnitQuery(" ".join(q.rest), self.national, year, asks or "rank", text)
         bare = " ".join(q.leftover) if q.leftover != q.rest else None
+        if bare is None and q.unplaced:
+            bare = " ".join(q.unplaced)
         if group and ranking != self.catalog.default_ranking and bare:
             # "lào cai đứng thứ bao nhiêu trong 34 tỉnh": the name, in that group's ranking
             return UnitQuery(bare, ranking, year, asks or "rank", text)

@@ -10,6 +10,7 @@ the result into a query. Pure functions, no data on record needed.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -41,6 +42,7 @@ class QuestionWords:
     group_words: dict[Phrase, str]
     pending_groups: list[Phrase]
     soft_filler: list[Phrase]
+    place: list[Phrase]
     rewrites: list[tuple[Phrase, Phrase]]
 
 
@@ -58,6 +60,7 @@ def parse_question_words(raw: dict[str, object]) -> QuestionWords:
         group_words={tuple(fold(k).split()): v for k, v in groups.items()},
         pending_groups=_phrases(words.get("pending_groups", [])),
         soft_filler=_phrases(words.get("soft_filler", [])),
+        place=_phrases(words.get("place", [])),
         # read after abbreviations are spelled out, as the words they meet are
         rewrites=sorted(
             ((tuple(expand(k).split()), tuple(expand(v).split())) for k, v in rewrites.items()),
@@ -90,6 +93,7 @@ class Question:
     parts: list[str] = field(default_factory=list)  # a comparison's units
     rewritten: bool = False  # an English name or a short form was spelled out
     pending_group: str | None = None  # a group word of groups not on record yet ("xã")
+    unplaced: list[str] | None = None  # the name without a place said after it
 
 
 def _at(words: list[str], i: int, phrase: Phrase) -> bool:
@@ -149,8 +153,9 @@ def read_question(
 ) -> Question:
     """Take the question words out of `text`; see `Question` for what is left."""
     q = Question()
-    # abbreviations spelled out first ("GD&ĐT", "UBND", "tp"), as the unit lookup does
-    spelled = expand(text).split()
+    # abbreviations spelled out first ("GD&ĐT", "UBND", "tp"), as the unit lookup does;
+    # "top3" is "top 3"
+    spelled = expand(re.sub(r"(?i)\b(top|cuoi|bottom)(\d)", r"\1 \2", text)).split()
     words = rewrite(spelled, qw.rewrites)
     q.rewritten = words != spelled
     comma_parts = [expand(p) for p in text.split(",")]  # "so sánh A, B, C"
@@ -240,4 +245,9 @@ def read_question(
         q.province = True
         rest = rest[len(leading) :]
     q.rest = rest
+    # "đài phát thanh truyền hình lào cai": the name without the place after it
+    trailing = next(
+        (p for p in qw.place if len(rest) > len(p) and tuple(rest[-len(p) :]) == p), None
+    )
+    q.unplaced = rest[: -len(trailing)] if trailing else None
     return q
