@@ -266,7 +266,9 @@ class Parser:
             return Invalid([UserError("parse.two_groups")], "top", year, ranking)
         if q.pending_group and q.intents & {"lead", "last"}:
             # "xã nào đứng đầu" before any xã is on record: no unit that merely holds the word
-            words = UserError("parse.unknown_words", {"words": quote_typed(q.pending_group)})
+            typed = _typed_words(text)
+            said = " ".join(typed.get(w, w) for w in q.pending_group.split())
+            words = UserError("parse.unknown_words", {"words": quote_typed(said)})
             return Invalid([words], "top", year, ranking)
         # nothing but question words, groups, a level, a number and a year
         only_words = not q.leftover

@@ -171,8 +171,7 @@ def read_question(
         else:
             kept.append(word)
     words = kept
-    # a comparison: "so sánh A và B", "A vs B"
-    # "vs" both says it is a comparison and separates its units
+    # a comparison: "so sánh A và B", "A vs B" ("vs" both asks and separates)
     asking = [p for p in qw.intents.get("compare", []) if p not in qw.separators]
     if any(_at(words, i, p) for i in range(len(words)) for p in qw.intents.get("compare", [])):
         q.intents.add("compare")
@@ -210,10 +209,7 @@ def read_question(
         hit_r = next(((p, c) for p, c in rankings if _at(words, i, p)), None)
         hit_f = next((p for p in [*qw.filler, *qw.soft_filler] if _at(words, i, p)), None)
         hit_p = next((p for p in qw.pending_groups if _at(words, i, p)), None)
-        best = max(
-            (len(h[0]) if h else 0 for h in (hit_g, hit_r)),
-            default=0,
-        )
+        best = max(len(hit_g[0]) if hit_g else 0, len(hit_r[0]) if hit_r else 0)
         if hit_g and len(hit_g[0]) == best and hit_g[1].startswith("ranking:"):
             q.ranking = hit_g[1].removeprefix("ranking:")
             i += best
