@@ -287,7 +287,7 @@ def _corpus() -> str:
         " rank, the leader of the group, the count) and none it must not (a near name"
         " offered for a question about a group's leader). `fresh.tsv` was written after"
         " the others were answered right: its first 40 questions answered 32 on their first"
-        " run; two later probes of 48 and 44 questions answered 40 and 30 on theirs, before"
+        " run; three later probes of 48, 44 and 40 answered 40, 30 and 28 on theirs, before"
         " any change for them (their misses and some others are in it). The others' first"
         " run: 404 of 424.",
         "",

@@ -368,9 +368,15 @@ class Answers:
             if bare.matches:
                 result, query = bare, replace(query, text=query.bare)
         quoted = esc(quote_typed(query.said or query.text))
-        if query.asks in ("lead", "last") and not _names_all(result.matches, query.text):
-            # "xã nào đứng đầu": a group word not known, not a unit that merely
-            # starts with it (Sở Lao động - Thương binh và Xã hội)
+        loose = not _names_all(result.matches, query.text)
+        if (
+            query.asks is not None
+            and loose
+            and (query.asks in ("lead", "last") or len(query.text.split()) == 1)
+        ):
+            # "xã nào đứng đầu": a group word not known, not a unit that merely holds
+            # it (Sở Lao động - Thương binh và Xã hội); a question about one word
+            # that only starts a name's word ("thu …" / "Thương binh") likewise
             return Reply(t("parse.unknown_words", words=quoted) + "\n" + await self._group_hint(t))
         if len(result.matches) == 1:
             # a question about a ranking, a year or a place leads with that year's place
@@ -468,33 +474,53 @@ class Answers:
         asked: list[str] = []  # what each card was found by
         problems = []
         texts = list(query.texts)
+        if len(texts) == 1:  # "bac ha bat xat so sanh": two names without a separator
+            texts = await self._two_names(texts[0]) or texts
         i = 0
+        typed: list[str] = []  # and as the user wrote it
         while i < len(texts):
-            text, ranking = self._compare_target(texts[i])
+            said = texts[i]
+            text, ranking = self._compare_target(said)
             found = await self.rankings.find_units(text, ranking)
             if len(found.matches) != 1 and i + 1 < len(texts):
                 joined = f"{text} và {texts[i + 1]}"
                 again = await self.rankings.find_units(joined, ranking)
                 if len(again.matches) == 1:
-                    found, text = again, joined
+                    found, text, said = again, joined, f"{said} và {texts[i + 1]}"
                     i += 1
             i += 1
             if len(found.matches) != 1:
                 key = "compare.ambiguous" if found.matches else "compare.not_found"
                 names = ", ".join(esc(m.name) for m in (found.matches or found.suggestions)[:4])
-                problems.append(t(key, query=esc(quote_typed(text)), names=names or "—"))
+                problems.append(t(key, query=esc(quote_typed(said)), names=names or "—"))
                 continue
             card = await self.rankings.card(found.matches[0].unit_id)
             if card is not None and all(c.unit_id != card.unit_id for c in cards):
                 cards.append(card)
                 asked.append(text)
+                typed.append(said)
         if problems:
             return Reply(fit_message("\n".join([*problems, t("example.compare")])))
         cards = await self._same_ranking(cards, asked)
         if len(cards) < 2:
-            names = ", ".join(esc(quote_typed(text)) for text in asked) or "—"
+            names = ", ".join(esc(quote_typed(text)) for text in typed) or "—"
             return Reply(t("parse.compare_one", unit=names) + "\n" + t("example.compare"))
         return Reply(render.comparison_text(cards, t))
+
+    async def _two_names(self, text: str) -> list[str] | None:
+        """The one place where `text` splits into two names that each find one unit."""
+        words = text.split()
+        found = []
+        for cut in range(1, len(words)):
+            left, right = " ".join(words[:cut]), " ".join(words[cut:])
+            sides = [
+                await self.rankings.find_units(self._compare_target(p)[0]) for p in (left, right)
+            ]
+            if all(len(side.matches) == 1 for side in sides) and (
+                sides[0].matches[0].unit_id != sides[1].matches[0].unit_id
+            ):
+                found.append([left, right])
+        return found[0] if len(found) == 1 else None
 
     def _compare_target(self, text: str) -> tuple[str, str | None]:
         """A comparison's name, and its ranking when it names one ("tỉnh lào cai");

@@ -279,6 +279,9 @@ class Parser:
             return RankingQuery(kind=kind, n=q.n or 1, group=group, year=year, ranking=ranking)
         if only_words and (group or ranking) and (q.n or year):  # "5 huyện 2022"
             return RankingQuery(n=q.n or DEFAULT_N, group=group, year=year, ranking=ranking)
+        if only_words and "count" in q.intents and not q.rest:
+            # "năm 2023 có bao nhiêu sở được công bố": every level's count and the rest
+            return LevelsQuery(year, ranking)
         if only_words and q.n and "rank" in q.intents:  # "ai đứng thứ 2 khối huyện"
             return RankingQuery(n=q.n, group=group, year=year, ranking=ranking)
         if only_words and year and not q.rest:  # "2022"
@@ -311,7 +314,7 @@ class Parser:
     def _compare_parts(self, parts: list[str]) -> Parsed:
         if not parts:
             return Invalid([UserError("parse.compare_missing")], "compare")
-        if len(parts) == 1:
+        if len(parts) == 1 and len(parts[0].split()) < 2:
             return Invalid(
                 [UserError("parse.compare_one", {"unit": quote_typed(parts[0])})], "compare"
             )

@@ -182,6 +182,9 @@ def read_question(
             q.parts = [p for p in q.parts if p]
         else:
             q.parts = [" ".join(p) for p in split_on(take(words, asking)[0], qw.separators)]
+        # "bát xát hơn bắc hà không": the question's own words are no part of a name
+        q.parts = [" ".join(take(p.split(), qw.filler)[0]) for p in q.parts]
+        q.parts = [p for p in q.parts if p]
         return q
     words, national = take(words, qw.intents.get("national", []))
     q.national = bool(national)
