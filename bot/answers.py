@@ -7,6 +7,7 @@ would get, choices included.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from functools import wraps
@@ -24,6 +25,7 @@ from bot.parsing import (
     HistoryChart,
     Invalid,
     LanguageChoice,
+    LevelCountQuery,
     LevelsQuery,
     Parsed,
     Parser,
@@ -33,15 +35,18 @@ from bot.parsing import (
     UnitQuery,
     history_callback,
     parse_callback,
+    quote_typed,
     ranking_callback,
 )
 from bot.reply import Choice, MediaRequest, Reply, esc, esc_params
 from ranking.catalog import Catalog, Group
-from ranking.lookup import MAX_CHOICES
+from ranking.lookup import MAX_CHOICES, UnitRef
 from ranking.queries import Rankings, UnitCard
 from ranking.store import SliceInfo
+from ranking.text import expand
 
 MAX_YEAR_BUTTONS = 4
+MAX_MESSAGE = 4096  # UTF-16 code units of one Telegram message
 
 _Method = TypeVar("_Method", bound=Callable[..., Coroutine[Any, Any, Any]])
 
@@ -132,6 +137,8 @@ class Answers:
                 return await self.compare(parsed, t)
             case LevelsQuery():
                 return await self.levels(parsed, t)
+            case LevelCountQuery():
+                return await self.level_count(parsed, t)
             case ChartQuery() | ExportQuery():
                 # the channel makes the picture or the file; here only the problems
                 target = await self.media_target(parsed, t)
@@ -163,8 +170,9 @@ class Answers:
 
     async def user_errors(self, invalid: Invalid, t: Translator) -> Reply:
         """Every problem at once, then what would work."""
-        # parameters quote what the user typed: escape them for Telegram HTML
-        lines = [t(e.key, **esc_params(e.params)) for e in invalid.errors]
+        # parameters quote what the user typed: escape them for Telegram HTML; a
+        # problem repeated (200 times the same word) is said once
+        lines = list(dict.fromkeys(t(e.key, **esc_params(e.params)) for e in invalid.errors))
         if invalid.year is not None:
             ranking = invalid.ranking or self.catalog.default_ranking
             _, problem = await self._resolve_year(ranking, invalid.year, t, invalid.command)
@@ -175,7 +183,7 @@ class Answers:
         command = invalid.command
         if command and t.has(f"example.{command}") and invalid.year is None:
             lines.append(t(f"example.{command}"))
-        return Reply("\n".join(lines))
+        return Reply(fit_message("\n".join(lines)))
 
     async def _group_hint(self, t: Translator) -> str:
         with_data = {s.group_code for s in await self.rankings.slices()}
@@ -400,15 +408,47 @@ class Answers:
 
     async def unit(self, query: UnitQuery, t: Translator) -> Reply:
         result = await self.rankings.find_units(query.text, query.ranking)
+        if not result.matches and query.bare:
+            bare = await self.rankings.find_units(query.bare, query.ranking)
+            if bare.matches:
+                result, query = bare, replace(query, text=query.bare)
+        quoted = esc(quote_typed(query.said or query.text))
+        loose = not _names_all(result.matches, query.text)
+        if (
+            query.asks is not None
+            and loose
+            and (query.asks in ("lead", "last") or len(query.text.split()) == 1)
+        ):
+            # "xã nào đứng đầu": a group word not known, not a unit that merely holds
+            # it (Sở Lao động - Thương binh và Xã hội); a question about one word
+            # that only starts a name's word ("thu …" / "Thương binh") likewise
+            return Reply(t("parse.unknown_words", words=quoted) + "\n" + await self._group_hint(t))
         if len(result.matches) == 1:
-            # a question about a ranking or a year leads with that year's place
-            lead = query.ranking is not None or query.year is not None
-            return await self.unit_by_id(
+            # a question about a ranking, a year or a place leads with that year's place
+            lead = query.ranking is not None or query.year is not None or query.asks is not None
+            reply = await self.unit_by_id(
                 result.matches[0].unit_id, t, year=query.year, headline=lead
             )
+            if query.ranking is None:
+                other = await self._other_readings(reply, query.text, result.matches[0].ranking, t)
+                if query.year is not None and other is not None:
+                    # "lao cai 2024": the city has no 2024, the province has
+                    mine = await self._published_in(result.matches[:1], query.year)
+                    if not mine and await self._published_in([other], query.year):
+                        return await self.unit_by_id(
+                            other.unit_id, t, year=query.year, headline=True
+                        )
+            return reply
+        if len(result.matches) > 1 and query.year is not None:
+            # "hue dti 2024": of the names that match, the one published that year
+            that_year = await self._published_in(result.matches[:MAX_CHOICES], query.year)
+            if len(that_year) == 1:
+                return await self.unit_by_id(
+                    that_year[0].unit_id, t, year=query.year, headline=True
+                )
         if result.matches:
             shown = result.matches[:MAX_CHOICES]
-            lines = [t("unit.choose", query=esc(query.text), count=len(result.matches))]
+            lines = [t("unit.choose", query=quoted, count=len(result.matches))]
             lines += [t("unit.choice", name=esc(m.name)) for m in shown]
             if len(result.matches) > len(shown):
                 lines.append(t("unit.more", count=len(result.matches) - len(shown)))
@@ -416,34 +456,143 @@ class Answers:
                 "\n".join(lines),
                 [[Choice(m.name, f"u:{m.unit_id}")] for m in shown],
             )
+        if (
+            query.asks is not None
+            and len(result.suggestions) == 1
+            and _close_words(query.text, result.suggestions[0].name)
+        ):
+            # a question about one name typed a little wrong: answered, saying how it was read
+            near = result.suggestions[0]
+            reply = await self.unit_by_id(near.unit_id, t, year=query.year, headline=True)
+            reply.text = t("unit.read_as", query=quoted, name=esc(near.name)) + "\n\n" + reply.text
+            return reply
         if result.suggestions:
-            lines = [t("unit.not_found_suggest", query=esc(query.text))]
+            lines = [t("unit.not_found_suggest", query=quoted)]
             lines += [t("unit.choice", name=esc(m.name)) for m in result.suggestions]
             return Reply(
                 "\n".join(lines),
                 [[Choice(m.name, f"u:{m.unit_id}")] for m in result.suggestions],
             )
-        return Reply(t("unit.not_found", query=esc(query.text)))
+        return Reply(t("unit.not_found", query=quoted))
+
+    async def _published_in(self, refs: list[UnitRef], year: int) -> list[UnitRef]:
+        found = []
+        for ref in refs:
+            card = await self.rankings.card(ref.unit_id)
+            if card is not None and any(y.slice.year == year for y in card.years):
+                found.append(ref)
+        return found
+
+    async def _other_readings(
+        self, reply: Reply, text: str, ranking: str, t: Translator
+    ) -> UnitRef | None:
+        """ "lao cai": the city in the provincial ranking, and the province in the
+        national one. The answer is the first; a unit of another ranking whose name is
+        exactly what was typed is offered beside it (and returned)."""
+        offered = None
+        for code, other in self.catalog.rankings.items():
+            if code == ranking:
+                continue
+            found = await self.rankings.find_units(text, code)
+            exact = [m for m in found.matches if expand(m.name) == expand(text)]
+            if len(exact) != 1:
+                continue
+            reply.text += "\n\n" + t(
+                "unit.other_reading", name=esc(exact[0].name), ranking=esc(other.name(t.lang))
+            )
+            reply.choices.append(
+                [
+                    Choice(
+                        t("button.other_reading", name=exact[0].name, ranking=code.upper()),
+                        f"u:{exact[0].unit_id}",
+                    )
+                ]
+            )
+            offered = offered or exact[0]
+        return offered
 
     async def compare(self, query: CompareQuery, t: Translator) -> Reply:
-        """Units side by side across years; each name must find exactly one unit."""
+        """Units side by side across years; each name must find exactly one unit.
+        "tỉnh lào cai" is the province; names split at a "và" that belongs to a
+        unit's name ("Sở Giáo dục và Đào tạo") are joined again."""
         cards: list[UnitCard] = []
+        asked: list[str] = []  # what each card was found by
         problems = []
-        for text in query.texts:
-            found = await self.rankings.find_units(text)
+        texts = list(query.texts)
+        if len(texts) == 1:  # "bac ha bat xat so sanh": two names without a separator
+            texts = await self._two_names(texts[0]) or texts
+        i = 0
+        typed: list[str] = []  # and as the user wrote it
+        while i < len(texts):
+            said = texts[i]
+            text, ranking = self._compare_target(said)
+            found = await self.rankings.find_units(text, ranking)
+            if len(found.matches) != 1 and i + 1 < len(texts):
+                joined = f"{text} và {texts[i + 1]}"
+                again = await self.rankings.find_units(joined, ranking)
+                if len(again.matches) == 1:
+                    found, text, said = again, joined, f"{said} và {texts[i + 1]}"
+                    i += 1
+            i += 1
             if len(found.matches) != 1:
                 key = "compare.ambiguous" if found.matches else "compare.not_found"
                 names = ", ".join(esc(m.name) for m in (found.matches or found.suggestions)[:4])
                 if not names:  # nothing close: no empty "(gần nhất: —)"
                     key = "compare.not_found_none"
-                problems.append(t(key, query=esc(text), names=names))
+                problems.append(t(key, query=esc(quote_typed(said)), names=names))
                 continue
             card = await self.rankings.card(found.matches[0].unit_id)
             if card is not None and all(c.unit_id != card.unit_id for c in cards):
                 cards.append(card)
+                asked.append(text)
+                typed.append(said)
         if problems:
-            return Reply("\n".join([*problems, t("example.compare")]))
+            return Reply(fit_message("\n".join([*problems, t("example.compare")])))
+        cards = await self._same_ranking(cards, asked)
+        if len(cards) < 2:
+            names = ", ".join(esc(quote_typed(text)) for text in typed) or "—"
+            return Reply(t("parse.compare_one", unit=names) + "\n" + t("example.compare"))
         return Reply(render.comparison_text(cards, t))
+
+    async def _two_names(self, text: str) -> list[str] | None:
+        """The one place where `text` splits into two names that each find one unit."""
+        words = text.split()
+        found = []
+        for cut in range(1, len(words)):
+            left, right = " ".join(words[:cut]), " ".join(words[cut:])
+            sides = [
+                await self.rankings.find_units(self._compare_target(p)[0]) for p in (left, right)
+            ]
+            if all(len(side.matches) == 1 for side in sides) and (
+                sides[0].matches[0].unit_id != sides[1].matches[0].unit_id
+            ):
+                found.append([left, right])
+        return found[0] if len(found) == 1 else None
+
+    def _compare_target(self, text: str) -> tuple[str, str | None]:
+        """A comparison's name, and its ranking when it names one ("tỉnh lào cai");
+        a count is not part of a name ("so sánh 3 huyện bắc hà, …")."""
+        for said in (text, " ".join(w for w in text.split() if not w.isdigit()) or text):
+            asked = self.parser.question(said)
+            if isinstance(asked, UnitQuery):
+                return asked.text, asked.ranking
+        return " ".join(w for w in text.split() if not w.isdigit()) or text, None
+
+    async def _same_ranking(self, cards: list[UnitCard], asked: list[str]) -> list[UnitCard]:
+        """Provinces are compared with provinces: in "lào cai, yên bái" Lào Cai is the
+        province when Yên Bái is found only as one (a unit of the same name there)."""
+        national = self.parser.national
+        if national is None or len({c.ranking.code for c in cards}) < 2:
+            return cards
+        result = []
+        for card, text in zip(cards, asked, strict=True):
+            if card.ranking.code != national:
+                found = await self.rankings.find_units(text, national)
+                exact = [m for m in found.matches if expand(m.name) == expand(text)]
+                if len(exact) == 1:
+                    card = await self.rankings.card(exact[0].unit_id) or card
+            result.append(card)
+        return result
 
     @one_check
     async def unit_by_id(
@@ -486,6 +635,46 @@ class Answers:
         if not summaries:
             return Reply(t("error.no_data"))
         return Reply(render.level_summary_text(summaries, t, self.catalog))
+
+    async def level_count(self, query: LevelCountQuery, t: Translator) -> Reply:
+        """How many units reached one level, in every group asked, from the scores
+        (or shares) on record; the units without a published figure are said apart."""
+        ranking = query.ranking or self.catalog.default_ranking
+        year, problem = await self._resolve_year(ranking, query.year, t, "levels", query.group)
+        if problem or year is None:
+            return problem or Reply(t("error.no_data"))
+        summaries = [
+            s
+            for s in await self.rankings.level_summaries(ranking, year)
+            if query.group is None or s.group.code == query.group
+        ]
+        level = next((lv for s in summaries for lv in s.levels if lv.code == query.level), None)
+        if level is None:
+            return Reply(t("levels.count_no_bands", year=year) + "\n" + t("example.levels"))
+        name = esc(render.level_name(level, t))
+        total = sum(s.counts.get(level.code, 0) for s in summaries)
+        lines = [t("levels.count_title", count=total, level=name, year=year)]
+        for s in summaries:
+            lines.append(
+                t(
+                    "levels.count_group",
+                    group=esc(s.group.name(t.lang)),
+                    count=s.counts.get(level.code, 0),
+                    published=s.slice.unit_count - s.unpublished,
+                    size=s.slice.unit_count,
+                )
+            )
+        if any(s.unpublished for s in summaries):
+            lines.append(t("levels.count_unpublished"))
+        lines.append("")
+        lines.append(
+            render.source_line(
+                {s.slice.source for s in summaries},
+                max(s.slice.loaded_at for s in summaries),
+                t,
+            )
+        )
+        return Reply("\n".join(lines))
 
     async def years(self, t: Translator) -> Reply:
         lines = [t("years.title")]
@@ -543,3 +732,42 @@ class Answers:
             await self.rankings.store.people.set_language(user_id, choice.language)
         new = Translator(choice.language)
         return Reply(new("language.set"), language=choice.language)
+
+
+def fit_message(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Marked text cut to one Telegram message (UTF-16 code units), at a line end,
+    so never inside a tag or an entity."""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    lines: list[str] = []
+    used = 1  # the "…" that ends it
+    for line in text.split("\n"):
+        size = len(line.encode("utf-16-le")) // 2 + 1
+        if used + size > limit:
+            break
+        lines.append(line)
+        used += size
+    return "\n".join([*lines, "…"])
+
+
+def _names_all(matches: list[UnitRef], text: str) -> bool:
+    """Some match holds every word of `text` as a whole word of its name."""
+    words = set(expand(text).split())
+    return any(words <= set(expand(m.name).split()) for m in matches)
+
+
+def _close_words(text: str, name: str) -> bool:
+    """Every word typed is a word of the name or close to one ("xatt" / "xat"), and
+    they cover half the name or more: a near name that may be answered, not merely
+    suggested."""
+    name_words = expand(name).split()
+    covered: set[str] = set()
+    for word in expand(text).split():
+        close = (
+            [word] if word in name_words else difflib.get_close_matches(word, name_words, 1, 0.75)
+        )
+        if not close:
+            return False
+        covered.add(close[0])
+    # and most of the name: "dac" is close to "da", not to "TP. Đà Nẵng"
+    return 2 * len(covered) >= len(name_words)

@@ -13,8 +13,9 @@ from typing import Literal
 
 from bot.commands import BY_NAME
 from bot.commands import COMMANDS as TABLE
+from bot.questions import load_question_words, read_question, split_on, take
 from ranking.catalog import Catalog
-from ranking.text import fold
+from ranking.text import expand, fold
 
 DEFAULT_N = 10
 MAX_N = 100
@@ -25,25 +26,10 @@ COMMANDS: dict[str, str] = {name: command.key for name, command in BY_NAME.items
 # Commands a channel answers with a handler of its own (uploads, subscriptions, …)
 CHANNEL_COMMANDS = {c.key for c in TABLE if c.channel}
 EXPORT_FORMATS = {"csv": "csv", "xlsx": "xlsx", "excel": "xlsx"}
-# "Lào Cai xếp thứ mấy cả nước?": words that ask for the national ranking, and the
-# question words around the unit's name that are not part of it.
-NATIONAL_WORDS = ("ca nuoc", "toan quoc", "quoc gia")
-QUESTION_WORDS = (
-    "xep thu may",
-    "dung thu may",
-    "xep hang thu may",
-    "hang thu may",
-    "thu may",
-    "hang may",
-    "xep hang",
-    "dung",
-    "tren",
-    "trong",
-    "the nao",
-    "ra sao",
-    "bao nhieu",
-)
 MAX_COMPARE = 5
+# what an error quotes of the user's words: enough to recognise them, never a wall
+MAX_QUOTED_WORDS = 8
+MAX_QUOTED_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -67,6 +53,20 @@ class UnitQuery:
     text: str
     ranking: str | None = None
     year: int | None = None  # "… năm 2022": the card leads with that year
+    # "… đứng thứ mấy", "… bao nhiêu điểm": a question, answered with its place first
+    asks: str | None = None
+    said: str | None = None  # the message as typed, for quoting it back
+    bare: str | None = None  # the name without the group words around it, tried second
+
+
+@dataclass(frozen=True)
+class LevelCountQuery:
+    """ "bao nhiêu đơn vị đạt mức nâng cao [năm 2022] [huyện]": one level's count."""
+
+    level: str
+    year: int | None = None
+    ranking: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,7 @@ Parsed = (
     | UnitById
     | CompareQuery
     | LevelsQuery
+    | LevelCountQuery
     | ChartQuery
     | ExportQuery
     | HistoryChart
@@ -176,6 +177,21 @@ class Parser:
             ((tuple(alias.split()), code) for alias, code in catalog.ranking_aliases().items()),
             key=lambda pair: -len(pair[0]),
         )
+        self._words = load_question_words()
+        # questions are read with abbreviations spelled out: "tthc" is "thu tuc hanh chinh"
+        self._group_words = {
+            **{expand(alias): code for alias, code in catalog.group_aliases().items()},
+            **catalog.group_aliases(),
+        }
+        self._level_names = {
+            fold(name): level.code
+            for levels in catalog.band_schemes.values()
+            for level in levels
+            for name in (level.name_vi, level.name_en)
+        }
+        self.national = next(
+            (code for code, r in catalog.rankings.items() if "ca nuoc" in r.aliases), None
+        )
 
     def _scope(
         self, errors: list[UserError], unknown: list[str], group: str | None, ranking: str | None
@@ -199,7 +215,7 @@ class Parser:
             command = COMMANDS.get(name)
             if command is None:
                 return Invalid([UserError("parse.unknown_command", {"command": "/" + name})])
-            return self.command(command, rest)
+            return self._or_question(self.command(command, rest), command, f"{name} {rest}")
         if not private or not text:
             return None
         words = fold(text).split()
@@ -211,34 +227,101 @@ class Parser:
                 named.plain_text == "always"
                 or (named.plain_text == "alone" and len(words) == size)
             ):
-                return self.command(named.key, _original_tail(text, size))
-        national = self._national_question(words)
-        if national is not None:
-            return national
+                parsed = self.command(named.key, _original_tail(text, size))
+                return self._or_question(parsed, named.key, text)
+        question = self.question(text)
+        if question is not None:
+            return question
         return UnitQuery(text=text)
 
-    def _national_question(self, words: list[str]) -> Parsed | None:
-        """ "Lào Cai xếp thứ mấy cả nước?" → Lào Cai's card in the national ranking."""
-        folded = " " + " ".join(words) + " "
-        if not any(f" {w} " in folded for w in NATIONAL_WORDS):
-            return None
-        for phrase in (*NATIONAL_WORDS, *QUESTION_WORDS):
-            folded = folded.replace(f" {phrase} ", " ")
-        rest = folded.split()
-        year = None
-        for i, word in enumerate(rest):  # "… năm 2022", "… 2022"
-            if len(word) == 4 and word.isdigit() and int(word) in YEAR_RANGE:
-                year = int(word)
-                rest = [
-                    w for j, w in enumerate(rest) if j != i and not (j == i - 1 and w == "nam")
-                ]
-                break
-        national = next(
-            (code for code, r in self.catalog.rankings.items() if "ca nuoc" in r.aliases), None
+    def _or_question(self, parsed: Parsed, command: str, text: str) -> Parsed:
+        """A ranking command whose words are not all its own ("top 3 sở năm 2023",
+        "xếp hạng của đài phát thanh") read as the question it is, when it is one."""
+        if not isinstance(parsed, Invalid) or command not in ("top", "bottom", "levels"):
+            return parsed
+        if any(e.key != "parse.unknown_words" for e in parsed.errors):
+            return parsed  # a count or a year typed wrong: said as such
+        asked = self.question(text)
+        if isinstance(asked, RankingQuery | LevelCountQuery | CompareQuery):
+            return asked
+        if isinstance(asked, UnitQuery) and asked.asks not in ("lead", "last"):
+            return asked  # "xếp hạng của đài phát thanh": a unit's place
+        return parsed  # "/top 5 huyện Đâu": the words it did not understand, as typed
+
+    def question(self, text: str) -> Parsed | None:
+        """A question in natural words (data/questions.toml) → its query; None when
+        the message is only a name (the unit lookup takes it as it is)."""
+        q = read_question(
+            text, self._words, self._group_words, self.catalog.ranking_aliases(), self._level_names
         )
-        if not rest or national is None:
+        if "compare" in q.intents:
+            return self._compare_parts(q.parts)
+        year = q.years[0] if q.years else None
+        ranking = self.national if q.national else q.ranking
+        group = q.group if q.group in self.catalog.groups else None
+        if group and ranking and self.catalog.groups[group].ranking != ranking:
+            group = None  # "… cả nước": the provinces, whatever else was named
+        if group and not ranking:
+            ranking = self.catalog.groups[group].ranking
+        if q.groups_named > 1:
+            return Invalid([UserError("parse.two_groups")], "top", year, ranking)
+        if q.pending_group and q.intents & {"lead", "last"}:
+            # "xã nào đứng đầu" before any xã is on record: no unit that merely holds the word
+            typed = _typed_words(text)
+            said = " ".join(typed.get(w, w) for w in q.pending_group.split())
+            words = UserError("parse.unknown_words", {"words": quote_typed(said)})
+            return Invalid([words], "top", year, ranking)
+        # nothing but question words, groups, a level, a number and a year
+        only_words = not q.leftover
+        if q.level and only_words and not q.intents & {"lead", "last"}:
+            return LevelCountQuery(q.level, year, ranking, group)
+        if only_words and q.intents & {"lead", "last"}:
+            kind: Literal["top", "bottom"] = "top" if "lead" in q.intents else "bottom"
+            return RankingQuery(kind=kind, n=q.n or 1, group=group, year=year, ranking=ranking)
+        if only_words and (group or ranking) and (q.n or year):  # "5 huyện 2022"
+            return RankingQuery(n=q.n or DEFAULT_N, group=group, year=year, ranking=ranking)
+        if only_words and "count" in q.intents and not q.rest:
+            # "năm 2023 có bao nhiêu sở được công bố": every level's count and the rest
+            return LevelsQuery(year, ranking)
+        if only_words and q.n and "rank" in q.intents:  # "ai đứng thứ 2 khối huyện"
+            return RankingQuery(n=q.n, group=group, year=year, ranking=ranking)
+        if only_words and year and not q.rest:  # "2022"
+            return RankingQuery(year=year, ranking=ranking)
+        if not q.rest:
             return None
-        return UnitQuery(" ".join(rest), national, year)
+        asks = next(
+            (i for i in ("rank", "score", "level", "lead", "last") if i in q.intents),
+            "level" if q.level else None,  # "bát xát có đạt mức nâng cao không"
+        )
+        if not (asks or year or q.national or q.province):
+            # a name alone: looked up as typed, or as spelled out ("department of finance"),
+            # or without the place said after it
+            if q.rewritten or q.unplaced:
+                return UnitQuery(
+                    " ".join(q.rest), said=text, bare=" ".join(q.unplaced or []) or None
+                )
+            return None
+        if (q.national or q.province) and self.national:
+            return UnitQuery(" ".join(q.rest), self.national, year, asks or "rank", text)
+        bare = " ".join(q.leftover) if q.leftover != q.rest else None
+        if bare is None and q.unplaced:
+            bare = " ".join(q.unplaced)
+        if group and ranking != self.catalog.default_ranking and bare:
+            # "lào cai đứng thứ bao nhiêu trong 34 tỉnh": the name, in that group's ranking
+            return UnitQuery(bare, ranking, year, asks or "rank", text)
+        # "thành phố lào cai … trong khối huyện": the name without the group, if need be
+        return UnitQuery(" ".join(q.rest), None, year, asks or "rank", text, bare)
+
+    def _compare_parts(self, parts: list[str]) -> Parsed:
+        if not parts:
+            return Invalid([UserError("parse.compare_missing")], "compare")
+        if len(parts) == 1 and len(parts[0].split()) < 2:
+            return Invalid(
+                [UserError("parse.compare_one", {"unit": quote_typed(parts[0])})], "compare"
+            )
+        if len(parts) > MAX_COMPARE:
+            return Invalid([UserError("parse.compare_too_many", {"max": MAX_COMPARE})], "compare")
+        return CompareQuery(parts)
 
     def command(self, command: str, rest: str) -> Parsed:
         if command in CHANNEL_COMMANDS:
@@ -263,13 +346,10 @@ class Parser:
         if command == "compare":
             parts = [p.strip() for p in re.split(r"[,;\n]|\s+(?:và|va|vs|với|voi)\s+", rest)]
             parts = [p for p in parts if p]
-            if len(parts) < 1:
-                return Invalid([UserError("parse.compare_missing")], "compare")
-            if len(parts) > MAX_COMPARE:
-                return Invalid(
-                    [UserError("parse.compare_too_many", {"max": MAX_COMPARE})], "compare"
-                )
-            return CompareQuery(parts)
+            if len(parts) == 1:  # "bac ha and bat xat": the other separators of questions
+                split = split_on(expand(rest).split(), self._words.separators)
+                parts = [" ".join(p) for p in split] if len(split) > 1 else parts
+            return self._compare_parts(parts)
         if command == "levels":
             return self._levels(rest)
         if command in ("chart", "export"):
@@ -321,10 +401,20 @@ class Parser:
         return rest, group, ranking, errors
 
     def _ranking(self, command: str, rest: str) -> Parsed:
-        words, group, ranking, errors = self._take_aliases(fold(rest).split())
+        typed = _typed_words(rest)
+        # "/top 3 provinces nationally": the national words of questions name its ranking
+        words, national = take(
+            _without_year_words(fold(rest).split()), self._words.intents.get("national", [])
+        )
+        words, group, ranking, errors = self._take_aliases(words)
+        if national and ranking is None and group is None:
+            ranking = self.national
         n: int | None = None
         year: int | None = None
         unknown: list[str] = []
+        # "-5" folds to "5": a minus typed before a count is its own mistake
+        for negative in dict.fromkeys(re.findall(r"(?<![\w-])-\d+", rest)):
+            errors.append(UserError("parse.negative_n", {"value": negative, "n": negative[1:]}))
         for word in words:
             if word.isdigit():
                 value = int(word)
@@ -334,13 +424,17 @@ class Parser:
                     year = value
                 elif 1 <= value <= MAX_N and n is None:
                     n = value
+                elif value == n:  # "/top 5 5": said twice
+                    errors.append(UserError("parse.repeated_n", {"value": word}))
+                elif 1 <= value <= MAX_N:
+                    errors.append(UserError("parse.two_ns", {"first": n or "", "value": word}))
                 else:
                     errors.append(UserError("parse.bad_n", {"value": word, "max": MAX_N}))
             else:
-                unknown.append(word)
-        ranking = self._scope(errors, unknown, group, ranking)
+                unknown.append(typed.get(word, word))
+        ranking = self._scope(errors, _unique_words(unknown), group, ranking)
         if errors:
-            return Invalid(errors, command, year, ranking)
+            return Invalid(_unique_errors(errors), command, year, ranking)
         return RankingQuery(
             kind="bottom" if command == "bottom" else "top",
             n=n or DEFAULT_N,
@@ -352,23 +446,36 @@ class Parser:
     def _unit(self, rest: str) -> Parsed:
         words = rest.split()
         ranking = None
+        year = None
+        # a year at the end: "/donvi so giao duc 2022", "… nam 2022"
+        if len(words) > 1 and words[-1].isdigit() and int(words[-1]) in YEAR_RANGE:
+            year, words = int(words[-1]), words[:-1]
+            if len(words) > 1 and fold(words[-1]) in ("nam", "year"):
+                words = words[:-1]
         # an explicit ranking code at the end: "/donvi lao cai dti"
         if len(words) > 1 and (code := self.catalog.ranking_aliases().get(fold(words[-1]))):
             ranking, words = code, words[:-1]
         if not words:
             return Invalid([UserError("parse.unit_missing")], "unit")
-        return UnitQuery(" ".join(words), ranking)
+        asked = self.question(" ".join(words))
+        if isinstance(asked, UnitQuery) and asked.asks:  # "/donvi so tai chinh dung thu may"
+            return UnitQuery(
+                asked.text, ranking or asked.ranking, year or asked.year, asked.asks, rest
+            )
+        return UnitQuery(" ".join(words), ranking, year)
 
     def _groups_query(self, rest: str) -> Parsed:
         year = None
-        errors: list[UserError] = []
+        typed = _typed_words(rest)
+        unknown: list[str] = []
         for word in fold(rest).split():
             if word.isdigit() and int(word) in YEAR_RANGE:
                 year = int(word)
             elif word != "nam":  # "/nhom nam 2025"
-                errors.append(UserError("parse.unknown_words", {"words": word}))
-        if errors:
-            return Invalid(errors, "groups")
+                unknown.append(typed.get(word, word))
+        if unknown:
+            words = ", ".join(_unique_words(unknown))
+            return Invalid([UserError("parse.unknown_words", {"words": words})], "groups")
         return GroupsQuery(year)
 
     def _levels(self, rest: str) -> Parsed:
@@ -388,7 +495,8 @@ class Parser:
     def _media(self, command: str, rest: str) -> Parsed:
         """ "/bieudo huyen 2022", "/xuat 2022 csv", "/bieudo dti": group, ranking, year
         (and for /xuat the format) in any order."""
-        words, group, ranking, errors = self._take_aliases(fold(rest).split())
+        typed = _typed_words(rest)
+        words, group, ranking, errors = self._take_aliases(_without_year_words(fold(rest).split()))
         year: int | None = None
         fmt: Literal["xlsx", "csv"] = "xlsx"
         unknown: list[str] = []
@@ -400,13 +508,59 @@ class Parser:
             elif command == "export" and word in EXPORT_FORMATS:
                 fmt = "csv" if EXPORT_FORMATS[word] == "csv" else "xlsx"
             else:
-                unknown.append(word)
-        ranking = self._scope(errors, unknown, group, ranking)
+                unknown.append(typed.get(word, word))
+        ranking = self._scope(errors, _unique_words(unknown), group, ranking)
         if errors:
-            return Invalid(errors, command, year, ranking)
+            return Invalid(_unique_errors(errors), command, year, ranking)
         if command == "chart":
             return ChartQuery(group, year, ranking)
         return ExportQuery(group, year, ranking, fmt)
+
+
+def _without_year_words(words: list[str]) -> list[str]:
+    """ "năm 2022" is the year 2022: its own word goes."""
+    return [
+        w
+        for i, w in enumerate(words)
+        if not (
+            w in ("nam", "year")
+            and i + 1 < len(words)
+            and words[i + 1].isdigit()
+            and int(words[i + 1]) in YEAR_RANGE
+        )
+    ]
+
+
+def _typed_words(text: str) -> dict[str, str]:
+    """Folded word → the word as the user typed it ("nam" → "năm")."""
+    typed: dict[str, str] = {}
+    for token in text.split():
+        for word in fold(token).split():
+            typed.setdefault(word, token)
+    return typed
+
+
+def quote_typed(text: str) -> str:
+    """User text short enough to quote back in one line."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_QUOTED_CHARS else text[: MAX_QUOTED_CHARS - 1] + "…"
+
+
+def _unique_words(words: list[str]) -> list[str]:
+    """Each word once (200 repeats are one mistake), at most a few, each short."""
+    unique = list(dict.fromkeys(words))
+    shown = [quote_typed(w) for w in unique[:MAX_QUOTED_WORDS]]
+    if len(unique) > MAX_QUOTED_WORDS:
+        shown.append("…")
+    return shown
+
+
+def _unique_errors(errors: list[UserError]) -> list[UserError]:
+    """One line per distinct problem: a word repeated 200 times is said once."""
+    seen: dict[tuple[str, tuple[tuple[str, str | int], ...]], UserError] = {}
+    for error in errors:
+        seen.setdefault((error.key, tuple(sorted(error.params.items()))), error)
+    return list(seen.values())
 
 
 def _original_tail(text: str, skip_words: int) -> str:

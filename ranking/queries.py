@@ -488,8 +488,9 @@ def _pages(
         starts = list(range(0, len(records), PAGE_SIZE))
     else:
         starts = sorted({max(0, end - PAGE_SIZE) for end in range(len(records), 0, -PAGE_SIZE)})
+    starts = starts or [0]  # a group with no published row still has one (empty) page
     ends = [*starts[1:], len(records)]
-    chunks = [records[a:b] for a, b in zip(starts, ends, strict=True)] or [[]]
+    chunks = [records[a:b] for a, b in zip(starts, ends, strict=True)]
     spans = []
     for i, chunk in enumerate(chunks):
         lo = first if i == 0 else chunk[0].rank

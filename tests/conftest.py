@@ -15,6 +15,7 @@ from ranking.catalog import DATA_DIR, Catalog, load_catalog
 from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
+from tests.support.corpus import SHARE
 
 settings.register_profile("default", max_examples=200, deadline=None)
 settings.register_profile(
@@ -64,3 +65,13 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 async def rankings(store: Store, catalog: Catalog) -> Rankings:
     await load_shipped_data(store, catalog)
     return Rankings(store, catalog)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The share of the question corpus answered right, in every run that asked it."""
+    share = terminalreporter.config.stash.get(SHARE, None)
+    if share is not None:
+        right, asked = share
+        terminalreporter.write_line(
+            f"question corpus: {right}/{asked} answered right ({100 * right / asked:.1f} %)"
+        )

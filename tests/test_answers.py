@@ -147,7 +147,7 @@ async def test_near_miss_suggests(rankings: Rankings) -> None:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("/top 10 xyz 1999", ["Không hiểu: «xyz»", "Chưa có dữ liệu năm 1999", "2022", "huyen"]),
+        ("/top 10 xyz 1999", ["Bot chưa hiểu «xyz»", "Chưa có dữ liệu năm 1999", "2022", "huyen"]),
         ("/top 0 huyen", ["Số lượng «0» không hợp lệ", "1 đến 100"]),
         ("/top 101", ["Số lượng «101» không hợp lệ"]),
         ("/top 5 1999", ["Chưa có dữ liệu năm 1999", "Các năm có dữ liệu: 2022"]),
@@ -224,7 +224,7 @@ def test_ask_cli_user_error_exits_zero_without_traceback(tmp_path: Path) -> None
     done = run_ask("/top 10 xyz 1999", db=tmp_path / "db.sqlite3")
     assert done.returncode == 0
     assert "Traceback" not in done.stdout + done.stderr
-    assert "Không hiểu" in done.stdout
+    assert "Bot chưa hiểu" in done.stdout
 
 
 def test_ask_console_reads_until_eof(tmp_path: Path) -> None:

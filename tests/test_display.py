@@ -10,6 +10,7 @@ import pytest
 from bot.answers import Answers
 from bot.i18n import Translator
 from bot.reply import to_plain
+from ranking import queries
 from ranking.queries import Rankings
 from ranking.sources import published_on
 
@@ -171,3 +172,12 @@ async def test_announcements_show_figures_as_printed(rankings: Rankings) -> None
     )
     assert "2. Ban Tuyên giáo Tỉnh uỷ — 402,00 (53,60 %) · Nâng cao" in text
     assert "do bot tính từ điểm" in text
+
+
+def test_a_group_with_no_published_row_is_one_empty_page() -> None:
+    # Found by a corpus question on a slice with nothing published in the range asked:
+    # the pager used to fail on zip(strict=True) instead of giving one empty page.
+    for kind in ("top", "bottom"):
+        chunks, spans = queries._pages([], 1, 10, kind)
+        assert chunks == [[]]
+        assert spans == [(1, 10)]

@@ -193,11 +193,11 @@ async def test_national_dti_chart_has_no_levels(running: Bot) -> None:
 
 async def test_bad_chart_and_export_arguments_get_a_short_message(running: Bot) -> None:
     for text, needles in [
-        ("/bieudo xyz", ["Không hiểu: «xyz».", "Nhóm hợp lệ:", "Ví dụ: /bieudo huyen 2022"]),
+        ("/bieudo xyz", ["Bot chưa hiểu «xyz».", "Nhóm hợp lệ:", "Ví dụ: /bieudo huyen 2022"]),
         ("/bieudo huyen 1999", ["Chưa có dữ liệu năm 1999", "Ví dụ: /bieudo huyen 2022"]),
         ("/bieudo dti huyen", ["Nhóm huyen không thuộc bảng xếp hạng đã chọn."]),
         ("/xuat 2021", ["Chưa có dữ liệu năm 2021. Các năm có dữ liệu: 2022", "/xuat 2022"]),
-        ("/xuat pdf", ["Không hiểu: «pdf».", "Ví dụ: /xuat 2022"]),
+        ("/xuat pdf", ["Bot chưa hiểu «pdf».", "Ví dụ: /xuat 2022"]),
         ("/export huyen 2022 2023", ["Chỉ chọn một năm trong một lệnh."]),
         ("/bieudo@laocai_cds_bot 1999", ["Chưa có dữ liệu năm 1999"]),
     ]:

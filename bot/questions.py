@@ -1,0 +1,252 @@
+"""What a plain-text question asks, read with the words of data/questions.toml.
+
+Officials ask "huyện nào đứng đầu", "sở tài chính đứng thứ mấy", "bac ha nam 2022",
+"5 huyện đứng đầu năm 2022", "bao nhiêu đơn vị đạt mức nâng cao", "so sánh bắc hà
+và bát xát", "where does lao cai rank nationally?". The question words are data;
+this module only takes them out of the message, longest phrase first and as whole
+words, and says what is left: a unit's name, or group words. `bot.parsing` turns
+the result into a query. Pure functions, no data on record needed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from ranking.catalog import DATA_DIR
+from ranking.text import expand, fold
+
+YEARS = range(1900, 2101)
+MAX_N = 100
+
+Phrase = tuple[str, ...]
+INTENTS = ("count", "rank", "score", "level", "lead", "last")
+
+
+def _phrases(items: list[str]) -> list[Phrase]:
+    """Folded word tuples, longest first, without repeats."""
+    unique = {tuple(fold(item).split()) for item in items if fold(item)}
+    return sorted(unique, key=lambda p: (-len(p), p))
+
+
+@dataclass(frozen=True)
+class QuestionWords:
+    intents: dict[str, list[Phrase]]
+    province: list[Phrase]
+    separators: list[Phrase]
+    year: list[Phrase]
+    filler: list[Phrase]
+    group_words: dict[Phrase, str]
+    pending_groups: list[Phrase]
+    soft_filler: list[Phrase]
+    place: list[Phrase]
+    rewrites: list[tuple[Phrase, Phrase]]
+
+
+def parse_question_words(raw: dict[str, object]) -> QuestionWords:
+    intents: dict[str, list[str]] = raw["intents"]  # type: ignore[assignment]
+    words: dict[str, list[str]] = raw["words"]  # type: ignore[assignment]
+    groups: dict[str, str] = raw.get("group_words", {})  # type: ignore[assignment]
+    rewrites: dict[str, str] = raw.get("rewrites", {})  # type: ignore[assignment]
+    return QuestionWords(
+        intents={name: _phrases(items) for name, items in intents.items()},
+        province=_phrases(words.get("province", [])),
+        separators=_phrases(words.get("separators", [])),
+        year=_phrases(words.get("year", [])),
+        filler=_phrases(words.get("filler", [])),
+        group_words={tuple(fold(k).split()): v for k, v in groups.items()},
+        pending_groups=_phrases(words.get("pending_groups", [])),
+        soft_filler=_phrases(words.get("soft_filler", [])),
+        place=_phrases(words.get("place", [])),
+        # read after abbreviations are spelled out, as the words they meet are
+        rewrites=sorted(
+            ((tuple(expand(k).split()), tuple(expand(v).split())) for k, v in rewrites.items()),
+            key=lambda pair: -len(pair[0]),
+        ),
+    )
+
+
+@cache
+def load_question_words(path: Path = DATA_DIR / "questions.toml") -> QuestionWords:
+    with path.open("rb") as fh:
+        return parse_question_words(tomllib.load(fh))
+
+
+@dataclass
+class Question:
+    """What is left of a message once the question words are taken out."""
+
+    intents: set[str] = field(default_factory=set)
+    years: list[int] = field(default_factory=list)
+    n: int | None = None
+    national: bool = False
+    province: bool = False
+    level: str | None = None  # a level's code, named in the question
+    group: str | None = None
+    ranking: str | None = None
+    groups_named: int = 0
+    rest: list[str] = field(default_factory=list)  # group words kept: "huyen bac ha"
+    leftover: list[str] = field(default_factory=list)  # what no group word explains
+    parts: list[str] = field(default_factory=list)  # a comparison's units
+    rewritten: bool = False  # an English name or a short form was spelled out
+    pending_group: str | None = None  # a group word of groups not on record yet ("xã")
+    unplaced: list[str] | None = None  # the name without a place said after it
+
+
+def _at(words: list[str], i: int, phrase: Phrase) -> bool:
+    return tuple(words[i : i + len(phrase)]) == phrase
+
+
+def rewrite(words: list[str], rewrites: list[tuple[Phrase, Phrase]]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        hit = next(((old, new) for old, new in rewrites if _at(words, i, old)), None)
+        if hit:
+            out.extend(hit[1])
+            i += len(hit[0])
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def take(words: list[str], phrases: list[Phrase]) -> tuple[list[str], list[Phrase]]:
+    """`words` without every phrase found (longest first), and the phrases found."""
+    rest: list[str] = []
+    found: list[Phrase] = []
+    i = 0
+    while i < len(words):
+        hit = next((p for p in phrases if _at(words, i, p)), None)
+        if hit:
+            found.append(hit)
+            i += len(hit)
+        else:
+            rest.append(words[i])
+            i += 1
+    return rest, found
+
+
+def split_on(words: list[str], separators: list[Phrase]) -> list[list[str]]:
+    parts: list[list[str]] = [[]]
+    i = 0
+    while i < len(words):
+        hit = next((p for p in separators if _at(words, i, p)), None)
+        if hit:
+            parts.append([])
+            i += len(hit)
+        else:
+            parts[-1].append(words[i])
+            i += 1
+    return [p for p in parts if p]
+
+
+def read_question(
+    text: str,
+    qw: QuestionWords,
+    group_aliases: dict[str, str],
+    ranking_aliases: dict[str, str],
+    level_names: dict[str, str],
+) -> Question:
+    """Take the question words out of `text`; see `Question` for what is left."""
+    q = Question()
+    # abbreviations spelled out first ("GD&ĐT", "UBND", "tp"), as the unit lookup does;
+    # "top3" is "top 3"
+    spelled = expand(re.sub(r"(?i)\b(top|cuoi|bottom)(\d)", r"\1 \2", text)).split()
+    words = rewrite(spelled, qw.rewrites)
+    q.rewritten = words != spelled
+    comma_parts = [expand(p) for p in text.split(",")]  # "so sánh A, B, C"
+    # the year, with its own word before it ("năm 2022")
+    kept: list[str] = []
+    for word in words:
+        if len(word) == 4 and word.isdigit() and int(word) in YEARS:
+            q.years.append(int(word))
+            for phrase in qw.year:
+                if tuple(kept[-len(phrase) :]) == phrase:
+                    del kept[-len(phrase) :]
+                    break
+        else:
+            kept.append(word)
+    words = kept
+    # a comparison: "so sánh A và B", "A vs B" ("vs" both asks and separates)
+    asking = [p for p in qw.intents.get("compare", []) if p not in qw.separators]
+    if any(_at(words, i, p) for i in range(len(words)) for p in qw.intents.get("compare", [])):
+        q.intents.add("compare")
+        if len(comma_parts) > 1:
+            after = [take(rewrite(p.split(), qw.rewrites), asking)[0] for p in comma_parts]
+            # "so sánh 3 huyện bắc hà, bát xát, văn bàn": the count is not a name
+            q.parts = [" ".join(w for w in p if not w.isdigit()) for p in after]
+            q.parts = [p for p in q.parts if p]
+        else:
+            q.parts = [" ".join(p) for p in split_on(take(words, asking)[0], qw.separators)]
+        # "bát xát hơn bắc hà không": the question's own words are no part of a name
+        q.parts = [" ".join(take(p.split(), qw.filler)[0]) for p in q.parts]
+        q.parts = [p for p in q.parts if p]
+        return q
+    words, national = take(words, qw.intents.get("national", []))
+    q.national = bool(national)
+    # every intent's phrases at once, longest first: "thứ mấy" is a rank, not "mấy"
+    said = {p: name for name in INTENTS for p in qw.intents.get(name, [])}
+    words, found = take(words, sorted(said, key=lambda p: (-len(p), p)))
+    q.intents.update(said[p] for p in found)
+    levels = sorted(
+        ((tuple(name.split()), code) for name, code in level_names.items()),
+        key=lambda pair: -len(pair[0]),
+    )
+    words, named_levels = take(words, [p for p, _ in levels])
+    if named_levels:
+        q.level = dict(levels)[named_levels[0]]
+    # what the rest names: groups, a ranking, or a unit
+    # the question words' own group words win over the catalog's ("tỉnh nào": every grouping)
+    table = {tuple(a.split()): c for a, c in group_aliases.items()} | qw.group_words
+    groups = sorted(table.items(), key=lambda pair: -len(pair[0]))
+    rankings = sorted(
+        ((tuple(a.split()), c) for a, c in ranking_aliases.items()), key=lambda p: -len(p[0])
+    )
+    i = 0
+    while i < len(words):
+        hit_g = next(((p, c) for p, c in groups if _at(words, i, p)), None)
+        hit_r = next(((p, c) for p, c in rankings if _at(words, i, p)), None)
+        hit_f = next((p for p in [*qw.filler, *qw.soft_filler] if _at(words, i, p)), None)
+        hit_p = next((p for p in qw.pending_groups if _at(words, i, p)), None)
+        best = max(len(hit_g[0]) if hit_g else 0, len(hit_r[0]) if hit_r else 0)
+        if hit_g and len(hit_g[0]) == best and hit_g[1].startswith("ranking:"):
+            q.ranking = hit_g[1].removeprefix("ranking:")
+            i += best
+        elif hit_g and len(hit_g[0]) == best:
+            if q.group != hit_g[1]:
+                q.groups_named += 1
+            q.group = hit_g[1]
+            i += best
+        elif hit_r and len(hit_r[0]) == best:
+            q.ranking = hit_r[1]
+            i += best
+        elif words[i].isdigit():  # a count ("5 huyện"), unless a group's ("34 tỉnh")
+            if 1 <= int(words[i]) <= MAX_N and q.n is None:
+                q.n = int(words[i])
+            i += 1
+        elif hit_p:
+            q.pending_group = " ".join(hit_p)
+            q.leftover.extend(hit_p)
+            i += len(hit_p)
+        elif hit_f:
+            i += len(hit_f)
+        else:
+            q.leftover.append(words[i])
+            i += 1
+    rest, _ = take([w for w in words if not w.isdigit()], qw.filler)
+    # "tỉnh lào cai", "province of lao cai": the province, not the city
+    leading = next((p for p in qw.province if _at(rest, 0, p)), None)
+    if leading and len(rest) > len(leading):
+        q.province = True
+        rest = rest[len(leading) :]
+    q.rest = rest
+    # "đài phát thanh truyền hình lào cai": the name without the place after it
+    trailing = next(
+        (p for p in qw.place if len(rest) > len(p) and tuple(rest[-len(p) :]) == p), None
+    )
+    q.unplaced = rest[: -len(trailing)] if trailing else None
+    return q
