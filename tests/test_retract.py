@@ -78,6 +78,8 @@ async def test_undo_mid_broadcast_stops_it_and_corrects_those_it_reached(
         assert counts == {"sent": len(reached)}
         left = await store.outbox.announcement_status(announcement["id"])
         assert left == {"sent": len(reached), "cancelled": len(GROUPS) - len(reached)}, left
+        status = plain(await bot.say("/trangthai", user_id=ADMIN))
+        assert "đính chính một thông báo đã thu hồi" in status, status
         # the admin is told how many
         text = plain(done)
         assert f"{len(GROUPS) - len(reached)} tin chưa gửi đã huỷ" in text, text

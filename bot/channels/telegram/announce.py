@@ -229,11 +229,12 @@ async def status_command(update: Update, context: BotContext) -> None:
         return
     announcement_id, kind, version_id, created_at = latest
     counts = await store.outbox.announcement_status(announcement_id)
-    what = (
-        t("announce.status_version", version=version_id)
-        if kind == "version"
-        else t("announce.status_text")
-    )
+    if kind == "version":
+        what = t("announce.status_version", version=version_id)
+    elif kind == "correction":
+        what = t("announce.status_correction")
+    else:
+        what = t("announce.status_text")
     await message.reply_html(
         t(
             "announce.status",
