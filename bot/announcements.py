@@ -7,6 +7,7 @@ bot's outbox worker sends what is queued.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from bot import render
 from bot.i18n import Translator
@@ -14,6 +15,8 @@ from bot.reply import esc
 from bot.splitting import split_marked
 from ranking.catalog import Catalog
 from ranking.queries import Rankings
+from ranking.store import Retraction
+from ranking.store.outbox import Groups, Texts
 from ranking.text import fold
 
 log = logging.getLogger("rankbot.announce")
@@ -24,22 +27,29 @@ MESSAGE_ENTITIES = 90
 
 
 async def queue_version(rankings: Rankings, version_id: int, created_by: int | None) -> int | None:
-    """Queue what `version_id` published for every subscriber who follows one of its
-    groups, each in their language and groups; None when it published nothing.
-    Calling it twice for a version queues nothing more. Needs no Telegram: the
-    CLI import queues here too, and the running bot's worker sends it."""
+    """Give `version_id`'s announcement its texts and queue it, for every subscriber
+    who follows one of its groups, each in their language and groups; None when it
+    published nothing. A version published since migration 8 has its announcement
+    and deliveries already (written with it, ranking/publishing.py); an older one
+    gets them here. Calling it twice for a version queues nothing more. Needs no
+    Telegram: the CLI import queues here too, and the running bot's worker sends it."""
     store = rankings.store
     published = await store.scores.version_groups(version_id)
     if not published:
         return None
     match = {group for _, _, group, _ in published}
-    texts: dict[tuple[tuple[str, ...] | None, str], str] = {}
-    for _, _, groups, lang in await store.outbox.subscriptions():
-        followed = match if groups is None else match & set(groups)
-        if followed and (groups, lang) not in texts:
-            texts[(groups, lang)] = await version_text(
-                rankings, published, followed, Translator(lang), version_id
-            )
+    found = await store.outbox.version_announcement(version_id)
+    if found is not None:
+        announcement_id, state = found
+        if state == "preparing":
+            audience = await store.outbox.audience(announcement_id)
+            texts = await version_texts(rankings, published, match, audience, version_id)
+            fallback = await version_text(rankings, published, match, Translator("vi"), version_id)
+            if await store.outbox.ready(announcement_id, fallback, texts):
+                log.info("announcement %s queued for version %s", announcement_id, version_id)
+        return announcement_id
+    audience = {(groups, lang) for _, _, groups, lang in await store.outbox.subscriptions()}
+    texts = await version_texts(rankings, published, match, audience, version_id)
     fallback = await version_text(rankings, published, match, Translator("vi"), version_id)
     announcement_id, created = await store.outbox.create_announcement(
         "version",
@@ -52,6 +62,75 @@ async def queue_version(rankings: Rankings, version_id: int, created_by: int | N
     if created:
         log.info("announcement %s queued for version %s", announcement_id, version_id)
     return announcement_id
+
+
+async def version_texts(
+    rankings: Rankings,
+    published: list[tuple[str, int, str, str]],
+    match: set[str],
+    audience: set[tuple[Groups, str]],
+    version_id: int,
+) -> Texts:
+    """One text per (followed groups, language) of the audience."""
+    texts: Texts = {}
+    for groups, lang in audience:
+        followed = match if groups is None else match & set(groups)
+        if followed:
+            texts[(groups, lang)] = await version_text(
+                rankings, published, followed, Translator(lang), version_id
+            )
+    return texts
+
+
+def correction_text(t: Translator, version_id: int | None) -> str:
+    return t("announce.correction", version=version_id if version_id is not None else "?")
+
+
+async def finish_announcements(rankings: Rankings) -> list[int]:
+    """At start: every announcement written but not given its texts (the process
+    died between a version's commit and its rendering, or a migration wrote it) is
+    rendered and queued now. Returns their ids."""
+    store = rankings.store
+    done = []
+    for announcement_id, kind, version_id, corrects in await store.outbox.preparing():
+        if kind == "version" and version_id is not None:
+            await queue_version(rankings, version_id, None)
+        elif kind == "correction":
+            await ready_correction(rankings, announcement_id, corrects)
+        done.append(announcement_id)
+    if done:
+        log.warning("announcements %s were not yet queued at the last stop: queued now", done)
+    return done
+
+
+async def ready_correction(rankings: Rankings, announcement_id: int, corrects: int | None) -> bool:
+    """The one short correction to the chats a retracted announcement reached, each in
+    its language."""
+    store = rankings.store
+    retracted = await store.outbox.announcement_version(corrects) if corrects else None
+    texts = {
+        (groups, lang): correction_text(Translator(lang), retracted)
+        for groups, lang in await store.outbox.audience(announcement_id)
+    }
+    return await store.outbox.ready(
+        announcement_id, correction_text(Translator("vi"), retracted), texts
+    )
+
+
+async def ready_retractions(rankings: Rankings, retracted: Sequence[Retraction]) -> None:
+    """After the commit that retracted them: their corrections, queued."""
+    for r in retracted:
+        if r.correction is not None:
+            await ready_correction(rankings, r.correction, r.announcement_id)
+
+
+def retraction_lines(retracted: Sequence[Retraction], t: Translator) -> list[str]:
+    """What the admins are told of announcements a publish or an undo withdrew."""
+    return [
+        t("announce.retracted", version=r.version_id, cancelled=r.cancelled, reached=r.reached)
+        for r in retracted
+        if r.cancelled or r.reached
+    ]
 
 
 async def version_text(

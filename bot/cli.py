@@ -14,7 +14,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.announcements import queue_version
+from bot.announcements import (
+    finish_announcements,
+    queue_version,
+    ready_retractions,
+    retraction_lines,
+)
 from bot.answers import Answers
 from bot.backup import BackupError, refuse_damaged
 from bot.backup import restore as restore_backup
@@ -53,7 +58,9 @@ async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
     try:
         catalog = load_catalog()
         await load_shipped_data(store, catalog, settings.data_dir)
-        yield Rankings(store, catalog)
+        rankings = Rankings(store, catalog)
+        await finish_announcements(rankings)  # a crash may have left one unrendered
+        yield rankings
     finally:
         await store.close()
 
@@ -223,8 +230,12 @@ def import_file(
                 return 0
             version = published.version_id
             print(t("import.done", version=version))
-            # The running bot's outbox picks this up (it re-reads the queue every minute).
+            # Written with the version; its texts now. The running bot's outbox picks
+            # it up (it re-reads the queue every minute).
             announcement = await queue_version(rankings, version, None)
+            await ready_retractions(rankings, published.retracted)
+            for line in retraction_lines(published.retracted, t):
+                print(to_plain(line))
             if announcement is not None:
                 waiting = await rankings.store.outbox.announcement_status(announcement)
                 if waiting.get("pending"):

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.announcements import finish_announcements
 from bot.answers import Answers
 from bot.backup import refuse_damaged
 from bot.logs import RedactingFilter, setup_logging
@@ -235,7 +236,9 @@ async def serve(settings: Settings, redacting: RedactingFilter) -> int:
         loaded = await load_shipped_data(store, catalog, settings.data_dir)
         if loaded:
             log.info("loaded shipped data: %s", ", ".join(loaded))
-        service = Service(settings, store, Answers(Rankings(store, catalog)), redacting)
+        rankings = Rankings(store, catalog)
+        await finish_announcements(rankings)  # a crash may have left one unrendered
+        service = Service(settings, store, Answers(rankings), redacting)
         code = await service.start_all()
         if code:
             return code

@@ -15,7 +15,7 @@ from typing import Literal
 
 from ranking.catalog import DATA_DIR, Catalog
 from ranking.importer import Dataset, read_and_validate, sha256
-from ranking.store import AlreadyImported, NewLink, Store
+from ranking.store import AlreadyImported, NewLink, Retraction, Store, VersionInfo
 
 Known = Literal["ever", "live"]
 
@@ -34,6 +34,8 @@ class Upload:
 class Published:
     version_id: int
     upload: Upload
+    announcement_id: int | None = None  # 'preparing' until its texts are rendered
+    retracted: tuple[Retraction, ...] = ()  # announcements of versions it replaced
 
     @property
     def years(self) -> list[int]:
@@ -61,6 +63,7 @@ async def publish(
     aliases: dict[tuple[str, str], str] | None = None,
     claim: str | None = None,
     unless_known: Known | None = None,
+    announce: bool = True,
 ) -> Published:
     """Read, validate and publish `data`: `read_upload` then `publish_upload`."""
     upload = await read_upload(data, file_name, catalog)
@@ -71,6 +74,7 @@ async def publish(
         aliases=aliases,
         claim=claim,
         unless_known=unless_known,
+        announce=announce,
     )
 
 
@@ -82,9 +86,15 @@ async def publish_upload(
     aliases: dict[tuple[str, str], str] | None = None,
     claim: str | None = None,
     unless_known: Known | None = None,
+    announce: bool = True,
 ) -> Published:
-    """Write the version, point its slices current and add its audit line, in one
-    transaction: all of it lands, or none of it.
+    """Write the version, point its slices current, add its audit line and (with
+    `announce`, when it publishes scores) its announcement with one delivery per
+    subscriber, in one transaction: all of it lands, or none of it. The
+    announcement's texts need the version visible: the caller renders them after
+    the commit (bot/announcements.py), and start-up renders any a crash left.
+    Announcements of versions it replaces that are still being sent are
+    retracted in the same transaction.
 
     `aliases`: (ranking, new name key) → the key on record an admin confirmed is the
     same unit. `claim`: a pending confirmation marked done in the same transaction
@@ -93,9 +103,16 @@ async def publish_upload(
     was ever recorded ("ever") or is live ("live"), checked inside the transaction.
     """
     links = await links_in_rankings(store, upload.dataset.links, upload.default_ranking)
+    slices = upload.dataset.slices
+    groups = {s.group_code for s in slices} if announce else set()
+    announcement_id = None
+    retracted: list[Retraction] = []
     async with store.write() as db:
         if claim is not None:
             await store.people.claim(db, claim)
+        replaced = await store.outbox.current_versions(
+            db, [(s.ranking, s.year, s.group_code) for s in slices] if groups else []
+        )
         version_id = await store.scores.insert_version(
             db,
             upload.dataset.slices,
@@ -111,9 +128,28 @@ async def publish_upload(
         await store.people.insert_audit(
             db, uploaded_by, "import", f"version {version_id} {upload.file_name}"
         )
-        # (The version's announcement can join this transaction too: the outbox
-        # writes with the same `db`.)
-    return Published(version_id, upload)
+        if groups:
+            announcement_id = await store.outbox.prepare_version(
+                db, version_id, groups, created_by=uploaded_by
+            )
+            retracted = await store.outbox.retract_replaced(db, replaced - {version_id})
+    return Published(version_id, upload, announcement_id, tuple(retracted))
+
+
+async def undo_latest(
+    store: Store, *, undone_by: int | None, expect: int | None = None, claim: str | None = None
+) -> tuple[VersionInfo, Retraction | None] | None:
+    """Undo the newest version, add the undo's audit line and retract its
+    announcement (pending deliveries cancelled, a correction for the chats it
+    reached), in one transaction. None when nothing is left to undo."""
+    async with store.write() as db:
+        version = await store.scores.undo_latest_in(
+            db, undone_by=undone_by, expect=expect, claim=claim
+        )
+        if version is None:
+            return None
+        await store.people.insert_audit(db, undone_by, "undo", f"version {version.id}")
+        return version, await store.outbox.retract_version(db, version.id)
 
 
 async def links_in_rankings(
@@ -154,7 +190,16 @@ async def load_shipped_data(
         try:
             # checked again inside the write: another process starting at the same
             # moment (the bot and a CLI import) may have loaded it meanwhile
-            await publish(store, catalog, data, path.name, uploaded_by=None, unless_known="ever")
+            # not announced: the data a release ships is no news to its subscribers
+            await publish(
+                store,
+                catalog,
+                data,
+                path.name,
+                uploaded_by=None,
+                unless_known="ever",
+                announce=False,
+            )
         except AlreadyImported:
             continue
         loaded.append(path.name)

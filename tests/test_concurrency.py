@@ -32,7 +32,7 @@ from ranking.catalog import Catalog
 from ranking.importer import Dataset, read_and_validate, sha256
 from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
-from ranking.store import PendingAction, Store
+from ranking.store import ActionTaken, PendingAction, Store
 from tests.support.waiting import eventually
 from tests.test_uploads import ADMIN, buttons, confirm, csv_text, upload
 from tests.test_uploads import running as uploads_running
@@ -557,6 +557,41 @@ async def test_every_store_write_begins_immediate(
                 "zalo", "u1", "en"
             ),
             "people.channel_language": lambda: store.people.channel_language("zalo", "u1"),
+        }
+        # the announcement written with its version, and its retraction (migration 8)
+        announced: dict[str, int] = {}
+
+        async def prepared() -> None:
+            async with store.write() as db:
+                announced["id"] = await store.outbox.prepare_version(
+                    db, 999_999, {"tthc"}, created_by=None
+                )
+
+        async def in_write(work: Callable[[aiosqlite.Connection], Awaitable[Any]]) -> None:
+            async with store.write() as db:
+                await work(db)
+
+        async def undo_refused() -> None:  # expect names no version: nothing is undone
+            with pytest.raises(ActionTaken):
+                await in_write(lambda db: store.scores.undo_latest_in(db, undone_by=1, expect=-1))
+
+        later |= {
+            "outbox.prepare_version": prepared,
+            "outbox.preparing": store.outbox.preparing,
+            "outbox.audience": lambda: store.outbox.audience(announced["id"]),
+            "outbox.version_announcement": lambda: store.outbox.version_announcement(999_999),
+            "outbox.announcement_version": lambda: store.outbox.announcement_version(1),
+            "outbox.ready": lambda: store.outbox.ready(announced["id"], "x", {}),
+            "outbox.current_versions": lambda: in_write(
+                lambda db: store.outbox.current_versions(db, [("cds", 2023, "tthc")])
+            ),
+            "outbox.retract_replaced": lambda: in_write(
+                lambda db: store.outbox.retract_replaced(db, {999_999})
+            ),
+            "outbox.retract_version": lambda: in_write(
+                lambda db: store.outbox.retract_version(db, 999_999)
+            ),
+            "scores.undo_latest_in": undo_refused,
         }
         for name, call in later.items():
             if name in public:

@@ -50,6 +50,11 @@ _DEFAULT_ERROR_TEXT: Final = {
 }
 
 
+#: How an answer goes wrong after the method was carried out (:meth:`FakeBotAPI.fail_after`).
+AfterFault = Literal["disconnect", "502", "garbage"]
+NO_ANSWER: Final = 444  # a Call's status when the connection closed without an answer
+
+
 @dataclass
 class _Fault:
     status: int
@@ -113,6 +118,7 @@ class FakeBotAPI(UpdateInjection):
         self._last_activity = time.monotonic()
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, deque[float]] = {}
+        self._after: dict[str, deque[AfterFault]] = {}
         self._sent_overall: deque[float] = deque()
         self._sent_group: dict[int, deque[float]] = {}
         self._methods = self._method_table()
@@ -219,6 +225,10 @@ class FakeBotAPI(UpdateInjection):
                 return self._respond(call, bad(f"invalid parameters ({err!r})"))
             if key in _SEND_METHODS:
                 self._record_send(params.get("chat_id"))
+            call.performed = True
+            after: AfterFault | None = self._take(self._after, key)
+            if after is not None:
+                return self._answer_after(call, request, after, result)
             return self._respond(call, None, result)
         finally:
             if counted:
@@ -233,6 +243,26 @@ class FakeBotAPI(UpdateInjection):
         result = copy.deepcopy(result)  # later edits must not change what was answered
         self._finish(call, 200, result)
         return json_response({"ok": True, "result": result})
+
+    def _answer_after(
+        self, call: Call, request: web.Request, how: AfterFault, result: Any
+    ) -> web.Response:
+        """The method was carried out; the answer is lost (`disconnect`), an error from a
+        proxy in between (`502`) or not JSON (`garbage`)."""
+        result = copy.deepcopy(result)
+        if how == "disconnect":
+            self._finish(call, NO_ANSWER, result, error="carried out, connection closed")
+            if request.transport is not None:
+                request.transport.close()  # the client sees a disconnect, no answer
+            return web.Response(status=NO_ANSWER)
+        if how == "502":
+            self._finish(call, 502, result, error="carried out, answered Bad Gateway")
+            return web.Response(
+                status=502, text="<html><body>502 Bad Gateway</body></html>",
+                content_type="text/html",
+            )  # fmt: skip
+        self._finish(call, 200, result, error="carried out, answered garbage")
+        return web.Response(status=200, text='{"ok": true, "result": {', content_type="text/plain")
 
     def _token_ok(self, token: str) -> bool:
         if token not in self.tokens_seen:
@@ -293,6 +323,14 @@ class FakeBotAPI(UpdateInjection):
                 description = _DEFAULT_ERROR_TEXT.get(status, "Internal Server Error")
         queue = self._faults.setdefault(method.lower(), deque())
         queue.extend(_Fault(status, description, parameters) for _ in range(count))
+
+    def fail_after(self, method: str, how: AfterFault, count: int = 1) -> None:
+        """Carry out the next ``count`` calls of ``method`` (a message is sent), then
+        answer wrongly: ``"disconnect"`` closes the connection without an answer (httpx:
+        RemoteProtocolError), ``"502"`` answers a proxy's Bad Gateway page, ``"garbage"``
+        a 200 whose body is not JSON. The bot cannot know the message arrived; it did.
+        """
+        self._after.setdefault(method.lower(), deque()).extend([how] * count)
 
     def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
         """Hold the next ``count`` answers to ``method`` (``"*"``: any) for ``seconds``.

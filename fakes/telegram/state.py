@@ -90,8 +90,9 @@ class Call:
 
     ``params`` are decoded (see :func:`fakes.telegram.server.decode_param`), ``files`` maps a
     multipart part name to ``(filename, bytes)``, ``at`` is ``time.monotonic()`` on arrival.
-    ``status`` is 0 while the request is being answered, then the HTTP status; ``result`` is
-    the ``result`` of a successful answer and ``error`` the description of a failed one.
+    ``status`` is 0 while the request is being answered, then the HTTP status (444: the
+    connection was closed without an answer); ``result`` is the ``result`` of a successful
+    answer and ``error`` the description of a failed one.
     """
 
     method: str
@@ -102,6 +103,9 @@ class Call:
     result: Any = None
     error: str | None = None
     index: int = -1
+    #: the method was carried out (a message sent), whatever the bot was answered:
+    #: after :meth:`~fakes.telegram.FakeBotAPI.fail_after` the answer is an error or none
+    performed: bool = False
 
     @property
     def done(self) -> bool:

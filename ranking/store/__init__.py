@@ -21,7 +21,7 @@ from pathlib import Path
 import aiosqlite
 
 from ranking.store.db import SCHEMA_VERSION, Database, StoreError, migrations
-from ranking.store.outbox import Outbox
+from ranking.store.outbox import Outbox, Retraction
 from ranking.store.people import ActionTaken, AuditEntry, PendingAction, People
 from ranking.store.scores import (
     AlreadyImported,
@@ -52,6 +52,7 @@ __all__ = [
     "Outbox",
     "PendingAction",
     "People",
+    "Retraction",
     "ScoreRecord",
     "Scores",
     "SliceInfo",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -28,6 +29,18 @@ Texts = dict[tuple[Groups, str], str]
 # Telegram's chat ids are integers, Zalo's strings (migration 7)
 ChatId = int | str
 TELEGRAM = "telegram"
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """An announcement withdrawn: how many deliveries were cancelled before they went
+    out, how many chats it reached (they get the `correction` announcement)."""
+
+    announcement_id: int
+    version_id: int
+    cancelled: int
+    reached: int
+    correction: int | None
 
 
 class Outbox:
@@ -210,6 +223,192 @@ class Outbox:
         )
         return len(rows)
 
+    async def prepare_version(
+        self,
+        db: aiosqlite.Connection,
+        version_id: int,
+        groups: set[str],
+        *,
+        created_by: int | None,
+    ) -> int:
+        """Inside the version's own write (`db`): its announcement and one pending
+        delivery per subscriber of every channel who follows one of `groups`, so a
+        version is never on record without them (migration 8). It stays 'preparing',
+        never sent, until `ready` gives it its texts: those read the version, which
+        only its commit makes visible."""
+        cur = await db.execute(
+            "INSERT INTO announcements (kind, version_id, text_html, created_by, created_at,"
+            " state) VALUES ('version', ?, NULL, ?, ?, 'preparing')",
+            (version_id, created_by, now()),
+        )
+        announcement_id = cur.lastrowid
+        assert announcement_id is not None
+        await self._queue_deliveries(db, announcement_id, {}, groups)
+        return announcement_id
+
+    async def preparing(self) -> list[tuple[int, str, int | None, int | None]]:
+        """(id, kind, version id, id of the announcement it corrects) of every
+        announcement written but not yet given its texts."""
+        rows = await self._db.rows(
+            "SELECT id, kind, version_id, corrects FROM announcements"
+            " WHERE state = 'preparing' ORDER BY id"
+        )
+        return [(r["id"], r["kind"], r["version_id"], r["corrects"]) for r in rows]
+
+    async def version_announcement(self, version_id: int) -> tuple[int, str] | None:
+        """(id, state) of a version's announcement, if it has one."""
+        r = await self._db.row(
+            "SELECT id, state FROM announcements WHERE version_id = ?", (version_id,)
+        )
+        return (r["id"], r["state"]) if r else None
+
+    async def announcement_version(self, announcement_id: int) -> int | None:
+        r = await self._db.row(
+            "SELECT version_id FROM announcements WHERE id = ?", (announcement_id,)
+        )
+        return r["version_id"] if r else None
+
+    async def audience(self, announcement_id: int) -> set[tuple[Groups, str]]:
+        """(followed groups, language) of the chats an announcement goes to."""
+        rows = await self._db.rows(
+            "SELECT s.groups, COALESCE(u.language, c.language, 'vi') AS language"
+            " FROM deliveries d"
+            " LEFT JOIN subscriptions s ON s.channel = d.channel AND s.chat_id = d.chat_id"
+            " LEFT JOIN user_settings u ON d.channel = 'telegram' AND u.user_id = d.chat_id"
+            " LEFT JOIN channel_languages c ON c.channel = d.channel AND c.user_id = d.chat_id"
+            " WHERE d.announcement_id = ?",
+            (announcement_id,),
+        )
+        return {(_groups(r["groups"]), r["language"]) for r in rows}
+
+    async def ready(self, announcement_id: int, fallback: str, texts: Texts) -> bool:
+        """Give a 'preparing' announcement its texts and queue it: each delivery gets
+        the text for its chat's groups and language (`fallback` when none fits, e.g.
+        a chat that unsubscribed meanwhile). False when it was no longer preparing
+        (another process readied it, or it was retracted)."""
+        async with self._db.write() as db:
+            cur = await db.execute(
+                "UPDATE announcements SET text_html = ?, state = 'queued'"
+                " WHERE id = ? AND state = 'preparing'",
+                (fallback, announcement_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            rows = await rows_in(
+                db,
+                "SELECT d.channel, d.chat_id, s.groups,"
+                " COALESCE(u.language, c.language, 'vi') AS language FROM deliveries d"
+                " LEFT JOIN subscriptions s ON s.channel = d.channel AND s.chat_id = d.chat_id"
+                " LEFT JOIN user_settings u ON d.channel = 'telegram' AND u.user_id = d.chat_id"
+                " LEFT JOIN channel_languages c ON c.channel = d.channel"
+                " AND c.user_id = d.chat_id WHERE d.announcement_id = ?",
+                (announcement_id,),
+            )
+            await db.executemany(
+                "UPDATE deliveries SET text_html = ? WHERE announcement_id = ?"
+                " AND channel = ? AND chat_id = ?",
+                [
+                    (texts[key], announcement_id, r["channel"], r["chat_id"])
+                    for r in rows
+                    if (key := (_groups(r["groups"]), r["language"])) in texts
+                ],
+            )
+        return True
+
+    async def current_versions(
+        self, db: aiosqlite.Connection, keys: Sequence[tuple[str, int, str]]
+    ) -> set[int]:
+        """Inside a write: the versions whose slices are current for these
+        (ranking, year, group) keys (what a new version is about to replace)."""
+        found: set[int] = set()
+        for ranking, year, group in keys:
+            for r in await rows_in(
+                db,
+                "SELECT version_id FROM current_slices"
+                " WHERE ranking = ? AND year = ? AND group_code = ?",
+                (ranking, year, group),
+            ):
+                found.add(int(r["version_id"]))
+        return found
+
+    async def retract_replaced(
+        self, db: aiosqlite.Connection, version_ids: set[int]
+    ) -> list[Retraction]:
+        """Inside a new version's write: the announcements of `version_ids` that are
+        still being sent and whose versions no longer have a current slice (every
+        result they tell of was just replaced) are retracted (`retract`)."""
+        found: list[Retraction] = []
+        for version_id in sorted(version_ids):
+            rows = await rows_in(
+                db,
+                "SELECT a.id FROM announcements a WHERE a.version_id = ?"
+                " AND a.state IN ('preparing', 'queued')"
+                " AND NOT EXISTS (SELECT 1 FROM current_slices c WHERE c.version_id = ?)"
+                " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id"
+                " AND d.state = 'pending')",
+                (version_id, version_id),
+            )
+            if rows:
+                found.append(await self._retract(db, int(rows[0]["id"]), version_id))
+        return found
+
+    async def retract_version(
+        self, db: aiosqlite.Connection, version_id: int
+    ) -> Retraction | None:
+        """Inside an undo's write: the undone version's announcement is retracted."""
+        rows = await rows_in(
+            db,
+            "SELECT id FROM announcements WHERE version_id = ?"
+            " AND state IN ('preparing', 'queued')",
+            (version_id,),
+        )
+        return await self._retract(db, int(rows[0]["id"]), version_id) if rows else None
+
+    async def _retract(
+        self, db: aiosqlite.Connection, announcement_id: int, version_id: int
+    ) -> Retraction:
+        """Its pending deliveries are cancelled (none goes out after this commit: the
+        worker claims only a pending row); the chats it reached, or may have (sent,
+        uncertain, or in flight right now), get one correction, written here as a
+        'preparing' announcement that `ready` gives its texts."""
+        await db.execute(
+            "UPDATE announcements SET state = 'retracted' WHERE id = ?", (announcement_id,)
+        )
+        cur = await db.execute(
+            "UPDATE deliveries SET state = 'cancelled', updated_at = ?"
+            " WHERE announcement_id = ? AND state = 'pending'",
+            (now(), announcement_id),
+        )
+        cancelled = cur.rowcount
+        reached = await rows_in(
+            db,
+            "SELECT channel, chat_id FROM deliveries WHERE announcement_id = ?"
+            " AND state IN ('sent', 'uncertain', 'sending')",
+            (announcement_id,),
+        )
+        correction = None
+        if reached:
+            cur = await db.execute(
+                "INSERT INTO announcements (kind, version_id, text_html, created_by,"
+                " created_at, state, corrects) VALUES ('correction', NULL, NULL, NULL, ?,"
+                " 'preparing', ?)",
+                (now(), announcement_id),
+            )
+            correction = cur.lastrowid
+            await db.executemany(
+                "INSERT INTO deliveries (announcement_id, channel, chat_id, state, updated_at)"
+                " VALUES (?, ?, ?, 'pending', ?)",
+                [(correction, r["channel"], r["chat_id"], now()) for r in reached],
+            )
+        await self._people.insert_audit(
+            db,
+            None,
+            "retract",
+            f"announcement {announcement_id} of version {version_id}:"
+            f" {cancelled} cancelled, {len(reached)} reached",
+        )
+        return Retraction(announcement_id, version_id, cancelled, len(reached), correction)
+
     async def announcement(
         self, announcement_id: int
     ) -> tuple[str, str | None, int | None, str, str] | None:
@@ -280,7 +479,7 @@ class Outbox:
         return await self._db.rows(
             "SELECT d.announcement_id, d.chat_id, COALESCE(d.text_html, a.text_html, '') AS text,"
             " d.attempts FROM deliveries d JOIN announcements a ON a.id = d.announcement_id"
-            " WHERE d.channel = ? AND d.state = 'pending'"
+            " WHERE d.channel = ? AND d.state = 'pending' AND a.state = 'queued'"
             " ORDER BY d.announcement_id, d.chat_id LIMIT ?",
             (channel, limit),
         )

@@ -745,40 +745,52 @@ class Scores:
         as in `commit_version`.
         """
         async with self._db.write() as db:
-            if claim is not None:
-                await self._people.claim(db, claim)
-            found = await rows_in(
-                db,
-                "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
-                " FROM versions WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1",
-            )
-            if not found:
-                return None
-            version = _version(found[0])
-            if expect is not None and version.id != expect:
-                raise ActionTaken(f"version {expect} is no longer the newest")
+            return await self.undo_latest_in(db, undone_by=undone_by, expect=expect, claim=claim)
+
+    async def undo_latest_in(
+        self,
+        db: aiosqlite.Connection,
+        *,
+        undone_by: int | None,
+        expect: int | None = None,
+        claim: str | None = None,
+    ) -> VersionInfo | None:
+        """`undo_latest` inside a write (`db`), so that the undo's audit line and the
+        retraction of its announcement commit with it (ranking/publishing.py)."""
+        if claim is not None:
+            await self._people.claim(db, claim)
+        found = await rows_in(
+            db,
+            "SELECT id, created_at, uploaded_by, file_name, sha256, row_count, undone_at"
+            " FROM versions WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1",
+        )
+        if not found:
+            return None
+        version = _version(found[0])
+        if expect is not None and version.id != expect:
+            raise ActionTaken(f"version {expect} is no longer the newest")
+        await db.execute(
+            "UPDATE versions SET undone_at = ?, undone_by = ? WHERE id = ?",
+            (now(), undone_by, version.id),
+        )
+        keys = await rows_in(
+            db,
+            "SELECT ranking, year, group_code FROM slices WHERE version_id = ?",
+            (version.id,),
+        )
+        for key in keys:
+            where = (key["ranking"], key["year"], key["group_code"])
             await db.execute(
-                "UPDATE versions SET undone_at = ?, undone_by = ? WHERE id = ?",
-                (now(), undone_by, version.id),
+                "DELETE FROM current_slices WHERE ranking = ? AND year = ? AND group_code = ?",
+                where,
             )
-            keys = await rows_in(
-                db,
-                "SELECT ranking, year, group_code FROM slices WHERE version_id = ?",
-                (version.id,),
+            await db.execute(
+                "INSERT INTO current_slices (ranking, year, group_code, version_id)"
+                " SELECT s.ranking, s.year, s.group_code, MAX(s.version_id) FROM slices s"
+                " JOIN versions v ON v.id = s.version_id AND v.undone_at IS NULL"
+                " WHERE s.ranking = ? AND s.year = ? AND s.group_code = ?"
+                " GROUP BY s.ranking, s.year, s.group_code",
+                where,
             )
-            for key in keys:
-                where = (key["ranking"], key["year"], key["group_code"])
-                await db.execute(
-                    "DELETE FROM current_slices WHERE ranking = ? AND year = ? AND group_code = ?",
-                    where,
-                )
-                await db.execute(
-                    "INSERT INTO current_slices (ranking, year, group_code, version_id)"
-                    " SELECT s.ranking, s.year, s.group_code, MAX(s.version_id) FROM slices s"
-                    " JOIN versions v ON v.id = s.version_id AND v.undone_at IS NULL"
-                    " WHERE s.ranking = ? AND s.year = ? AND s.group_code = ?"
-                    " GROUP BY s.ranking, s.year, s.group_code",
-                    where,
-                )
-            await self._next_generation(db)
+        await self._next_generation(db)
         return version

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.announcements import queue_version
+from bot.announcements import queue_version, ready_retractions, retraction_lines
 from bot.channels.telegram.access import admin_only, is_admin, translator
 from bot.channels.telegram.context import BotContext
 from bot.channels.telegram.sending import edit_result, send_text
@@ -23,7 +23,7 @@ from bot.settings import FORBIDDEN_ADMIN_IDS
 from bot.template import template_ods, template_xlsx
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
-from ranking.publishing import publish
+from ranking.publishing import publish, undo_latest
 from ranking.reader import Limits, ReadProblem, problem_for_name
 from ranking.store import ActionTaken, AlreadyImported, PendingAction
 
@@ -249,14 +249,17 @@ async def confirm_import(
     except AlreadyImported:
         await rankings.store.people.cancel_pending(action.id)
         return t("import.identical")
-    # Queued in the durable outbox; the worker sends it in the background.
-    if await queue_version(rankings, published.version_id, action.user_id) is not None:
-        context.bot_data.wake_outbox()
+    # Written with the version (ranking/publishing.py); its texts now that it is
+    # visible, then the worker sends it in the background.
+    await queue_version(rankings, published.version_id, action.user_id)
+    await ready_retractions(rankings, published.retracted)
+    context.bot_data.wake_outbox()
     if not published.years:  # a reorganisation file: lineage, no scores
         count = len(published.upload.dataset.links)
         return t("admin.imported_lineage", version=published.version_id, count=count)
     years = ", ".join(map(str, published.years))
-    return t("admin.imported", version=published.version_id, years=years)
+    lines = [t("admin.imported", version=published.version_id, years=years)]
+    return "\n".join(lines + retraction_lines(published.retracted, t))
 
 
 # ---- history / undo ------------------------------------------------------------
@@ -321,14 +324,17 @@ async def undo_command(update: Update, context: BotContext) -> None:
 
 
 async def confirm_undo(action: PendingAction, context: BotContext, t: Translator) -> str:
-    store = context.store
-    version = await store.scores.undo_latest(
-        undone_by=action.user_id, expect=action.target, claim=action.id
+    undone = await undo_latest(
+        context.store, undone_by=action.user_id, expect=action.target, claim=action.id
     )
-    if version is None:
+    if undone is None:
         return t("undo.nothing")
-    await store.people.audit(action.user_id, "undo", f"version {version.id}")
-    return t("undo.done", id=version.id, file=esc(version.file_name))
+    version, retraction = undone
+    retracted = [retraction] if retraction is not None else []
+    await ready_retractions(context.rankings, retracted)
+    context.bot_data.wake_outbox()
+    lines = [t("undo.done", id=version.id, file=esc(version.file_name))]
+    return "\n".join(lines + retraction_lines(retracted, t))
 
 
 # ---- admins and template ---------------------------------------------------------

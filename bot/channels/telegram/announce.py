@@ -222,16 +222,19 @@ async def status_command(update: Update, context: BotContext) -> None:
     t = await translator(update, context)
     store = context.store
     latest = await store.outbox.latest_announcement()
+    replies = context.bot_data.uncertain_replies
+    tail = "\n" + t("announce.status_replies", count=replies) if replies else ""
     if latest is None:
-        await message.reply_html(t("announce.status_none"))
+        await message.reply_html(t("announce.status_none") + tail)
         return
     announcement_id, kind, version_id, created_at = latest
     counts = await store.outbox.announcement_status(announcement_id)
-    what = (
-        t("announce.status_version", version=version_id)
-        if kind == "version"
-        else t("announce.status_text")
-    )
+    if kind == "version":
+        what = t("announce.status_version", version=version_id)
+    elif kind == "correction":
+        what = t("announce.status_correction")
+    else:
+        what = t("announce.status_text")
     await message.reply_html(
         t(
             "announce.status",
@@ -244,6 +247,7 @@ async def status_command(update: Update, context: BotContext) -> None:
             failed=counts.get("failed", 0),
             unreachable=counts.get("unreachable", 0),
         )
+        + tail
     )
 
 

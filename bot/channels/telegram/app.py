@@ -44,6 +44,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.announcements import finish_announcements
 from bot.answers import Answers
 from bot.backup import refuse_damaged
 from bot.channels.telegram import admin, announce, ops, queries
@@ -159,6 +160,7 @@ async def post_init(application: BotApp) -> None:
         data.store = store
         data.owns_store = True
         data.answers = Answers(Rankings(store, catalog))
+        await finish_announcements(data.answers.rankings)  # a crash may have left one
     elif data.answers is None:
         data.answers = Answers(Rankings(data.store, load_catalog()))
     # Menus and descriptions (ten calls to the Bot API) go out beside the first poll,

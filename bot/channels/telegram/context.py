@@ -42,6 +42,8 @@ class BotData:
         self.redacting = RedactingFilter()
         # False when `python -m bot run` opened the store for every channel and closes it
         self.owns_store = True
+        # replies sent without a clear answer since start (may have arrived: not resent)
+        self.uncertain_replies = 0
         # other channels' outbox workers in this process, woken with Telegram's
         self.also_wake: list[Callable[[], None]] = []
 

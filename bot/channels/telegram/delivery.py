@@ -26,6 +26,11 @@ ATTEMPTS = 3
 FIRST_DELAY = 0.5  # seconds; doubled after each attempt
 
 
+class UncertainSend(NetworkError):
+    """A reply's request was written but got no clear answer: it may have arrived, so
+    it is not sent again; counted in /trangthai."""
+
+
 class Outcome(Enum):
     NEVER_SENT = "never_sent"  # safe to send again
     UNCERTAIN = "uncertain"  # may have been delivered: never send again
@@ -64,7 +69,10 @@ async def send_with_retry(send: Callable[[], Awaitable[T]], attempts: int = ATTE
         try:
             return await send()
         except TelegramError as exc:
-            if outcome(exc) is not Outcome.NEVER_SENT or attempt == attempts - 1:
+            verdict = outcome(exc)
+            if verdict is Outcome.UNCERTAIN and not isinstance(exc, UncertainSend):
+                raise UncertainSend(str(exc)) from exc
+            if verdict is not Outcome.NEVER_SENT or attempt == attempts - 1:
                 raise
         await asyncio.sleep(delay)
         delay *= 2

@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 
 from bot.channels.telegram.access import language_of
 from bot.channels.telegram.context import BotContext
-from bot.channels.telegram.delivery import Outcome, outcome
+from bot.channels.telegram.delivery import Outcome, UncertainSend, outcome
 from bot.i18n import Translator, pick_language
 
 log = logging.getLogger("rankbot")
@@ -41,6 +41,10 @@ async def _language(update: Update, context: BotContext) -> str:
 
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
+    if isinstance(error, UncertainSend):
+        # the reply was written and may have arrived: it is not sent again (the
+        # apology below is all that follows); /trangthai counts it
+        context.bot_data.uncertain_replies += 1
     log.error("update failed: %s", error, exc_info=error)
     if isinstance(update, Update):
         t = Translator(await _language(update, context))

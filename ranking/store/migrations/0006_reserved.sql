@@ -1,8 +1,5 @@
--- 6: reserved for the migration another change adds concurrently (announcements
--- written with their version, issue #18). This file only keeps the numbers
--- without a gap on a branch that does not have it yet; when both are merged, that
--- migration takes this number and this file goes. Two files numbered 6 make the
--- store refuse to open (migrations must be numbered without a gap or a repeat),
--- so it cannot be forgotten silently.
+-- 6: intentionally empty. This number was held for a change that was later
+-- numbered 8; stores that already ran it keep it, so it stays a no-op: migrations
+-- are numbered without a gap, and a store's user_version says how many ran.
 
 PRAGMA user_version = 6;
