@@ -161,6 +161,7 @@ async def post_init(application: BotApp) -> None:
     elif data.answers is None:
         data.answers = Answers(Rankings(data.store, load_catalog()))
     await set_up_menus(application)
+    await asyncio.to_thread(ops.sweep_leftovers, application)
     ops.schedule_backups(application)
     # Deliveries left pending by the last run continue now.
     await start_outbox(application)

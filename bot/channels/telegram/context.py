@@ -15,7 +15,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 from bot.answers import Answers
 from bot.channels.telegram.outbox import Outbox
 from bot.chart_cache import ChartCache
-from bot.flood import FloodGuard
+from bot.flood import FloodGuard, RefusalLog
 from bot.logs import RedactingFilter
 from bot.settings import Settings
 from ranking.queries import Rankings
@@ -30,6 +30,8 @@ class BotData:
         self.store: Store | None = None
         self.answers: Answers | None = None
         self.flood: FloodGuard | None = None
+        # refused admin commands: one audit row per user a minute, the rest counted
+        self.refusals = RefusalLog()
         self.outbox: Outbox | None = None
         self.charts = ChartCache()
         # chat id → (monotonic time, its administrators' ids): /dangky in groups
