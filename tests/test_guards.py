@@ -9,13 +9,18 @@ through the fake Bot API (and the fake Zalo Bot API) with the faults injected:
 
 from __future__ import annotations
 
+import os
+import re
+import sqlite3
+import tempfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.channels.telegram import ops
 from bot.settings import Settings
 from fakes.telegram import Call, FakeBotAPI
 from fakes.telegram.html import utf16_len
@@ -23,7 +28,7 @@ from fakes.zalo import FakeZaloBotAPI
 from ranking.store import Store
 from tests.support.serving import serving
 from tests.test_telegram import TOKEN, Bot, plain
-from tests.test_uploads import csv_text
+from tests.test_uploads import buttons, confirm, csv_text, upload
 from tests.test_zalo import ADMIN as ZALO_ADMIN
 from tests.test_zalo import MEMBER as ZALO_MEMBER
 from tests.test_zalo import zalo_bot, zalo_settings
@@ -264,3 +269,118 @@ async def test_forged_confirmation_buttons_are_stale(tmp_path: Path) -> None:
             await srv.wait_idle(quiet=0.1)
             assert STALE in answer.params.get("text", ""), data
             assert srv.calls_since(mark, "sendMessage") == [], data  # no apology either
+
+
+# ---- the download cap while it streams ---------------------------------------------------
+
+
+@pytest.mark.parametrize("declared", [None, 1000], ids=["no-size", "lying-size"])
+async def test_download_stops_at_the_cap_whatever_file_size_says(
+    tmp_path: Path, declared: int | None
+) -> None:
+    """A 2.5 GB body (never allocated: the fake repeats 256 KB, without a
+    Content-Length) is refused after a little more than 5 MB has been read."""
+    async with guarded_bot(tmp_path, RANKBOT_FLOOD_PER_MINUTE=0) as running:
+        srv = running.srv
+        update = srv.document_message(
+            b"a;b\n" * 65536,
+            "huge.csv",
+            caption="/tailen",
+            declared_size=declared,
+            user_id=ADMIN,
+            chat_id=ADMIN,
+        )
+        srv.files[update["message"]["document"]["file_id"]].repeat = 10_000
+        mark = srv.mark()
+        srv.push_update(update)
+        reply = await srv.wait_for("sendMessage", since=mark, timeout=30)
+        assert "5 MB" in plain(reply)
+        download = await srv.wait_for("file_download", since=mark)
+        served = int(re.fullmatch(r"<(\d+) bytes>", download.result)[1])  # type: ignore[index]
+        # what the server got written before the bot hung up: the cap plus what the
+        # sockets' buffers took, far from the 2.5 GB a whole read would have taken
+        assert served < 64 * 2**20, served
+        assert await store_of(running).people.audit_entries("upload") == []
+
+
+# ---- pending uploads expire; backups carry none; no copy left behind ----------------------
+
+
+async def test_pending_upload_bytes_expire_and_backups_carry_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = csv_text().encode()
+    async with guarded_bot(tmp_path, RANKBOT_FLOOD_PER_MINUTE=0) as running:
+        srv = running.srv
+        mark = srv.mark()
+        srv.push_update(
+            srv.document_message(data, "x.csv", caption="/tailen", user_id=ADMIN, chat_id=ADMIN)
+        )
+        preview = await srv.wait_for("sendMessage", since=mark, timeout=15)
+        assert "Xem trước" in plain(preview)
+        action_id = buttons(preview)["✅ Xác nhận"].split(":")[1]
+        store = store_of(running)
+        pending = await store.people.pending(action_id)
+        assert pending is not None and pending.payload == data
+        # the backup has the preview cancelled, without its bytes
+        mark = srv.mark()
+        srv.push_update(srv.message("/saoluu", user_id=ADMIN, chat_id=ADMIN))
+        sent = await srv.wait_for("sendDocument", since=mark, timeout=15)
+        (_, content) = next(iter(sent.files.values()))
+        assert data not in content and data[:200] not in content
+        copy = tmp_path / "copy.sqlite3"
+        copy.write_bytes(content)
+        with closing(sqlite3.connect(copy)) as conn:
+            rows = conn.execute("SELECT state, payload FROM pending_actions").fetchall()
+        assert rows == [("cancelled", None)]
+        # the job that runs every few minutes: once the preview timed out, its bytes go
+        jobs = running.app.job_queue
+        assert jobs is not None
+        (job,) = jobs.get_jobs_by_name(ops.FORGET_UPLOADS_JOB)
+        await job.run(running.app)
+        pending = await store.people.pending(action_id)
+        assert pending is not None and pending.payload == data  # not yet timed out
+        monkeypatch.setattr(ops, "PREVIEW_TTL", -60)  # as if 15 minutes had passed
+        await job.run(running.app)
+        pending = await store.people.pending(action_id)
+        assert pending is not None and pending.payload is None
+
+
+async def test_a_new_upload_drops_the_bytes_of_answered_previews(tmp_path: Path) -> None:
+    async with guarded_bot(tmp_path, RANKBOT_FLOOD_PER_MINUTE=0) as running:
+        first = await upload(running, csv_text().encode(), "x.csv")
+        first_id = buttons(first)["✅ Xác nhận"].split(":")[1]
+        done = await confirm(running, first)
+        assert "Đã công bố" in plain(done)
+        store = store_of(running)
+        corrected = csv_text().replace("731,61", "731,62")  # one score corrected
+        assert corrected != csv_text()
+        second = await upload(running, corrected.encode(), "y.csv")
+        assert "Xem trước" in plain(second)
+        answered = await store.people.pending(first_id)
+        assert answered is not None and answered.state == "done" and answered.payload is None
+
+
+async def test_leftover_backup_copies_are_swept_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    dead = temp_root / "rankbot-backup-999999999-abc"  # past any pid_max: not running
+    dead.mkdir()
+    (dead / "rankbot-20260101-000000.sqlite3").write_bytes(b"a whole copy")
+    mine = temp_root / f"rankbot-backup-{os.getpid()}-def"  # a live process's: kept
+    mine.mkdir()
+    other = temp_root / "rankbot-backup-notes"  # not our naming: kept
+    other.mkdir()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    half = backups / ".rankbot-20260101-000000.sqlite3.x1y2.tmp"
+    half.write_bytes(b"half a copy")
+    kept = backups / "rankbot-20260101-000000.sqlite3"
+    kept.write_bytes(b"a finished backup")
+    async with guarded_bot(tmp_path, RANKBOT_BACKUP_DIR=str(backups)) as running:
+        assert "2022" in plain(await ask(running, "/nam", BYSTANDER))
+        assert not dead.exists() and not half.exists()
+        assert mine.exists() and other.exists() and kept.exists()
