@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
@@ -37,6 +39,7 @@ ADMIN = 100001
 FLOODER = 300003
 BYSTANDER = 400004
 STALE = "Nút này đã cũ"
+ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN_COMMAND = "Không có lệnh"
 
 
@@ -384,3 +387,86 @@ async def test_leftover_backup_copies_are_swept_at_start(
         assert "2022" in plain(await ask(running, "/nam", BYSTANDER))
         assert not dead.exists() and not half.exists()
         assert mine.exists() and other.exists() and kept.exists()
+
+
+# ---- failures named for what they are ------------------------------------------------------
+
+
+async def fill_the_disk(store: Store) -> None:
+    """A full disk for the writer: SQLite's page limit at the file's current size,
+    then subscriptions of made-up chats (ids 1, 2, … below every real one, so a
+    real chat's row goes where the last one did not fit) until no page is left.
+    SQLite then answers SQLITE_FULL, "database or disk is full", as on a full disk."""
+    writer = store._db._writer
+    rows = list(await writer.execute_fetchall("PRAGMA page_count"))
+    await writer.execute(f"PRAGMA max_page_count = {rows[0][0]}")
+    for chat_id in range(1, 100_000):
+        try:
+            await writer.execute(
+                "INSERT INTO subscriptions (channel, chat_id, chat_type, groups,"
+                " subscribed_by, created_at) VALUES ('telegram', ?, 'private', NULL, ?, ?)",
+                (chat_id, chat_id, "2026-01-01T00:00:00+00:00"),
+            )
+        except sqlite3.OperationalError as exc:
+            assert "full" in str(exc)
+            return
+    raise AssertionError("the page limit never filled")
+
+
+async def free_the_disk(store: Store) -> None:
+    await store._db._writer.execute("PRAGMA max_page_count = 1073741823")
+
+
+async def test_a_full_disk_is_named_reads_go_on_backup_works_and_it_recovers(
+    tmp_path: Path,
+) -> None:
+    async with guarded_bot(tmp_path, RANKBOT_FLOOD_PER_MINUTE=0) as running:
+        srv = running.srv
+        store = store_of(running)
+        await fill_the_disk(store)
+        mark = srv.mark()
+        refused = await ask(running, "/dangky", BYSTANDER)
+        assert "không ghi được dữ liệu (ổ đĩa đầy)" in plain(refused)
+        assert "Xin lỗi, đã có lỗi" not in plain(refused)
+        told = await srv.wait_for(
+            "sendMessage", lambda c: c.params["chat_id"] == ADMIN, since=mark, timeout=15
+        )
+        assert "ổ đĩa đầy" in plain(told) and "tự chạy lại" in plain(told)
+        # a second write fails the same way: the user is told, the admin not again
+        again = await ask(running, "/dangky", FLOODER, language_code="en")
+        assert "the disk is full" in plain(again)
+        assert "2022" in plain(await ask(running, "/nam", FLOODER))  # reads go on
+        await srv.wait_idle(quiet=0.3)
+        assert len(to_chat(srv.calls_since(mark), ADMIN)) == 1
+        # /saoluu writes nothing before the file is sent
+        backup_mark = srv.mark()
+        srv.push_update(srv.message("/saoluu", user_id=ADMIN, chat_id=ADMIN))
+        sent = await srv.wait_for("sendDocument", since=backup_mark, timeout=15)
+        assert sent.ok and next(iter(sent.files.values()))[0].endswith(".sqlite3")
+        await srv.wait_idle(quiet=0.3)
+        assert to_chat(srv.calls_since(backup_mark), ADMIN) == []  # no apology after it
+        # space again: the same write works, nothing restarted
+        await free_the_disk(store)
+        done = await ask(running, "/dangky", BYSTANDER)
+        assert "Bạn sẽ nhận thông báo" in plain(done)
+
+
+@pytest.mark.parametrize("kind", ["folder", "not-a-database"])
+def test_an_unusable_database_at_start_is_refused_in_one_line(tmp_path: Path, kind: str) -> None:
+    db = tmp_path / "bot.sqlite3"
+    if kind == "folder":
+        db.mkdir()  # what SQLite cannot open, whoever runs it (root too)
+    else:
+        db.write_bytes(b"these are not the pages of a database " * 200)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "/nam"],
+        cwd=ROOT,
+        env={**os.environ, "RANKBOT_DB": str(db), "TELEGRAM_BOT_TOKEN": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr and str(db) in lines[0]

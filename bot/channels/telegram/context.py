@@ -38,6 +38,8 @@ class BotData:
         self.group_admins: dict[int, tuple[float, set[int]]] = {}
         # monotonic time of the last error report sent to the admins
         self.last_error_report: float | None = None
+        # store failure kind (disk_full, …) → monotonic time it was last reported
+        self.store_failures: dict[str, float] = {}
         # the filter that keeps the token out of logs; error reports go through it too
         self.redacting = RedactingFilter()
         # False when `python -m bot run` opened the store for every channel and closes it

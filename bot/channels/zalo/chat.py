@@ -36,7 +36,7 @@ from bot.flood import FloodGuard, RefusalLog, Verdict
 from bot.i18n import DEFAULT_LANGUAGE, Translator
 from bot.parsing import ChannelCommand
 from bot.reply import Reply, esc
-from ranking.store import Store
+from ranking.store import Store, store_failure
 
 log = logging.getLogger("rankbot.zalo")
 
@@ -93,10 +93,16 @@ class ZaloChat:
         try:
             await self._handle(update, message)
         except Exception as exc:
-            log.error("Zalo update failed: %s", exc, exc_info=exc)
+            failure = store_failure(exc)
             t = Translator(await self._language_or_default(message.sender.id))
+            text = t("error.internal")
+            if failure is None:
+                log.error("Zalo update failed: %s", exc, exc_info=exc)
+            else:  # named for what it is; the Telegram admins hear of it there
+                log.warning("Zalo update not saved (%s): %s", failure.value, exc)
+                text = t("error.store_user", reason=t(f"store.{failure.value}"))
             try:
-                await self.replier.sender.text(message.chat.id, t("error.internal"))
+                await self.replier.sender.text(message.chat.id, text)
             except ZaloError as again:
                 log.warning("could not send the apology either: %s", again)
 
