@@ -183,6 +183,20 @@ async def version_text(
     )[0]
 
 
+ECHO_WORDS = 10  # unknown words said back, at most
+ECHO_WORD_CHARS = 40
+
+
+def echo_unknown(words: list[str]) -> str:
+    """The unknown words of a /dangky, escaped, as the reply names them: the first
+    few only, so 800 pasted words cannot crowd out the list of groups that work."""
+    shown = [w if len(w) <= ECHO_WORD_CHARS else w[:ECHO_WORD_CHARS] + "…" for w in words]
+    text = " ".join(shown[:ECHO_WORDS])
+    if len(words) > ECHO_WORDS:
+        text += f" … (+{len(words) - ECHO_WORDS})"
+    return esc(text)
+
+
 def parse_groups(words: list[str], catalog: Catalog) -> tuple[list[str], list[str]]:
     """Group codes named in `words` (aliases may be several words) and the words
     that name none; "tất cả"/"all" means every group."""

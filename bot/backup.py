@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -112,6 +113,24 @@ def _copy_into(source: sqlite3.Connection, temp: Path) -> sqlite3.Connection:
     return dest
 
 
+def _drop_pending_uploads(copy: sqlite3.Connection) -> None:
+    """A backup carries no uploaded file waiting for its ✅: those bytes are not
+    published data, and a restored preview could not be confirmed anyway. VACUUM
+    so that the bytes leave the file, not only the rows."""
+    tables = {
+        str(row[0]) for row in copy.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+    }
+    if "pending_actions" not in tables:
+        return
+    copy.execute(
+        "UPDATE pending_actions"
+        " SET payload = NULL,"
+        "     state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END"
+        " WHERE payload IS NOT NULL OR state = 'pending'"
+    )
+    copy.execute("VACUUM")
+
+
 def backup_to(db_path: str, target: Path) -> Path:
     """Copy the live database to `target` (a folder: a new rankbot-….sqlite3 in
     it; else the file to write) and return the file written.
@@ -129,6 +148,7 @@ def backup_to(db_path: str, target: Path) -> Path:
     try:
         try:
             with _closing(_connect(db_path)) as source, _closing(_copy_into(source, temp)) as copy:
+                _drop_pending_uploads(copy)
                 detail = _check(copy, "integrity_check")
         except sqlite3.DatabaseError as exc:
             raise BackupError("backup.failed", {"detail": str(exc)}) from exc
@@ -140,6 +160,48 @@ def backup_to(db_path: str, target: Path) -> Path:
     finally:
         temp.unlink(missing_ok=True)
     return final
+
+
+TEMP_FOLDER_PREFIX = "rankbot-backup-"  # /saoluu's folder in the system's temp folder
+_TEMP_FOLDER = re.compile(r"^rankbot-backup-(\d+)-")
+_TEMP_COPY = re.compile(r"^\.rankbot-\d{8}-\d{6}\.sqlite3\..+\.tmp$")
+
+
+def temp_folder_prefix() -> str:
+    """/saoluu's temporary folder names carry the process id, so a sweep can tell
+    a dead process's leftovers from a live one's work."""
+    return f"{TEMP_FOLDER_PREFIX}{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_leftovers(temp_root: Path, backup_folder: Path | None = None) -> list[Path]:
+    """At start: what a killed /saoluu or nightly backup left behind — a full copy
+    of the database each. /saoluu folders of processes no longer running in
+    `temp_root`, and half-written copies in `backup_folder` (only this process
+    writes there, and at start it is not writing). Returns what was removed."""
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        for entry in temp_root.iterdir():
+            m = _TEMP_FOLDER.match(entry.name)
+            if m and entry.is_dir() and not entry.is_symlink() and not _alive(int(m[1])):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    if backup_folder is not None and backup_folder.is_dir():
+        with contextlib.suppress(OSError):
+            for entry in backup_folder.iterdir():
+                if _TEMP_COPY.match(entry.name) and entry.is_file():
+                    entry.unlink(missing_ok=True)
+                    removed.append(entry)
+    return removed
 
 
 def backups_in(folder: Path) -> list[Path]:

@@ -145,3 +145,44 @@ class FloodGuard:
         if bucket is None:
             return 0.0
         return max(0.0, bucket.tat - self._tolerance - now)
+
+
+class RefusalLog:
+    """At most one audit row (and one log line) per user per `per` seconds for
+    refused admin commands; the refusals in between are counted, and the count
+    goes into the next row. Why: a non-admin repeating /lichsu would otherwise
+    write a row per message, and the audit log (and the disk) would be the flood.
+
+    `note` answers None for a refusal to stay quiet about, else how many refusals
+    of this user went unrecorded since their last row. Memory is bounded as
+    FloodGuard's: at most `max_users`, the least recently recorded dropped first
+    (their next refusal is then recorded at once: more rows, never fewer).
+    """
+
+    def __init__(
+        self,
+        per: float = 60.0,
+        *,
+        max_users: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per <= 0 or max_users < 1:
+            raise ValueError("per must be > 0 and max_users ≥ 1")
+        self.per = per
+        self.max_users = max_users
+        self._clock = clock
+        # user → [time of their last recorded refusal, refusals not recorded since]
+        self._users: OrderedDict[UserKey, list[float]] = OrderedDict()
+
+    def note(self, user_id: UserKey, now: float | None = None) -> int | None:
+        now = self._clock() if now is None else now
+        seen = self._users.get(user_id)
+        if seen is not None and 0 <= now - seen[0] < self.per:
+            seen[1] += 1
+            return None
+        skipped = int(seen[1]) if seen is not None else 0
+        self._users[user_id] = [now, 0]
+        self._users.move_to_end(user_id)
+        while len(self._users) > self.max_users:
+            self._users.popitem(last=False)
+        return skipped

@@ -638,3 +638,29 @@ def parse_media_callback(data: str, catalog: Catalog) -> HistoryChart | ChartQue
     if int(year) not in YEAR_RANGE:
         return None
     return ChartQuery(group=group, year=int(year), ranking=ranking)
+
+
+# ---- confirmation buttons: an upload or undo preview ("a:…"), a /thongbao draft ("n:…")
+
+# Why bounds before the store: a forged id past SQLite's signed 64-bit integers
+# raises inside the driver ("Python int too large to convert to SQLite INTEGER"),
+# and an unbounded one is a lookup for nothing. Anything that does not match is
+# answered as a stale button.
+SQLITE_MAX_INTEGER = 2**63 - 1
+_ACTION_BUTTON = re.compile(r"a:([A-Za-z0-9_-]{1,32}):(ok|same|no)", re.ASCII)
+_ANNOUNCE_BUTTON = re.compile(r"n:([1-9][0-9]{0,18}):(ok|no)", re.ASCII)
+
+
+def parse_action_button(data: str) -> tuple[str, str] | None:
+    """`a:<pending action id>:<ok|same|no>` → (id, verb); None when forged."""
+    if m := _ACTION_BUTTON.fullmatch(data):
+        return m[1], m[2]
+    return None
+
+
+def parse_announce_button(data: str) -> tuple[int, str] | None:
+    """`n:<announcement id>:<ok|no>` → (id, verb); None when forged or out of range."""
+    m = _ANNOUNCE_BUTTON.fullmatch(data)
+    if m is None or int(m[1]) > SQLITE_MAX_INTEGER:
+        return None
+    return int(m[1]), m[2]

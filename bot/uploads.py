@@ -18,6 +18,7 @@ from ranking.reader import ReadProblem
 from ranking.store import NewLink, NewScore
 from ranking.text import expand, fold
 
+PREVIEW_TTL = 15 * 60  # seconds an upload's preview can be confirmed; its bytes go after
 MAX_LISTED = 10  # changes listed per kind before "… and N more"
 NEAR_NAME = 0.85  # similarity above which a new name may be a unit on record
 # New names compared with those on record, per ranking: a yearly file brings a handful;

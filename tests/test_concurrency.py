@@ -32,7 +32,7 @@ from ranking.catalog import Catalog
 from ranking.importer import Dataset, read_and_validate, sha256
 from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
-from ranking.store import ActionTaken, PendingAction, Store
+from ranking.store import ActionTaken, PendingAction, Store, StoreError
 from tests.support.waiting import eventually
 from tests.test_uploads import ADMIN, buttons, confirm, csv_text, upload
 from tests.test_uploads import running as uploads_running
@@ -267,7 +267,7 @@ async def test_a_failed_open_leaves_no_thread_behind(tmp_path: Path) -> None:
     db = tmp_path / "garbage.sqlite3"
     db.write_bytes(b"this is not a database" * 100)
     before = set(threading.enumerate())
-    with pytest.raises(sqlite3.DatabaseError):
+    with pytest.raises(StoreError, match="not_a_database"):  # one line, not a traceback
         await Store.open(db)
 
     def ours() -> list[threading.Thread]:

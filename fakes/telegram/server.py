@@ -22,13 +22,14 @@ from aiohttp import web
 
 from fakes.telegram.checks import MAX_UPLOAD_SIZE, ApiError, bad
 from fakes.telegram.control import add_control_routes
-from fakes.telegram.state import DEFAULT_BOT_ID, Call, Files, Params, RateLimitHit
+from fakes.telegram.state import DEFAULT_BOT_ID, Call, Files, Params, RateLimitHit, StoredFile
 from fakes.telegram.updates import UpdateInjection
 from fakes.telegram.wire import json_response, read_params
 
 __all__ = ["FakeBotAPI"]
 
 _LOG = logging.getLogger(__name__)
+FILE_CHUNK = 64 * 1024  # bytes a file download writes at a time
 
 JSON = dict[str, Any]
 
@@ -288,11 +289,35 @@ class FakeBotAPI(UpdateInjection):
             stored = next((f for f in self.files.values() if f.file_path == path), None)
             if stored is None:
                 return self._respond(call, ApiError(404, "Not Found"))
-            self._finish(call, 200, f"<{len(stored.data)} bytes>")
-            return web.Response(body=stored.data, content_type="application/octet-stream")
+            return await self._stream_file(request, call, stored)
         finally:
             self._in_flight -= 1
             self._last_activity = time.monotonic()
+
+    async def _stream_file(
+        self, request: web.Request, call: Call, stored: StoredFile
+    ) -> web.StreamResponse:
+        """The file's bytes in chunks; the call's result says how many were written
+        before the client had enough (a client that stops reading early shows)."""
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        if stored.repeat == 1:
+            response.content_length = len(stored.data)
+        else:
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        sent = 0
+        try:
+            for _ in range(stored.repeat):
+                for start in range(0, len(stored.data), FILE_CHUNK):
+                    chunk = stored.data[start : start + FILE_CHUNK]
+                    await response.write(chunk)
+                    sent += len(chunk)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client closed the connection: it read no further
+        finally:
+            self._finish(call, 200, f"<{sent} bytes>")
+        return response
 
     # ---- fault injection -------------------------------------------------------------------
 

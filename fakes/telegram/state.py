@@ -139,6 +139,9 @@ class StoredFile:
     file_name: str | None = None
     mime_type: str | None = None
     size: int = 0  # what Telegram believes the size is (getFile's 20 MB check uses it)
+    # the download serves `data` this many times over, without a Content-Length:
+    # a file far larger than any size it declares, without allocating it
+    repeat: int = 1
 
     def fields(self) -> JSON:
         """The Document-style fields of this file."""

@@ -21,6 +21,7 @@ from pathlib import Path
 import aiosqlite
 
 from ranking.store.db import SCHEMA_VERSION, Database, StoreError, migrations
+from ranking.store.failures import StoreFailure, store_failure
 from ranking.store.outbox import Outbox, Retraction
 from ranking.store.people import ActionTaken, AuditEntry, PendingAction, People
 from ranking.store.scores import (
@@ -58,9 +59,11 @@ __all__ = [
     "SliceInfo",
     "Store",
     "StoreError",
+    "StoreFailure",
     "StoredGroup",
     "VersionInfo",
     "migrations",
+    "store_failure",
 ]
 
 

@@ -27,6 +27,8 @@ from typing import Any, Final
 
 import aiosqlite
 
+from ranking.store.failures import store_failure
+
 BUSY_TIMEOUT = 10.0  # seconds a connection waits for another one's write lock
 
 # positional (`?`) or named (`:name`) parameters of one statement
@@ -98,6 +100,15 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _probe(path: str) -> None:
+    """Open the file and read its header (creating an empty database if none)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA schema_version").fetchall()
+    finally:
+        conn.close()
+
+
 async def _connect(path: str) -> aiosqlite.Connection:
     # timeout: SQLite's busy handler waits that long for another connection's lock
     conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
@@ -145,9 +156,17 @@ class Database:
     @classmethod
     async def open(cls, path: str | Path) -> Database:
         path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # a plain connection first: a file SQLite cannot open fails here, not
+                # inside aiosqlite's thread (which would outlive the failure)
+                await asyncio.to_thread(_probe, path)
+            writer = await _connect(path)
+        except (sqlite3.Error, OSError) as exc:
+            # one line at start, not a traceback: what is wrong with the file or folder
+            kind = store_failure(exc)
+            raise StoreError(f"cannot open the database ({kind.value if kind else exc})") from exc
         try:
             await cls._migrate(writer)
             reader = await _connect(path)
@@ -197,7 +216,10 @@ class Database:
             try:
                 yield self._writer
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk, an I/O error):
+                # a second ROLLBACK would raise and hide the error that matters
+                if self._writer.in_transaction:
+                    await self._writer.execute("ROLLBACK")
                 raise
             else:
                 await self._writer.execute("COMMIT")

@@ -181,9 +181,14 @@ class People:
             )
             return cur.rowcount == 1
 
-    async def forget_old_pending(self, before: float) -> None:
-        """Drop the file bytes of confirmations nobody can press any more."""
+    async def forget_old_pending(self, before: float) -> int:
+        """Drop the file bytes of confirmations nobody can press any more: created
+        before `before` (the preview timed out), or already confirmed or cancelled.
+        Returns how many files were dropped."""
         async with self._db.write() as db:
-            await db.execute(
-                "UPDATE pending_actions SET payload = NULL WHERE created_at < ?", (before,)
+            cur = await db.execute(
+                "UPDATE pending_actions SET payload = NULL"
+                " WHERE payload IS NOT NULL AND (created_at < ? OR state != 'pending')",
+                (before,),
             )
+            return cur.rowcount

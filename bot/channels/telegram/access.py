@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.channels.telegram.context import BotContext
+from bot.channels.telegram.sending import send_text
 from bot.flood import Verdict
 from bot.i18n import Translator, pick_language
 from bot.settings import FORBIDDEN_ADMIN_IDS
@@ -70,10 +71,15 @@ def admin_only(handler: Handler) -> Handler:
         elif not await is_admin(user.id, context):
             reason = "not_admin"
         if reason is not None:
-            log.warning("refused %s to user %s (%s)", handler.__name__, user.id, reason)
-            await context.store.people.audit(user.id, "refused", f"{handler.__name__}: {reason}")
+            skipped = context.bot_data.refusals.note(user.id)
+            if skipped is not None:  # else recorded a moment ago: counted for the next row
+                detail = f"{handler.__name__}: {reason}"
+                if skipped:
+                    detail += f" (+{skipped} refused before, not recorded one by one)"
+                log.warning("refused %s to user %s (%s)", handler.__name__, user.id, detail)
+                await context.store.people.audit(user.id, "refused", detail)
             key = "admin.private_only" if reason == "not_private" else "admin.refused"
-            await message.reply_text(t(key))
+            await send_text(message, t(key))
             return
         await handler(update, context)
 
@@ -100,7 +106,7 @@ async def let_through(update: Update, context: BotContext, t: Translator | None 
         if query is not None:
             await query.answer(text, show_alert=False)
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(text)
+            await send_text(update.effective_message, text)
     elif query is not None:
         await query.answer()  # stops the button's spinner, says nothing
     return False

@@ -4,13 +4,14 @@ admin list, the template. Who is an admin: bot/channels/telegram/access.py."""
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import secrets
 import time
-from typing import Any, cast
+from typing import cast
 
+import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import NetworkError
 
 from bot.announcements import queue_version, ready_retractions, retraction_lines
 from bot.channels.telegram.access import admin_only, is_admin, translator
@@ -18,10 +19,11 @@ from bot.channels.telegram.context import BotContext
 from bot.channels.telegram.sending import edit_result, send_text
 from bot.commands import BY_KEY
 from bot.i18n import Translator
+from bot.parsing import parse_action_button
 from bot.reply import esc
 from bot.settings import FORBIDDEN_ADMIN_IDS
 from bot.template import template_ods, template_xlsx
-from bot.uploads import build_preview, problem_lines, reader_message
+from bot.uploads import PREVIEW_TTL, build_preview, problem_lines, reader_message
 from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
 from ranking.publishing import publish, undo_latest
 from ranking.reader import Limits, ReadProblem, problem_for_name
@@ -29,7 +31,6 @@ from ranking.store import ActionTaken, AlreadyImported, PendingAction
 
 log = logging.getLogger("rankbot.admin")
 
-PREVIEW_TTL = 15 * 60  # seconds a preview can be confirmed
 UPLOAD_LIMITS = Limits()
 UPLOAD = BY_KEY["upload"]  # a document captioned with one of its names is an upload
 
@@ -56,7 +57,7 @@ async def upload_command(update: Update, context: BotContext) -> None:
     t = await translator(update, context)
     if context.user_data is not None:
         context.user_data.awaiting_upload = time.monotonic()
-    await message.reply_text(t("upload.send_file", limit_mb=UPLOAD_LIMITS.max_bytes // 2**20))
+    await send_text(message, t("upload.send_file", limit_mb=UPLOAD_LIMITS.max_bytes // 2**20))
 
 
 async def on_document(update: Update, context: BotContext) -> None:
@@ -74,7 +75,7 @@ async def on_document(update: Update, context: BotContext) -> None:
     if not captioned and not awaited:
         if await is_admin(message.from_user.id if message.from_user else 0, context):
             t = await translator(update, context)
-            await message.reply_text(t("upload.hint_caption"))
+            await send_text(message, t("upload.hint_caption"))
         return
     await receive_upload(update, context)
 
@@ -90,34 +91,35 @@ async def receive_upload(update: Update, context: BotContext) -> None:
     limit = UPLOAD_LIMITS.max_bytes
     refused = problem_for_name(name)  # before downloading: says how to convert it
     if refused is not None:
-        await message.reply_html(reader_message(refused, t))
+        await send_text(message, reader_message(refused, t))
         return
     if document.file_size is not None and document.file_size > limit:
-        await message.reply_text(
+        await send_text(
+            message,
             t(
                 "reader.too_large",
                 size_mb=round(document.file_size / 2**20, 1),
                 limit_mb=limit // 2**20,
-            )
+            ),
         )
         return
     telegram_file = await document.get_file()
-    buffer = CappedBuffer(limit)
     try:
-        await telegram_file.download_to_memory(buffer)
+        data = await download_capped(
+            telegram_file.file_path or "", limit, read_timeout=context.settings.request_timeout
+        )
     except CapExceeded:
-        await message.reply_text(
-            t("reader.too_large", size_mb=f"> {limit // 2**20}", limit_mb=limit // 2**20)
+        await send_text(
+            message, t("reader.too_large", size_mb=f"> {limit // 2**20}", limit_mb=limit // 2**20)
         )
         return
-    data = buffer.getvalue()
     rankings = context.rankings
     digest = sha256(data)
     await context.store.people.audit(user_id, "upload", f"{name} {digest}")
     try:
         dataset: Dataset = await asyncio.to_thread(read_and_validate, data, name, rankings.catalog)
     except ReadProblem as problem:
-        await message.reply_html(reader_message(problem, t))
+        await send_text(message, reader_message(problem, t))
         return
     except ImportFailed as failed:
         lines = [t.plural("import.refused", len(failed.problems))]
@@ -125,11 +127,11 @@ async def receive_upload(update: Update, context: BotContext) -> None:
         await send_text(message, "\n".join(lines))
         return
     if await rankings.store.scores.version_by_sha(digest):
-        await message.reply_text(t("import.identical"))
+        await send_text(message, t("import.identical"))
         return
     if await rankings.store.scores.version_with_content(dataset.content_digest):
         # the same rows re-saved, or as another format: nothing to write or announce
-        await message.reply_text(t("import.same_content", rows=dataset.rows))
+        await send_text(message, t("import.same_content", rows=dataset.rows))
         return
     preview = await build_preview(dataset, rankings, t, file_name=name)
     action = PendingAction(
@@ -145,6 +147,8 @@ async def receive_upload(update: Update, context: BotContext) -> None:
         target=None,
         state="pending",
     )
+    # the bytes of previews nobody can confirm any more go before new ones are kept
+    await rankings.store.people.forget_old_pending(time.time() - PREVIEW_TTL)
     await rankings.store.people.add_pending(action)
     await send_text(
         message,
@@ -157,17 +161,34 @@ class CapExceeded(Exception):
     pass
 
 
-class CappedBuffer(io.BytesIO):
-    """Stops a download past the cap: file_size is optional, so also count bytes."""
+DOWNLOAD_CHUNK = 64 * 1024
 
-    def __init__(self, cap: int):
-        super().__init__()
-        self.cap = cap
 
-    def write(self, data: Any) -> int:
-        if self.tell() + len(data) > self.cap:
-            raise CapExceeded
-        return super().write(data)
+async def download_capped(url: str, cap: int, *, read_timeout: float) -> bytes:
+    """The file at `url` (getFile's download URL), read in chunks and given up past
+    `cap` bytes. Why not PTB's download_to_memory: it reads the whole body before
+    anything can count it, and file_size is optional (or wrong), so a large file
+    would sit in memory whole before being refused. A Content-Length over the cap
+    is refused before the first chunk."""
+    try:
+        async with (
+            httpx.AsyncClient(timeout=read_timeout) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code != 200:
+                raise NetworkError(f"file download answered {response.status_code}")
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > cap:
+                raise CapExceeded
+            data = bytearray()
+            async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK):
+                data += chunk
+                if len(data) > cap:
+                    raise CapExceeded  # leaving the block closes the connection
+            return bytes(data)
+    except httpx.HTTPError as exc:
+        # named by its type only: the URL carries the bot's token
+        raise NetworkError(f"file download failed: {type(exc).__name__}") from None
 
 
 # ---- confirm / cancel ------------------------------------------------------
@@ -179,23 +200,15 @@ async def on_action_button(update: Update, context: BotContext) -> None:
     if query is None or not query.data:
         return
     t = await translator(update, context)
-    parts = query.data.split(":")
+    button = parse_action_button(query.data)
     store = context.store
-    action = await store.people.pending(parts[1]) if len(parts) == 3 else None
+    action = await store.people.pending(button[0]) if button is not None else None
     # Only uploads and undos are confirmed here; a /thongbao draft has its own
     # buttons (bot/announce.py), so its id in an `a:` button is a forgery.
-    if (
-        action is None
-        or action.kind not in ("import", "undo")
-        or parts[2]
-        not in (
-            "ok",
-            "same",
-            "no",
-        )
-    ):
+    if button is None or action is None or action.kind not in ("import", "undo"):
         await query.answer(t("callback.stale"))
         return
+    verb = button[1]
     if query.from_user.id != action.user_id or not await is_admin(query.from_user.id, context):
         log.warning("user %s pressed another admin's button", query.from_user.id)
         await query.answer(t("admin.not_your_button"), show_alert=True)
@@ -208,7 +221,7 @@ async def on_action_button(update: Update, context: BotContext) -> None:
         await query.answer(t("admin.expired"), show_alert=True)
         await edit_result(query, t("admin.expired"))
         return
-    if parts[2] == "no":
+    if verb == "no":
         await store.people.cancel_pending(action.id)
         await query.answer(t("admin.cancelled"))
         await edit_result(query, t("admin.cancelled"))
@@ -216,7 +229,7 @@ async def on_action_button(update: Update, context: BotContext) -> None:
     await query.answer(t("admin.working"))
     try:
         if action.kind == "import":
-            text = await confirm_import(action, parts[2] == "same", context, t)
+            text = await confirm_import(action, verb == "same", context, t)
         else:
             text = await confirm_undo(action, context, t)
     except ActionTaken:
@@ -294,7 +307,7 @@ async def undo_command(update: Update, context: BotContext) -> None:
     store = context.store
     live = [v for v in await store.scores.versions(limit=50) if v.undone_at is None]
     if not live:
-        await message.reply_text(t("undo.nothing"))
+        await send_text(message, t("undo.nothing"))
         return
     latest = live[0]
     action = PendingAction(
@@ -311,7 +324,8 @@ async def undo_command(update: Update, context: BotContext) -> None:
         state="pending",
     )
     await store.people.add_pending(action)
-    await message.reply_html(
+    await send_text(
+        message,
         t(
             "undo.preview",
             id=latest.id,
@@ -319,7 +333,7 @@ async def undo_command(update: Update, context: BotContext) -> None:
             at=t.datetime(latest.created_at),
             rows=latest.row_count,
         ),
-        reply_markup=confirm_buttons(action.id, t),
+        buttons=confirm_buttons(action.id, t),
     )
 
 
@@ -352,26 +366,26 @@ async def admins_command(update: Update, context: BotContext) -> None:
     if not args:
         from_env = ", ".join(map(str, sorted(settings.admin_ids))) or "—"
         added = ", ".join(map(str, sorted(await store.people.admin_ids()))) or "—"
-        await message.reply_html(t("admins.list", env=from_env, added=added))
+        await send_text(message, t("admins.list", env=from_env, added=added))
         return
     verb = args[0].lower()
     target = args[1] if len(args) > 1 else ""
     if verb not in ("them", "add", "xoa", "remove") or not target.isdigit() or len(target) > 20:
-        await message.reply_html(t("admins.usage"))
+        await send_text(message, t("admins.usage"))
         return
     user_id = int(target)
     if user_id in FORBIDDEN_ADMIN_IDS:
-        await message.reply_html(t("admins.forbidden_id", id=user_id))
+        await send_text(message, t("admins.forbidden_id", id=user_id))
         return
     if verb in ("them", "add"):
         added_now = await store.people.add_admin(user_id, added_by=me)
-        await message.reply_html(t("admins.added" if added_now else "admins.already", id=user_id))
+        await send_text(message, t("admins.added" if added_now else "admins.already", id=user_id))
         return
     if user_id in settings.admin_ids:
-        await message.reply_html(t("admins.env_admin", id=user_id))
+        await send_text(message, t("admins.env_admin", id=user_id))
         return
     removed = await store.people.remove_admin(user_id, removed_by=me)
-    await message.reply_html(t("admins.removed" if removed else "admins.not_admin", id=user_id))
+    await send_text(message, t("admins.removed" if removed else "admins.not_admin", id=user_id))
 
 
 @admin_only

@@ -16,19 +16,21 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import Forbidden, TelegramError
 
-from bot.announcements import groups_label, parse_groups, queue_version
+from bot.announcements import echo_unknown, groups_label, parse_groups, queue_version
 from bot.channels.telegram.access import admin_only, is_admin, translator
 from bot.channels.telegram.context import BotApp, BotContext
-from bot.channels.telegram.sending import edit_result
+from bot.channels.telegram.sending import edit_result, send_text
 from bot.i18n import Translator
-from bot.reply import esc, to_plain
+from bot.parsing import parse_announce_button
+from bot.reply import to_plain
+from bot.splitting import utf16_len
 from ranking.store import ActionTaken
 
 log = logging.getLogger("rankbot.announce")
 
 ADMIN_CACHE_SECONDS = 60.0  # getChatAdministrators is cached this long per group
 DRAFT_TTL = 15 * 60  # seconds a /thongbao preview can be confirmed
-MAX_TEXT = 3500  # characters of an admin's announcement (Telegram's cap is 4096)
+MAX_TEXT = 3500  # UTF-16 units of an admin's announcement, as Telegram counts its 4096
 
 
 async def group_admin_ids(context: BotContext, chat_id: int) -> set[int]:
@@ -53,7 +55,7 @@ async def may_manage(update: Update, context: BotContext, t: Translator) -> bool
     if message.chat.type == ChatType.PRIVATE:
         return True
     if message.sender_chat is not None or user is None:
-        await message.reply_text(t("announce.anonymous"))
+        await send_text(message, t("announce.anonymous"))
         return False
     if await is_admin(user.id, context):
         return True
@@ -62,7 +64,7 @@ async def may_manage(update: Update, context: BotContext, t: Translator) -> bool
             return True
     except TelegramError as exc:
         log.warning("getChatAdministrators failed for %s: %s", message.chat.id, exc)
-    await message.reply_text(t("announce.group_admins_only"))
+    await send_text(message, t("announce.group_admins_only"))
     return False
 
 
@@ -77,8 +79,8 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
         codes, unknown = parse_groups(context.args or [], catalog)
         if unknown:
             known = ", ".join(g.code for g in catalog.groups.values())
-            await message.reply_html(
-                t("announce.unknown_groups", words=esc(" ".join(unknown)), groups=known)
+            await send_text(
+                message, t("announce.unknown_groups", words=echo_unknown(unknown), groups=known)
             )
         else:
             private = message.chat.type == ChatType.PRIVATE
@@ -87,7 +89,7 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
                 message.chat.id, message.chat.type, codes or None, by=user_id
             )
             key = "announce.subscribed_private" if private else "announce.subscribed_group"
-            await message.reply_html(t(key, groups=groups_label(codes, catalog, t)))
+            await send_text(message, t(key, groups=groups_label(codes, catalog, t)))
 
 
 async def unsubscribe_command(update: Update, context: BotContext) -> None:
@@ -101,8 +103,8 @@ async def unsubscribe_command(update: Update, context: BotContext) -> None:
         removed = await context.store.outbox.unsubscribe(
             message.chat.id, by=user_id, reason="command"
         )
-        await message.reply_text(
-            t("announce.unsubscribed") if removed else t("announce.not_subscribed")
+        await send_text(
+            message, t("announce.unsubscribed") if removed else t("announce.not_subscribed")
         )
 
 
@@ -147,15 +149,15 @@ async def announce_command(update: Update, context: BotContext) -> None:
     parts = (message.text_html or "").split(None, 1)
     body = parts[1].strip() if len(parts) > 1 else ""
     if not body:
-        await message.reply_html(t("announce.usage"))
+        await send_text(message, t("announce.usage"))
         return
-    length = len(to_plain(body))
+    length = utf16_len(to_plain(body))
     if length > MAX_TEXT:
-        await message.reply_html(t("announce.too_long", length=length, limit=MAX_TEXT))
+        await send_text(message, t("announce.too_long", length=length, limit=MAX_TEXT))
         return
     count = len(await store.outbox.subscriptions())
     if count == 0:
-        await message.reply_html(t("announce.no_subscribers"))
+        await send_text(message, t("announce.no_subscribers"))
         return
     html = t("announce.text_header") + "\n\n" + body
     user_id = cast(int, update.effective_user and update.effective_user.id)
@@ -168,9 +170,7 @@ async def announce_command(update: Update, context: BotContext) -> None:
             [InlineKeyboardButton(t("button.cancel"), callback_data=f"n:{draft_id}:no")],
         ]
     )
-    await message.reply_html(
-        t.plural("announce.preview", count) + "\n\n" + html, reply_markup=buttons
-    )
+    await send_text(message, t.plural("announce.preview", count) + "\n\n" + html, buttons=buttons)
 
 
 async def on_announce_button(update: Update, context: BotContext) -> None:
@@ -180,14 +180,12 @@ async def on_announce_button(update: Update, context: BotContext) -> None:
         return
     t = await translator(update, context)
     store = context.store
-    parts = query.data.split(":")
-    found = None
-    if len(parts) == 3 and parts[1].isdigit() and parts[2] in ("ok", "no"):
-        found = await store.outbox.announcement(int(parts[1]))
-    if found is None or found[0] != "text":
+    button = parse_announce_button(query.data)
+    found = await store.outbox.announcement(button[0]) if button is not None else None
+    if button is None or found is None or found[0] != "text":
         await query.answer(t("callback.stale"))
         return
-    draft_id = int(parts[1])
+    draft_id, verb = button
     _, _, author, created_at, state = found
     user_id = query.from_user.id
     if user_id != author or not await is_admin(user_id, context):
@@ -199,7 +197,7 @@ async def on_announce_button(update: Update, context: BotContext) -> None:
         await store.outbox.cancel_draft(draft_id)
         await query.answer(t("announce.expired"), show_alert=True)
         await edit_result(query, t("announce.expired"))
-    elif parts[2] == "no":
+    elif verb == "no":
         await store.outbox.cancel_draft(draft_id)
         await query.answer(t("announce.cancelled"))
         await edit_result(query, t("announce.cancelled"))
@@ -225,7 +223,7 @@ async def status_command(update: Update, context: BotContext) -> None:
     replies = context.bot_data.uncertain_replies
     tail = "\n" + t("announce.status_replies", count=replies) if replies else ""
     if latest is None:
-        await message.reply_html(t("announce.status_none") + tail)
+        await send_text(message, t("announce.status_none") + tail)
         return
     announcement_id, kind, version_id, created_at = latest
     counts = await store.outbox.announcement_status(announcement_id)
@@ -235,7 +233,8 @@ async def status_command(update: Update, context: BotContext) -> None:
         what = t("announce.status_correction")
     else:
         what = t("announce.status_text")
-    await message.reply_html(
+    await send_text(
+        message,
         t(
             "announce.status",
             id=announcement_id,
@@ -247,7 +246,7 @@ async def status_command(update: Update, context: BotContext) -> None:
             failed=counts.get("failed", 0),
             unreachable=counts.get("unreachable", 0),
         )
-        + tail
+        + tail,
     )
 
 

@@ -166,6 +166,7 @@ async def post_init(application: BotApp) -> None:
     # Menus and descriptions (ten calls to the Bot API) go out beside the first poll,
     # not before it: nobody's question waits for them. post_stop waits for the task.
     data.set_up = asyncio.create_task(set_up_menus(application), name="telegram set-up calls")
+    await asyncio.to_thread(ops.sweep_leftovers, application)
     ops.schedule_backups(application)
     # Deliveries left pending by the last run continue now.
     await start_outbox(application)

@@ -16,7 +16,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 from bot.answers import Answers
 from bot.channels.telegram.outbox import Outbox
 from bot.chart_cache import ChartCache
-from bot.flood import FloodGuard
+from bot.flood import FloodGuard, RefusalLog
 from bot.logs import RedactingFilter
 from bot.settings import Settings
 from ranking.queries import Rankings
@@ -31,6 +31,8 @@ class BotData:
         self.store: Store | None = None
         self.answers: Answers | None = None
         self.flood: FloodGuard | None = None
+        # refused admin commands: one audit row per user a minute, the rest counted
+        self.refusals = RefusalLog()
         self.outbox: Outbox | None = None
         self.set_up: asyncio.Task[None] | None = None  # menus and descriptions (post_init)
         self.charts = ChartCache()
@@ -38,6 +40,8 @@ class BotData:
         self.group_admins: dict[int, tuple[float, set[int]]] = {}
         # monotonic time of the last error report sent to the admins
         self.last_error_report: float | None = None
+        # store failure kind (disk_full, …) → monotonic time it was last reported
+        self.store_failures: dict[str, float] = {}
         # the filter that keeps the token out of logs; error reports go through it too
         self.redacting = RedactingFilter()
         # False when `python -m bot run` opened the store for every channel and closes it

@@ -22,11 +22,13 @@ from bot.channels.telegram.access import language_of
 from bot.channels.telegram.context import BotContext
 from bot.channels.telegram.delivery import Outcome, UncertainSend, outcome
 from bot.i18n import Translator, pick_language
+from ranking.store import StoreFailure, store_failure
 
 log = logging.getLogger("rankbot")
 
 REPORT_INTERVAL = 60.0  # seconds between two reports to the admins
 REPORT_CHARS = 3000  # of the traceback, so the report fits one message
+STORE_REPORT_INTERVAL = 3600.0  # seconds between two reports of the same store failure
 
 
 async def _language(update: Update, context: BotContext) -> str:
@@ -45,17 +47,27 @@ async def on_error(update: object, context: BotContext) -> None:
         # the reply was written and may have arrived: it is not sent again (the
         # apology below is all that follows); /trangthai counts it
         context.bot_data.uncertain_replies += 1
-    log.error("update failed: %s", error, exc_info=error)
+    failure = store_failure(error)
+    if failure is None:
+        log.error("update failed: %s", error, exc_info=error)
     if isinstance(update, Update):
         t = Translator(await _language(update, context))
+        text = (
+            t("error.internal")
+            if failure is None
+            else t("error.store_user", reason=t(f"store.{failure.value}"))
+        )
         if update.callback_query is not None:
             with contextlib.suppress(TelegramError):
-                await update.callback_query.answer(t("error.internal"))
+                await update.callback_query.answer(text, show_alert=failure is not None)
         elif update.effective_message is not None:
             try:
-                await update.effective_message.reply_text(t("error.internal"))
+                await update.effective_message.reply_text(text)
             except TelegramError:
                 log.warning("could not send the apology either")
+    if failure is not None:
+        await report_store_failure(context, failure, error)
+        return
     if error is not None and not (
         isinstance(error, TelegramError) and outcome(error) is not Outcome.REFUSED
     ):
@@ -99,3 +111,28 @@ async def report_to_admins(update: object, context: BotContext, error: BaseExcep
             await context.bot.send_message(admin_id, text)
         except TelegramError as exc:
             log.warning("could not report the error to admin %s: %s", admin_id, exc)
+
+
+async def report_store_failure(
+    context: BotContext, failure: StoreFailure, error: BaseException | None
+) -> None:
+    """A full disk, a read-only or locked database, a missing folder: one log line
+    and one message to the admins per kind an hour, not a traceback per update.
+    Nothing is switched off: every write tries again, so the bot recovers by
+    itself once the cause is gone."""
+    data = context.bot_data
+    now = time.monotonic()
+    last = data.store_failures.get(failure.value)
+    if last is not None and now - last < STORE_REPORT_INTERVAL:
+        log.debug("store still failing (%s)", failure.value)
+        return
+    data.store_failures[failure.value] = now
+    db = context.settings.db_path
+    log.error("store failure (%s) on %s: %s", failure.value, db, data.redacting.redact(str(error)))
+    t = Translator("vi")
+    text = t("error.store_admin", reason=t(f"store.{failure.value}"), db=html.escape(db))
+    for admin_id in sorted(context.settings.admin_ids):
+        try:
+            await context.bot.send_message(admin_id, text)
+        except TelegramError as exc:
+            log.warning("could not tell admin %s of the store failure: %s", admin_id, exc)

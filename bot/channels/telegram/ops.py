@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sqlite3
 import tempfile
-from datetime import time
+import time
+from datetime import time as day_time
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -19,14 +21,18 @@ from bot import backup
 from bot.backup import BackupError
 from bot.channels.telegram.access import admin_only, translator
 from bot.channels.telegram.context import BotApp, BotContext
+from bot.channels.telegram.sending import send_text
 from bot.i18n import Translator
 from bot.reply import esc, esc_params
+from bot.uploads import PREVIEW_TTL
 
 log = logging.getLogger("rankbot.ops")
 
 # 02:00 in Lào Cai: after the working day's uploads, before anyone asks.
-DAILY_BACKUP_AT = time(2, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+DAILY_BACKUP_AT = day_time(2, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 DAILY_BACKUP_JOB = "daily-backup"
+FORGET_UPLOADS_JOB = "forget-expired-uploads"
+FORGET_UPLOADS_EVERY = 5 * 60  # seconds
 
 
 def backup_error_text(exc: BackupError, t: Translator) -> str:
@@ -41,27 +47,30 @@ async def backup_command(update: Update, context: BotContext) -> None:
     user_id = cast(User, update.effective_user).id  # admin_only: there is one
     t = await translator(update, context)
     settings = context.settings
-    with tempfile.TemporaryDirectory(prefix="rankbot-backup-") as folder:
+    # Nothing is written into the store before the file is sent: on a full disk the
+    # backup is what the admin needs most. A folder a kill leaves behind is swept at
+    # the next start (backup.sweep_leftovers).
+    with tempfile.TemporaryDirectory(prefix=backup.temp_folder_prefix()) as folder:
         try:
             path = await asyncio.to_thread(backup.backup_to, settings.db_path, Path(folder))
         except BackupError as exc:
             log.error("backup for user %s failed: %s %s", user_id, exc.key, exc.params)
-            await message.reply_html(backup_error_text(exc, t))
+            await send_text(message, backup_error_text(exc, t))
             return
         size = path.stat().st_size
         if size > FileSizeLimit.FILESIZE_UPLOAD:
-            await message.reply_html(
+            await send_text(
+                message,
                 t(
                     "backup.too_large",
                     size=t.number(size // 1_000_000),
                     folder=esc(str(settings.backup_folder())),
-                )
+                ),
             )
             return
         data = await asyncio.to_thread(path.read_bytes)
     store = context.store
     versions = await store.scores.versions(limit=1)
-    await store.people.audit(user_id, "backup", f"{path.name} {size} bytes")
     await message.reply_document(
         document=data,
         filename=path.name,
@@ -72,6 +81,10 @@ async def backup_command(update: Update, context: BotContext) -> None:
             kb=t.number(max(1, math.ceil(size / 1024))),
         ),
     )
+    try:
+        await store.people.audit(user_id, "backup", f"{path.name} {size} bytes")
+    except sqlite3.Error as exc:  # a full or read-only disk: the admin has the file
+        log.error("backup sent to user %s, its audit line not written: %s", user_id, exc)
 
 
 async def daily_backup(context: BotContext) -> None:
@@ -101,12 +114,37 @@ async def daily_backup(context: BotContext) -> None:
     log.info("daily backup %s written, %d old ones removed", path.name, len(removed))
 
 
+async def forget_expired_uploads(context: BotContext) -> None:
+    """The bytes of uploads whose preview timed out (or was answered) leave the store."""
+    try:
+        dropped = await context.store.people.forget_old_pending(time.time() - PREVIEW_TTL)
+    except sqlite3.Error as exc:  # a full or locked disk: the next round tries again
+        log.warning("could not drop expired uploads: %s", exc)
+        return
+    if dropped:
+        log.info("dropped %d expired uploads", dropped)
+
+
 def schedule_backups(application: BotApp) -> None:
-    """Once a day at DAILY_BACKUP_AT (call from post_init)."""
+    """Once a day at DAILY_BACKUP_AT, and expired uploads every few minutes (call
+    from post_init)."""
     jobs = application.job_queue
     if jobs is None:  # pragma: no cover - the job-queue extra is a dependency
         log.warning("no JobQueue: daily backups are off")
         return
-    for old in jobs.get_jobs_by_name(DAILY_BACKUP_JOB):
-        old.schedule_removal()
+    for name in (DAILY_BACKUP_JOB, FORGET_UPLOADS_JOB):
+        for old in jobs.get_jobs_by_name(name):
+            old.schedule_removal()
     jobs.run_daily(daily_backup, time=DAILY_BACKUP_AT, name=DAILY_BACKUP_JOB)
+    jobs.run_repeating(
+        forget_expired_uploads, interval=FORGET_UPLOADS_EVERY, first=0, name=FORGET_UPLOADS_JOB
+    )
+
+
+def sweep_leftovers(application: BotApp) -> None:
+    """At start: the temporary copies a killed backup left behind."""
+    settings = application.bot_data.settings
+    assert settings is not None
+    removed = backup.sweep_leftovers(Path(tempfile.gettempdir()), settings.backup_folder())
+    if removed:
+        log.info("removed %d leftover backup copies", len(removed))

@@ -28,15 +28,15 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from bot.announcements import groups_label, parse_groups
+from bot.announcements import echo_unknown, groups_label, parse_groups
 from bot.answers import Answers
 from bot.channels.zalo.client import EventName, Message, Update, ZaloError
 from bot.channels.zalo.replies import Replier
-from bot.flood import FloodGuard, Verdict
+from bot.flood import FloodGuard, RefusalLog, Verdict
 from bot.i18n import DEFAULT_LANGUAGE, Translator
 from bot.parsing import ChannelCommand
 from bot.reply import Reply, esc
-from ranking.store import Store
+from ranking.store import Store, store_failure
 
 log = logging.getLogger("rankbot.zalo")
 
@@ -83,6 +83,7 @@ class ZaloChat:
         self.bot_id = bot_id
         self.bot_names = tuple(n for n in bot_names if n)
         self.flood = flood
+        self.refusals = RefusalLog()
         self._languages: OrderedDict[str, str] = OrderedDict()
 
     async def handle(self, update: Update) -> None:
@@ -92,10 +93,16 @@ class ZaloChat:
         try:
             await self._handle(update, message)
         except Exception as exc:
-            log.error("Zalo update failed: %s", exc, exc_info=exc)
+            failure = store_failure(exc)
             t = Translator(await self._language_or_default(message.sender.id))
+            text = t("error.internal")
+            if failure is None:
+                log.error("Zalo update failed: %s", exc, exc_info=exc)
+            else:  # named for what it is; the Telegram admins hear of it there
+                log.warning("Zalo update not saved (%s): %s", failure.value, exc)
+                text = t("error.store_user", reason=t(f"store.{failure.value}"))
             try:
-                await self.replier.sender.text(message.chat.id, t("error.internal"))
+                await self.replier.sender.text(message.chat.id, text)
             except ZaloError as again:
                 log.warning("could not send the apology either: %s", again)
 
@@ -106,7 +113,8 @@ class ZaloChat:
         t = Translator(lang)
         text = update.text
         if text is None:
-            if private and update.event_name in (EventName.IMAGE, EventName.STICKER):
+            media = private and update.event_name in (EventName.IMAGE, EventName.STICKER)
+            if media and await self._let_through(chat_id, user_id, t):  # a reply costs a send
                 key = "zalo.admin_elsewhere" if self.is_admin(user_id) else "zalo.text_only"
                 await self.replier.send_text(chat_id, t(key), [], t)
             return  # a protected account's message carries nothing to answer
@@ -201,7 +209,14 @@ class ZaloChat:
         elif self.is_admin(user_id):
             text = t("zalo.admin_elsewhere")
         else:
-            log.warning("refused /%s to Zalo user %s (not an admin)", command.key, user_id)
+            skipped = self.refusals.note(user_id)
+            if skipped is not None:  # one line a minute per user, the rest counted
+                log.warning(
+                    "refused /%s to Zalo user %s (not an admin; +%d refused before)",
+                    command.key,
+                    user_id,
+                    skipped,
+                )
             text = t("admin.refused")
         await self.replier.send_text(chat_id, text, [], t)
 
@@ -210,7 +225,7 @@ class ZaloChat:
         codes, unknown = parse_groups(rest.split(), catalog)
         if unknown:
             known = ", ".join(g.code for g in catalog.groups.values())
-            return t("announce.unknown_groups", words=esc(" ".join(unknown)), groups=known)
+            return t("announce.unknown_groups", words=echo_unknown(unknown), groups=known)
         group = message.chat.is_group
         await self.store.outbox.subscribe(
             message.chat.id,
