@@ -176,6 +176,9 @@ async def version_text(
         lines.append(
             t("announce.version_source", source=esc("; ".join(sources)), version=version_id)
         )
+        received = [s.slice.loaded_at for code, s in summaries.items() if code in codes]
+        if received:
+            lines.append(render.dates_line(sources, max(received), t))
         parts.append("\n".join(lines))
     parts.append(t("announce.version_more"))
     return split_marked(

@@ -297,15 +297,19 @@ def source_line(
     (the decision's date, read from the source) and, apart, the day the bot received
     the data, both as officials write dates. `shown`: the sources cut to fit a caption."""
     ordered = sorted(set(sources))
-    lines = [t("common.source", source=esc(shown if shown is not None else "; ".join(ordered)))]
-    days = sorted({day for day in map(published_on, ordered) if day is not None})
+    source = t("common.source", source=esc(shown if shown is not None else "; ".join(ordered)))
+    return source + "\n" + dates_line(ordered, loaded_at, t)
+
+
+def dates_line(sources: Iterable[str], loaded_at: str, t: Translator) -> str:
+    """The decision's day (read from each source) and, apart, the day the bot received
+    the data; an announcement ends with it too, under its own source line."""
+    days = sorted({day for day in map(published_on, set(sources)) if day is not None})
     loaded = t.date(loaded_at)
     if days:
         published = ", ".join(t.date(day) for day in days)
-        lines.append(t("common.dates", published=published, loaded=loaded))
-    else:
-        lines.append(t("common.loaded", loaded=loaded))
-    return "\n".join(lines)
+        return t("common.dates", published=published, loaded=loaded)
+    return t("common.loaded", loaded=loaded)
 
 
 def ranking_title(ranking: Ranking, year: int, t: Translator) -> str:

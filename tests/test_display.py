@@ -172,6 +172,8 @@ async def test_announcements_show_figures_as_printed(rankings: Rankings) -> None
     )
     assert "2. Ban Tuyên giáo Tỉnh uỷ — 402,00 (53,60 %) · Nâng cao" in text
     assert "do bot tính từ điểm" in text
+    # the decision's day and, apart, the day the bot received the data, as on a card
+    assert "Ngày công bố: 11/4/2023 · bot nhận dữ liệu: " in text
 
 
 def test_a_group_with_no_published_row_is_one_empty_page() -> None:
