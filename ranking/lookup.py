@@ -25,7 +25,7 @@ SUGGESTIONS = 3  # near misses offered for a name not found
 SIMILAR_SCAN_LIMIT = 500
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per unit in the index
 class UnitRef:
     unit_id: int
     ranking: str
@@ -49,9 +49,19 @@ class UnitIndex:
 
     def __init__(self, entries: list[tuple[int, str, str, str]]):
         """entries: (unit id, ranking, display name, key); several keys per unit allowed."""
+        # every entry's words as one shared string per distinct word: 100,000 names
+        # are made of a few thousand words, and a string each would be most of the
+        # index's memory
+        shared: dict[str, str] = {}
         self._entries = [
-            (UnitRef(uid, ranking, name), key, key.split()) for uid, ranking, name, key in entries
+            (
+                UnitRef(uid, ranking, name),
+                key,
+                tuple([shared.setdefault(w, w) for w in key.split()]),
+            )
+            for uid, ranking, name, key in entries
         ]
+        del shared
         postings: dict[str, set[int]] = {}
         by_key: dict[str, list[int]] = {}
         for i, (_, key, words) in enumerate(self._entries):
