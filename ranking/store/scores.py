@@ -648,6 +648,21 @@ class Scores:
                     link.source_row,
                 ),
             )
+        # the units first named here, in one statement (one trip to the database
+        # thread, not one a unit), in the order the rows name them
+        new_units: dict[tuple[str, str], str] = {}
+        for s in slices:
+            for row in s.rows:
+                if (s.ranking, row.name_key) not in unit_ids:
+                    new_units.setdefault((s.ranking, row.name_key), row.name)
+        if new_units:
+            await db.executemany(
+                "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
+                [(ranking, name, key) for (ranking, key), name in new_units.items()],
+            )
+            for ranking in {ranking for ranking, _ in new_units}:
+                for key, uid in (await self._writer_unit_keys(db, ranking)).items():
+                    unit_ids[(ranking, key)] = uid
         for s in slices:
             await db.execute(
                 "INSERT INTO slices (version_id, ranking, year, group_code, max_score,"
@@ -665,21 +680,13 @@ class Scores:
             )
             params = []
             for row in s.rows:
-                found = unit_ids.get((s.ranking, row.name_key))
-                if found is None:
-                    cur = await db.execute(
-                        "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
-                        (s.ranking, row.name, row.name_key),
-                    )
-                    assert cur.lastrowid is not None
-                    found = unit_ids[(s.ranking, row.name_key)] = cur.lastrowid
                 params.append(
                     (
                         version_id,
                         s.ranking,
                         s.year,
                         s.group_code,
-                        found,
+                        unit_ids[(s.ranking, row.name_key)],
                         row.name,
                         None if row.score is None else str(row.score),
                         row.rank,
