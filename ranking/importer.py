@@ -271,13 +271,14 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         raise ImportFailed(sorted(errors + missing, key=_order))
 
     # One decimal mark per file, decided by its unambiguous number-like cells.
-    number_texts = [
-        v
+    # (read lazily: the first unambiguous cell decides, usually in the first row)
+    number_texts = (
+        v.replace("%", "")
         for row in table.rows
         for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
         if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
-    ]
-    mark = infer_decimal_mark([v.replace("%", "") for v in number_texts])
+    )
+    mark = infer_decimal_mark(number_texts)
 
     # a cell's text → its number, None if it is not one: years, maxima, unit counts
     # and ranks repeat down the file, and reading a number is a few regexes
