@@ -86,13 +86,14 @@ issue #7 and the issue): 85–91 MB resting on the shipped data, 257–260 MB wi
 process each): the 50,000-row XLSX import peaks at 182.4 / 182.9 → 137.5 / 137.3 MB (each
 distinct cell value converted once, so repeated values are one object; no list of every
 number-like cell); the 30,000-row CSV import 118.5 → 112.4 MB; the bot with 1M rows,
-every query type answered, 248.8 → 209.8 MB (the unit index 104 → 71 MB: one string per
-distinct word, slotted refs; the refresh reads `current_names`, 100,000 rows, not 1M score
-rows). Commands: `python -m bench.imports --child xlsx|csv` and `bench.memory`'s
+every query type answered, 248.8 → 195.9 MB (the unit index 104 → 71 MB: one string per
+distinct word, slotted refs; then the ranking code shared and a key's entry an int, not a
+list of one: what the process holds after every query type 109 → 96 MB under tracemalloc;
+the refresh reads `current_names`, 100,000 rows, not 1M score rows). Commands: `python -m bench.imports --child xlsx|csv` and `bench.memory`'s
 `bot_peak` on a copy of the 1M-row store.
 
 **Not met: resting on the shipped data (≈ 72 MB against 60; the bare echo bot alone is
-≈ 50 MB), 1M rows (≈ 210 MB); met: both imports of the largest accepted file.** What
+≈ 50 MB), 1M rows (≈ 196 MB); met: both imports of the largest accepted file.** What
 limits it: the bot's modules (as in section 6) on top of python-telegram-bot; with 1M rows
 (100,000 units a year) the per-data-version caches hold the unit index (a `UnitRef`, key,
 word tuple and posting-set entries per unit: the posting sets alone ≈ 30 MB) and the

@@ -49,13 +49,13 @@ class UnitIndex:
 
     def __init__(self, entries: list[tuple[int, str, str, str]]):
         """entries: (unit id, ranking, display name, key); several keys per unit allowed."""
-        # every entry's words as one shared string per distinct word: 100,000 names
-        # are made of a few thousand words, and a string each would be most of the
-        # index's memory
+        # every entry's words (and ranking code) as one shared string per distinct
+        # word: 100,000 names are made of a few thousand words, and a string each
+        # would be most of the index's memory
         shared: dict[str, str] = {}
         self._entries = [
             (
-                UnitRef(uid, ranking, name),
+                UnitRef(uid, shared.setdefault(ranking, ranking), name),
                 key,
                 tuple([shared.setdefault(w, w) for w in key.split()]),
             )
@@ -63,13 +63,18 @@ class UnitIndex:
         ]
         del shared
         postings: dict[str, set[int]] = {}
-        by_key: dict[str, list[int]] = {}
+        # the entry of each key, and the rare further ones (a list a key would cost
+        # 100,000 lists of one)
+        by_key: dict[str, int] = {}
+        more_by_key: dict[str, list[int]] = {}
         for i, (_, key, words) in enumerate(self._entries):
             for w in words:
                 postings.setdefault(w, set()).add(i)
-            by_key.setdefault(key, []).append(i)
+            if by_key.setdefault(key, i) != i:
+                more_by_key.setdefault(key, []).append(i)
         self._postings = postings
         self._by_key = by_key
+        self._more_by_key = more_by_key
         self._vocabulary = sorted(postings)
         # " key " of each entry: the phrase tier tests a run of whole words with `in`
         self._padded = [f" {key} " for _, key, _ in self._entries]
@@ -172,7 +177,9 @@ class UnitIndex:
         if not words:
             return LookupResult([], [])
         # the whole name (or a recorded alias)
-        found = self._refs(self._by_key.get(key, ()), ranking)
+        first = self._by_key.get(key)
+        keyed = () if first is None else (first, *self._more_by_key.get(key, ()))
+        found = self._refs(keyed, ranking)
         if found:
             return LookupResult(found, [])
         with_all = self._all_of([self._with_word(w) for w in words])
