@@ -89,8 +89,9 @@ number-like cell); the 30,000-row CSV import 118.5 → 112.4 MB; the bot with 1M
 every query type answered, 248.8 → 195.9 MB (the unit index 104 → 71 MB: one string per
 distinct word, slotted refs; then the ranking code shared and a key's entry an int, not a
 list of one: what the process holds after every query type 109 → 96 MB under tracemalloc;
-the refresh reads `current_names`, 100,000 rows, not 1M score rows). Commands: `python -m bench.imports --child xlsx|csv` and `bench.memory`'s
-`bot_peak` on a copy of the 1M-row store.
+the refresh reads `current_names`, 100,000 rows, not 1M score rows).
+Commands: `python -m bench.imports --child xlsx|csv` and `bench.memory`'s `bot_peak` on a
+copy of the 1M-row store.
 
 **Not met: resting on the shipped data (≈ 72 MB against 60; the bare echo bot alone is
 ≈ 50 MB), 1M rows (≈ 196 MB); met: both imports of the largest accepted file.** What
