@@ -36,21 +36,45 @@ p99.9 are dominated by the machine: /nam, a cache read and a short render, has p
 and p99.9 ≈ 5 ms at 1M rows. The typo row at 1M rows stays above the goal: a name whose
 words are all common syllables (synthetic data: 40 syllables for 100,000 units) leaves
 thousands of names sharing all words but one, and difflib's ratio is computed for each
-that its bound does not rule out. The cold first query at 1M rows (goal < 1 s) is not met:
-`Scores.units_on_record` scans all 1M score rows to find each unit's name in its latest
-year (SQLite alone: 2.3 s, `SCAN x` plus a temporary B-tree for the GROUP BY), then the
-index is built (≈ 0.6 s). What would meet it: the current name per unit kept in a table
-written by an import and an undo (a migration), read in one indexed pass; left open.""",
+that its bound does not rule out.
+
+**The cold first query after an import of 1M rows** (goal < 1 s). Before,
+`Scores.units_on_record` read all 1M current score rows and sorted them by unit to find
+each unit's name in its latest year (SQLite alone 2.3 s, `SCAN x` and a temporary B-tree
+for the GROUP BY). Now each unit's current name is a row of `current_names` (migration
+0009, filled from the existing rows on upgrade), rewritten in every import's and undo's
+transaction for the units of the slices they re-point (tests/test_current_names.py), and
+the refresh reads its 100,000 rows in one pass; what is left is building the unit index
+(≈ 0.5 s) and the answer. Measured as this section measures it (the first `/top` after
+opening the 1M-row store), the previous commit and this one alternating, two runs each:
+2.19 / 2.37 s → 0.85 / 0.79 s. The unit index holds one string per distinct word (each
+entry had its own copies) and slotted `UnitRef`s: 104 → 71 MB for 100,000 units
+(tracemalloc).""",
     "imports": """\
 **Measured on what an upload accepts** (5 MB, 50,000 rows): a 30,000-row CSV (the largest of
 these under 5 MB) and a 50,000-row XLSX, each against a raw `executemany` of the same rows.
 Before, 100,000 rows the bot would refuse: CSV 7.9× and XLSX 19.8× raw (issue: 4.8× and 11.8×
 on another run); the XLSX reader is python-calamine since the office-sheets issue.
 
-**Not met.** Validation (`ranking.importer.validate`: per-cell number parsing, name expansion,
-Decimal range checks and a model per row) and the preview are the larger part of the time;
-the commit writes units, slices and the current pointer besides the rows. Reaching 3× would
-mean validating in bulk without a model per row and a streaming reader; left open.""",
+**Changes (cProfile of this section's files).** Stripping marks (`ranking.text.strip_marks`,
+every name and group cell folded) tested each character in Python: now one `str.translate`
+with each character's bare form worked out on first sight (a property test holds it to the
+whole-text definition). Validation reads each distinct cell text once: numbers (years,
+maxima, counts and ranks repeat down the file), folded groups and rankings, name keys. The
+decimal mark comes from the first unambiguous cell instead of a list of every number-like
+cell. A spreadsheet's distinct texts and numbers are converted once per sheet (NFC,
+Decimal). The units first named by an import are one `executemany` (one trip to the
+database thread, was one a unit). Before → after, the previous commit and this one
+alternating on the same files, three runs each (medians; the machine's load 2–3.5, so
+each total is divided by the median raw `executemany` of all six runs of its kind): CSV
+(30,000 rows) validate 1.86 → 0.99 s, total 3.59 → 2.21 s, 8.0× → 4.9× raw; XLSX (50,000
+rows) read 2.09 → 1.99 s, validate 2.25 → 1.47 s, total 5.92 → 4.36 s, 9.9× → 7.3× raw.
+
+**Not met (CSV ≤ 3×, XLSX ≤ 4×).** What is left, by profile: the reader's per-row Python
+(`_read_body`: bounds, headings, footers and marks checked per row; for XLSX also the
+byte-level scan of the sheet XML before calamine), validation's per-row checks and a
+`_Parsed` per row, and the commit (score rows, then each re-pointed slice's units' current
+names). Reaching 3× would mean validating in bulk, column by column.""",
     "memory": """\
 **Start-up imports:** openpyxl (and numpy behind it) is no longer imported at start: only an
 XLSX export or the /mau template loads it (tests/test_start_up.py); the reader is
@@ -58,14 +82,24 @@ python-calamine. matplotlib was already loaded on the first chart. Before (BENCH
 issue #7 and the issue): 85–91 MB resting on the shipped data, 257–260 MB with 1M rows,
 306 MB for a 100k-row CSV import.
 
+**Changes and before → after** (the previous commit and this one on the same files, one
+process each): the 50,000-row XLSX import peaks at 182.4 / 182.9 → 137.5 / 137.3 MB (each
+distinct cell value converted once, so repeated values are one object; no list of every
+number-like cell); the 30,000-row CSV import 118.5 → 112.4 MB; the bot with 1M rows,
+every query type answered, 248.8 → 195.9 MB (the unit index 104 → 71 MB: one string per
+distinct word, slotted refs; then the ranking code shared and a key's entry an int, not a
+list of one: what the process holds after every query type 109 → 96 MB under tracemalloc;
+the refresh reads `current_names`, 100,000 rows, not 1M score rows).
+Commands: `python -m bench.imports --child xlsx|csv` and `bench.memory`'s `bot_peak` on a
+copy of the 1M-row store.
+
 **Not met: resting on the shipped data (≈ 72 MB against 60; the bare echo bot alone is
-≈ 50 MB), 1M rows (≈ 250 MB), the 50,000-row XLSX import (≈ 180 MB); met: the 30,000-row
-CSV import.** What limits it: the bot's modules (as in section 6) on top of
-python-telegram-bot; with 1M rows (100,000 units a year) the per-data-version caches hold the
-unit index (a `UnitRef`, key, word list and posting-set entries per unit) and the refresh's
-transient lists (`units_on_record`'s rows); an import holds the whole table as raw cells,
-parsed rows and `NewScore`s at once. What would meet the goals left unmet: an index keyed
-by integer ids instead of objects, and a streaming reader and validator.""",
+≈ 50 MB), 1M rows (≈ 196 MB); met: both imports of the largest accepted file.** What
+limits it: the bot's modules (as in section 6) on top of python-telegram-bot; with 1M rows
+(100,000 units a year) the per-data-version caches hold the unit index (a `UnitRef`, key,
+word tuple and posting-set entries per unit: the posting sets alone ≈ 30 MB) and the
+refresh's transient lists while the index is built. What would meet it: an index keyed by
+integer ids in arrays instead of objects and sets.""",
     "startup": """\
 **Changes:** openpyxl is imported on the first XLSX export or template instead of at start
 (≈ 0.25 s and, with numpy, ≈ 34 MB), and the ten set-up calls (command menus, descriptions)

@@ -151,6 +151,19 @@ class _Section:
     row: int
 
 
+def _remembered(fn: Callable[[str], str]) -> Callable[[str], str]:
+    """`fn` with its results kept, for one file's cells."""
+    seen: dict[str, str] = {}
+
+    def remembered(text: str) -> str:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = fn(text)
+        return found
+
+    return remembered
+
+
 def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) -> Dataset:
     """Check every row; raise ImportFailed with all errors, or return the slices."""
     today = today or date.today()
@@ -171,6 +184,8 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
     def name(key: str) -> str:
         return TEMPLATE_NAMES[key]
 
+    # the same names, groups and rankings come back on every row (a unit each year)
+    fold_cell, expand_cell = _remembered(fold), _remembered(expand)
     layout = _read_layout(table, errors, facts)
     ranking_codes = catalog.ranking_aliases()
     group_codes = catalog.group_aliases()
@@ -178,7 +193,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
     new_groups: dict[tuple[str, str], NewGroup] = {}
 
     def find_group(text: str, ranking: str) -> str | None:
-        code = group_codes.get(fold(text)) or group_codes.get(expand(text))
+        code = group_codes.get(fold_cell(text)) or group_codes.get(expand_cell(text))
         if code is not None and catalog.groups[code].ranking == ranking:
             return code
         return None
@@ -192,7 +207,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         ranking = catalog.default_ranking
         code = find_group(heading.label, ranking)
         if code is None and heading.label:
-            names = {fold(g.name_vi): g.code for g in catalog.groups_of(ranking)}
+            names = {fold_cell(g.name_vi): g.code for g in catalog.groups_of(ranking)}
             close = difflib.get_close_matches(heading.label, list(names), 1, MAX_NEAR_GROUP)
             code = names[close[0]] if close else None
         if code is None:
@@ -256,13 +271,18 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         raise ImportFailed(sorted(errors + missing, key=_order))
 
     # One decimal mark per file, decided by its unambiguous number-like cells.
-    number_texts = [
-        v
+    # (read lazily: the first unambiguous cell decides, usually in the first row)
+    number_texts = (
+        v.replace("%", "")
         for row in table.rows
         for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
         if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
-    ]
-    mark = infer_decimal_mark([v.replace("%", "") for v in number_texts])
+    )
+    mark = infer_decimal_mark(number_texts)
+
+    # a cell's text → its number, None if it is not one: years, maxima, unit counts
+    # and ranks repeat down the file, and reading a number is a few regexes
+    numbers: dict[str, Decimal | None] = {}
 
     def number(row: RawRow, key: str, *, required: bool) -> Decimal | None:
         raw = row.cells.get(key)
@@ -270,12 +290,20 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             if required:
                 errors.append(problem("empty_cell", row, key, column=name(key)))
             return None
-        try:
-            return parse_number(raw, mark)
-        except NotANumber:
+        if isinstance(raw, Decimal):
+            return raw
+        if raw in numbers:
+            value = numbers[raw]
+        else:
+            try:
+                value = parse_number(raw, mark)
+            except NotANumber:
+                value = None
+            numbers[raw] = value
+        if value is None:
             code = "not_a_year" if key == "nam" else "not_a_number"
             errors.append(problem(code, row, key, value=str(raw), column=name(key)))
-            return None
+        return value
 
     def whole(row: RawRow, key: str, *, required: bool) -> int | None:
         value = number(row, key, required=required)
@@ -309,7 +337,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         ranking_text = _text(row.cells.get("bang"))
         ranking = catalog.default_ranking
         if ranking_text:
-            found = ranking_codes.get(fold(ranking_text))
+            found = ranking_codes.get(fold_cell(ranking_text))
             if found is None:
                 errors.append(
                     problem(
@@ -337,11 +365,13 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
                 # Groups change by year («Xã, phường» in 2025): a name the catalog does
                 # not know is a new group, called out in the preview (with the closest
                 # known one, in case it is a typo) and created when it is confirmed.
-                created = new_groups.get((ranking, fold(group_text)))
+                created = new_groups.get((ranking, fold_cell(group_text)))
                 if created is None:
                     created = _new_group(group_text, ranking, catalog, new_groups.values())
-                    new_groups[(ranking, fold(group_text))] = created
-                    close = difflib.get_close_matches(fold(group_text), list(group_codes), 1, 0.6)
+                    new_groups[(ranking, fold_cell(group_text))] = created
+                    close = difflib.get_close_matches(
+                        fold_cell(group_text), list(group_codes), 1, 0.6
+                    )
                     facts.append(
                         Problem(
                             "fact_new_group_close" if close else "fact_new_group",
@@ -423,7 +453,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             _Parsed(
                 row=row,
                 name=unit,
-                key=expand(unit),
+                key=expand_cell(unit),
                 score=score,
                 max_score=max_score,
                 rank=rank,

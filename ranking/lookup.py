@@ -25,7 +25,7 @@ SUGGESTIONS = 3  # near misses offered for a name not found
 SIMILAR_SCAN_LIMIT = 500
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per unit in the index
 class UnitRef:
     unit_id: int
     ranking: str
@@ -49,17 +49,32 @@ class UnitIndex:
 
     def __init__(self, entries: list[tuple[int, str, str, str]]):
         """entries: (unit id, ranking, display name, key); several keys per unit allowed."""
+        # every entry's words (and ranking code) as one shared string per distinct
+        # word: 100,000 names are made of a few thousand words, and a string each
+        # would be most of the index's memory
+        shared: dict[str, str] = {}
         self._entries = [
-            (UnitRef(uid, ranking, name), key, key.split()) for uid, ranking, name, key in entries
+            (
+                UnitRef(uid, shared.setdefault(ranking, ranking), name),
+                key,
+                tuple([shared.setdefault(w, w) for w in key.split()]),
+            )
+            for uid, ranking, name, key in entries
         ]
+        del shared
         postings: dict[str, set[int]] = {}
-        by_key: dict[str, list[int]] = {}
+        # the entry of each key, and the rare further ones (a list a key would cost
+        # 100,000 lists of one)
+        by_key: dict[str, int] = {}
+        more_by_key: dict[str, list[int]] = {}
         for i, (_, key, words) in enumerate(self._entries):
             for w in words:
                 postings.setdefault(w, set()).add(i)
-            by_key.setdefault(key, []).append(i)
+            if by_key.setdefault(key, i) != i:
+                more_by_key.setdefault(key, []).append(i)
         self._postings = postings
         self._by_key = by_key
+        self._more_by_key = more_by_key
         self._vocabulary = sorted(postings)
         # " key " of each entry: the phrase tier tests a run of whole words with `in`
         self._padded = [f" {key} " for _, key, _ in self._entries]
@@ -162,7 +177,9 @@ class UnitIndex:
         if not words:
             return LookupResult([], [])
         # the whole name (or a recorded alias)
-        found = self._refs(self._by_key.get(key, ()), ranking)
+        first = self._by_key.get(key)
+        keyed = () if first is None else (first, *self._more_by_key.get(key, ()))
+        found = self._refs(keyed, ranking)
         if found:
             return LookupResult(found, [])
         with_all = self._all_of([self._with_word(w) for w in words])

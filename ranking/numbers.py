@@ -9,6 +9,7 @@ are not ambiguous, and only then each cell is read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
@@ -24,7 +25,7 @@ class NotANumber(ValueError):
     """The text is not a number in any form we accept."""
 
 
-def infer_decimal_mark(texts: list[str]) -> DecimalMark:
+def infer_decimal_mark(texts: Iterable[str]) -> DecimalMark:
     """The file's decimal mark, from the cells that say it unambiguously.
 
     A comma with anything but three digits after it, or a dot followed by

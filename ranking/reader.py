@@ -1894,6 +1894,24 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
         iter(()) if start is None else _guarded(kind, "rows", sheet.iter_rows)
     )
     pad: list[_Cell] = [None] * left
+    # A sheet repeats its values down the rows (years, groups, maxima, each unit's
+    # name once a year): each distinct text or number is converted once. Kept
+    # apart by type (True == 1 == 1.0 as keys) and without 0.0 (equal to -0.0).
+    texts: dict[Any, _Cell] = {}
+    floats: dict[Any, _Cell] = {}
+
+    def value_of(value: object) -> _Cell:
+        if type(value) is str:
+            memo = texts
+        elif type(value) is float and value and math.isfinite(value):
+            memo = floats
+        else:
+            return _cell_value(value)
+        if value in memo:
+            return memo[value]
+        found = memo[value] = _cell_value(value)
+        return found
+
     number = 0  # 0-based here; yielded 1-based
     while True:
         try:
@@ -1907,7 +1925,7 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
                 return
             values = []
         cells: list[_Cell] = (
-            [*pad, *[None if v == "" else _cell_value(v) for v in values]] if values else []
+            [*pad, *[None if v == "" else value_of(v) for v in values]] if values else []
         )
         if number in by_row:
             for col, mark in by_row[number]:

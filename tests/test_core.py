@@ -1,5 +1,6 @@
 """Pure helpers: ranks, numbers, text folding, unit lookup."""
 
+import unicodedata
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from ranking.lookup import UnitIndex
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
 from ranking.ranks import competition_ranks, gaps
-from ranking.text import expand, fold
+from ranking.text import expand, fold, strip_marks
 
 
 def test_competition_ranking() -> None:
@@ -159,3 +160,33 @@ def test_lookup_near_miss_suggests() -> None:
 def test_lookup_nothing() -> None:
     result = _index().search("zzzz qqqq")
     assert result.matches == [] and result.suggestions == []
+
+
+def _strip_marks_whole(text: str) -> str:
+    """strip_marks as defined: the whole text in NFD, every combining mark removed."""
+    decomposed = unicodedata.normalize("NFD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.replace("đ", "d").replace("Đ", "D").lower()
+
+
+@given(
+    st.text(
+        st.one_of(
+            st.characters(min_codepoint=0x20, max_codepoint=0x24F),
+            st.characters(min_codepoint=0x300, max_codepoint=0x36F),  # combining marks
+            st.characters(min_codepoint=0x1E00, max_codepoint=0x1EFF),  # Vietnamese
+            st.characters(),
+        ),
+        max_size=30,
+    )
+)
+def test_marks_are_stripped_a_character_at_a_time_as_from_the_whole_text(text: str) -> None:
+    assert strip_marks(text) == _strip_marks_whole(text)
+    nfd = unicodedata.normalize("NFD", text)
+    assert strip_marks(nfd) == strip_marks(unicodedata.normalize("NFC", text))
+
+
+def test_marks_stripped_from_vietnamese() -> None:
+    assert strip_marks("Ủy ban nhân dân tỉnh Lào Cai") == "uy ban nhan dan tinh lao cai"
+    assert strip_marks("uỷ") == strip_marks("ủy") == "uy"
+    assert strip_marks(unicodedata.normalize("NFD", "Đội Bắc Hà")) == "doi bac ha"

@@ -369,30 +369,20 @@ class Scores:
     async def units_on_record(self) -> list[tuple[int, str, str, str]]:
         """(unit id, ranking, current name, key) for every unit with a current row,
         plus one entry per recorded alias."""
-        # x.name is the name in the unit's latest year: SQLite takes the bare column
-        # from the row that gives MAX(x.year)
+        # current_names: the name in the unit's latest current year, kept by every
+        # import and undo (migration 0009); finding it from the scores is a sort of
+        # every current row
         rows = await self._db.rows(
-            """
-            SELECT u.id, u.ranking, x.name, u.name_key, MAX(x.year) AS latest_year
-            FROM units u
-            JOIN scores x ON x.unit_id = u.id
-            JOIN current_slices c ON c.version_id = x.version_id AND c.ranking = x.ranking
-                 AND c.year = x.year AND c.group_code = x.group_code
-            GROUP BY u.id
-            """
+            "SELECT n.unit_id, n.ranking, n.name, u.name_key FROM current_names n"
+            " JOIN units u ON u.id = n.unit_id ORDER BY n.unit_id"
         )
-        result = [(r["id"], r["ranking"], r["name"], r["name_key"]) for r in rows]
-        names = {r["id"]: r["name"] for r in rows}
-        for alias in await self._db.rows("SELECT unit_id, ranking, alias_key FROM unit_aliases"):
-            if alias["unit_id"] in names:
-                result.append(
-                    (
-                        alias["unit_id"],
-                        alias["ranking"],
-                        names[alias["unit_id"]],
-                        alias["alias_key"],
-                    )
-                )
+        result = [(r["unit_id"], r["ranking"], r["name"], r["name_key"]) for r in rows]
+        del rows  # at 1M rows the row objects are most of the refresh's memory
+        for alias in await self._db.rows(
+            "SELECT a.unit_id, a.ranking, n.name, a.alias_key FROM unit_aliases a"
+            " JOIN current_names n ON n.unit_id = a.unit_id"
+        ):
+            result.append((alias["unit_id"], alias["ranking"], alias["name"], alias["alias_key"]))
         return result
 
     async def _known_keys(self, ranking: str) -> dict[str, tuple[int, str]]:
@@ -597,6 +587,7 @@ class Scores:
         )
         version_id = cur.lastrowid
         assert version_id is not None
+        await self._start_names(db)
         unit_ids: dict[tuple[str, str], int] = {}
         for ranking in {s.ranking for s in slices}:
             for key, uid in (await self._writer_unit_keys(db, ranking)).items():
@@ -657,6 +648,21 @@ class Scores:
                     link.source_row,
                 ),
             )
+        # the units first named here, in one statement (one trip to the database
+        # thread, not one a unit), in the order the rows name them
+        new_units: dict[tuple[str, str], str] = {}
+        for s in slices:
+            for row in s.rows:
+                if (s.ranking, row.name_key) not in unit_ids:
+                    new_units.setdefault((s.ranking, row.name_key), row.name)
+        if new_units:
+            await db.executemany(
+                "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
+                [(ranking, name, key) for (ranking, key), name in new_units.items()],
+            )
+            for ranking in {ranking for ranking, _ in new_units}:
+                for key, uid in (await self._writer_unit_keys(db, ranking)).items():
+                    unit_ids[(ranking, key)] = uid
         for s in slices:
             await db.execute(
                 "INSERT INTO slices (version_id, ranking, year, group_code, max_score,"
@@ -674,21 +680,13 @@ class Scores:
             )
             params = []
             for row in s.rows:
-                found = unit_ids.get((s.ranking, row.name_key))
-                if found is None:
-                    cur = await db.execute(
-                        "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
-                        (s.ranking, row.name, row.name_key),
-                    )
-                    assert cur.lastrowid is not None
-                    found = unit_ids[(s.ranking, row.name_key)] = cur.lastrowid
                 params.append(
                     (
                         version_id,
                         s.ranking,
                         s.year,
                         s.group_code,
-                        found,
+                        unit_ids[(s.ranking, row.name_key)],
                         row.name,
                         None if row.score is None else str(row.score),
                         row.rank,
@@ -709,12 +707,16 @@ class Scores:
                 " source_row, share) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 params,
             )
+            where = (s.ranking, s.year, s.group_code)
+            await self._touch_names(db, where)  # the rows this slice stops being current
             await db.execute(
                 "INSERT INTO current_slices (ranking, year, group_code, version_id)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (ranking, year, group_code)"
                 " DO UPDATE SET version_id = excluded.version_id",
-                (s.ranking, s.year, s.group_code, version_id),
+                (*where, version_id),
             )
+            await self._touch_names(db, where)  # and the rows now current
+        await self._refresh_names(db)
         await self._next_generation(db)
         return version_id
 
@@ -730,6 +732,57 @@ class Scores:
         ):
             keys[r["alias_key"]] = r["unit_id"]
         return keys
+
+    # ---- current names (migration 0009) ------------------------------------------------
+    # A change of current slices changes the current name of the units in the rows
+    # it makes current or stops being current, and of no other unit: those units are
+    # gathered in a temporary table of the writer's connection (an import may touch
+    # 100,000 units: too many for one statement's parameters), then their names are
+    # found again from the current rows, in the same transaction as the change.
+
+    @staticmethod
+    async def _start_names(db: aiosqlite.Connection) -> None:
+        await db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS names_touched (unit_id INTEGER PRIMARY KEY)"
+        )
+        await db.execute("DELETE FROM temp.names_touched")
+
+    @staticmethod
+    async def _touch_names(db: aiosqlite.Connection, where: tuple[str, int, str]) -> None:
+        """Note the units of the rows now current in the slice (ranking, year, group)."""
+        await db.execute(
+            "INSERT OR IGNORE INTO temp.names_touched (unit_id)"
+            " SELECT x.unit_id FROM current_slices c"
+            " JOIN scores x ON x.version_id = c.version_id AND x.ranking = c.ranking"
+            " AND x.year = c.year AND x.group_code = c.group_code"
+            " WHERE c.ranking = ? AND c.year = ? AND c.group_code = ?",
+            where,
+        )
+
+    @staticmethod
+    async def _refresh_names(db: aiosqlite.Connection) -> None:
+        """Find the current name of every unit noted again, as migration 0009 does."""
+        await db.execute(
+            "DELETE FROM current_names WHERE unit_id IN (SELECT unit_id FROM temp.names_touched)"
+        )
+        await db.execute(
+            """
+            INSERT INTO current_names (unit_id, ranking, name, year)
+            SELECT unit_id, ranking, name, year
+            FROM (
+                SELECT x.unit_id, x.ranking, x.name, x.year,
+                       ROW_NUMBER() OVER (PARTITION BY x.unit_id
+                                          ORDER BY x.year DESC, x.group_code) AS nth
+                FROM temp.names_touched t
+                JOIN scores x ON x.unit_id = t.unit_id
+                JOIN current_slices c ON c.version_id = x.version_id
+                     AND c.ranking = x.ranking AND c.year = x.year
+                     AND c.group_code = x.group_code
+            )
+            WHERE nth = 1
+            """
+        )
+        await db.execute("DELETE FROM temp.names_touched")
 
     @staticmethod
     async def _next_generation(db: aiosqlite.Connection) -> None:
@@ -778,8 +831,10 @@ class Scores:
             "SELECT ranking, year, group_code FROM slices WHERE version_id = ?",
             (version.id,),
         )
+        await self._start_names(db)
         for key in keys:
             where = (key["ranking"], key["year"], key["group_code"])
+            await self._touch_names(db, where)
             await db.execute(
                 "DELETE FROM current_slices WHERE ranking = ? AND year = ? AND group_code = ?",
                 where,
@@ -792,5 +847,7 @@ class Scores:
                 " GROUP BY s.ranking, s.year, s.group_code",
                 where,
             )
+            await self._touch_names(db, where)
+        await self._refresh_names(db)
         await self._next_generation(db)
         return version
