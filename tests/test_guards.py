@@ -15,22 +15,19 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import AbstractAsyncContextManager, closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.channels.telegram import ops
-from bot.settings import Settings
-from fakes.telegram import Call, FakeBotAPI
+from fakes.telegram import Call
 from fakes.telegram.html import utf16_len
 from fakes.zalo import FakeZaloBotAPI
 from ranking.store import Store
-from tests.support.serving import serving
-from tests.test_telegram import TOKEN, Bot, plain
-from tests.test_uploads import buttons, confirm, csv_text, upload
+from tests.test_telegram import Bot, plain
+from tests.test_uploads import admin_bot, buttons, confirm, csv_text, upload
 from tests.test_zalo import ADMIN as ZALO_ADMIN
 from tests.test_zalo import MEMBER as ZALO_MEMBER
 from tests.test_zalo import zalo_bot, zalo_settings
@@ -43,22 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN_COMMAND = "Không có lệnh"
 
 
-@asynccontextmanager
-async def guarded_bot(tmp_path: Path, **extra: Any) -> AsyncIterator[Bot]:
+def guarded_bot(tmp_path: Path, **extra: Any) -> AbstractAsyncContextManager[Bot]:
     """The running bot with ADMIN listed and the flood guard at its defaults (30 a
     minute, a burst of 10)."""
-    async with FakeBotAPI() as srv:
-        settings = Settings(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=srv.base_url,
-            TELEGRAM_FILE_BASE_URL=srv.base_file_url,
-            RANKBOT_DB=str(tmp_path / "bot.sqlite3"),
-            RANKBOT_ADMIN_IDS=str(ADMIN),
-            **extra,
-        )
-        async with serving(settings) as app:
-            yield Bot(srv, app)
-        assert srv.violations == []
+    return admin_bot(tmp_path, **extra)
 
 
 def store_of(running: Bot) -> Store:

@@ -119,8 +119,9 @@ def xlsx_bytes() -> bytes:
 
 
 @asynccontextmanager
-async def admin_bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    """The running bot with ADMIN in RANKBOT_ADMIN_IDS (also tests/test_media.py)."""
+async def admin_bot(tmp_path: Path, **extra: Any) -> AsyncIterator[Bot]:
+    """The running bot with ADMIN in RANKBOT_ADMIN_IDS (also tests/test_media.py and
+    tests/test_guards.py); `extra`: further settings."""
     async with FakeBotAPI() as srv:
         settings = Settings(
             TELEGRAM_BOT_TOKEN=TOKEN,
@@ -128,6 +129,7 @@ async def admin_bot(tmp_path: Path) -> AsyncIterator[Bot]:
             TELEGRAM_FILE_BASE_URL=srv.base_file_url,
             RANKBOT_DB=str(tmp_path / "bot.sqlite3"),
             RANKBOT_ADMIN_IDS=str(ADMIN),
+            **extra,
         )
         async with serving(settings) as app:
             yield Bot(srv, app)
