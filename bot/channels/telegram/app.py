@@ -63,6 +63,7 @@ from ranking.queries import Rankings
 from ranking.store import Store
 
 log = logging.getLogger("rankbot")
+SET_UP_GRACE = 2.0  # seconds the set-up calls may still take at shutdown
 
 # The commands Telegram answers with handlers of their own (bot/commands.py: channel=True).
 CHANNEL_HANDLERS: dict[str, Handler] = {
@@ -231,13 +232,19 @@ async def post_stop(application: BotApp) -> None:
 
 
 async def stop_set_up(application: BotApp) -> None:
-    """The set-up calls, if still going at shutdown, end before the HTTP client does."""
+    """The set-up calls, if still going at shutdown, end before the HTTP client does.
+
+    They are let finish first (they take milliseconds): a request cancelled while it
+    connects can leave its socket unclosed. Only one held past SET_UP_GRACE (Telegram
+    unreachable) is cancelled, so the stop is never held by them."""
     task, application.bot_data.set_up = application.bot_data.set_up, None
-    if task is not None and not task.done():
+    if task is None:
+        return
+    done, _ = await asyncio.wait({task}, timeout=SET_UP_GRACE)
+    if not done:
         task.cancel()
-    if task is not None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def start_outbox(application: BotApp, **pacing: float) -> None:
