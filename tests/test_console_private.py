@@ -145,27 +145,10 @@ def run_ask(tmp_path: Path, *args: str, **kwargs: object) -> subprocess.Complete
     )
 
 
-def test_a_closed_stdin_ends_the_console_quietly(tmp_path: Path) -> None:
-    done = subprocess.run(
-        f"{sys.executable} -m bot ask 0<&-",
-        shell=True,
-        cwd=ROOT,
-        env=env_for(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr and "Error" not in done.stderr
-
-
-@pytest.mark.parametrize("interactive", [False, True])
-def test_a_closed_pipe_ends_quietly(tmp_path: Path, interactive: bool) -> None:
-    ask = f"{sys.executable} -m bot ask"
-    line = f"printf '/top 20 dti 2022\\n' | {ask}" if interactive else f"{ask} '/top 20 dti 2022'"
-    done = subprocess.run(
-        f"set -o pipefail; {line} | head -1",
+def run_shell(tmp_path: Path, line: str) -> subprocess.CompletedProcess[str]:
+    """`line` in bash (redirections, pipes), from the project root, in the ask env."""
+    return subprocess.run(
+        line,
         shell=True,
         executable="/bin/bash",
         cwd=ROOT,
@@ -175,6 +158,19 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, interactive: bool) -> None:
         timeout=WAIT,
         check=False,
     )
+
+
+def test_a_closed_stdin_ends_the_console_quietly(tmp_path: Path) -> None:
+    done = run_shell(tmp_path, f"{sys.executable} -m bot ask 0<&-")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Error" not in done.stderr
+
+
+@pytest.mark.parametrize("interactive", [False, True])
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, interactive: bool) -> None:
+    ask = f"{sys.executable} -m bot ask"
+    line = f"printf '/top 20 dti 2022\\n' | {ask}" if interactive else f"{ask} '/top 20 dti 2022'"
+    done = run_shell(tmp_path, f"set -o pipefail; {line} | head -1")
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 1
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
