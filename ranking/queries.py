@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from ranking.bands import level_for, level_for_share, match_level, share
+from ranking.cache import VersionCache
 from ranking.catalog import Catalog, Group, Level, Ranking
 from ranking.lookup import LookupResult, UnitIndex
 from ranking.ranks import gaps
@@ -22,6 +23,10 @@ from ranking.store import HistoryRecord, Link, NewGroup, ScoreRecord, SliceInfo,
 from ranking.text import fold
 
 PAGE_SIZE = 20  # published rows per page: 20 rows and their gap lines stay far below 4096 chars
+# Pages and cards kept per data version: a page holds 20 rows, a card a row a year;
+# a few hundred of them are a few MB, and cover what officials ask again and again.
+CACHED_VIEWS = 256
+CACHED_CARDS = 256
 
 # Inside `Rankings.checked_once()`: the Rankings and the generation checked on entry.
 # A context variable, so each answer (its own task) has its own, and one answer's
@@ -146,6 +151,8 @@ class Rankings:
         self._index: UnitIndex | None = None
         self._slices: list[SliceInfo] = []
         self._level_summaries: dict[tuple[str, int], list[LevelSummary]] = {}
+        self._views: VersionCache[GroupView] = VersionCache(CACHED_VIEWS)
+        self._cards: VersionCache[UnitCard] = VersionCache(CACHED_CARDS)
         self._links: list[Link] = []
         self._refreshing = asyncio.Lock()
         self.rebuilds = 0  # how often the caches were built: visible to tests and benchmarks
@@ -321,6 +328,19 @@ class Rankings:
         n: int,
         page: int = 1,
     ) -> GroupView:
+        """One page of a group's top or bottom; kept per data version (a version's
+        rows never change), so asking it again reads nothing."""
+        generation = await self._fresh()
+        key = (slice_.ranking, slice_.year, slice_.group_code, slice_.version_id, kind, n, page)
+        view = self._views.get(generation, key)
+        if view is None:
+            view = await self._group_view(slice_, kind, n, page)
+            self._views.put(generation, key, view)
+        return view
+
+    async def _group_view(
+        self, slice_: SliceInfo, kind: Literal["top", "bottom"], n: int, page: int
+    ) -> GroupView:
         size = slice_.unit_count
         n = min(n, size)
         first, last = (1, n) if kind == "top" else (size - n + 1, size)
@@ -443,6 +463,17 @@ class Rankings:
         return await self.store.scores.unit_history(unit_id)
 
     async def card(self, unit_id: int) -> UnitCard | None:
+        """A unit's card; kept per data version, like the pages."""
+        generation = await self._fresh()
+        card = self._cards.get(generation, unit_id)
+        if card is None:
+            card = await self._card(unit_id)
+            if card is None:
+                return None  # not kept: a unit without rows is rare, and cheap to ask
+            self._cards.put(generation, unit_id, card)
+        return card
+
+    async def _card(self, unit_id: int) -> UnitCard | None:
         history = await self._unit_history(unit_id)
         if not history:
             return None

@@ -43,11 +43,29 @@ async def test_one_freshness_check_per_answer(
 
 async def test_a_ranking_page_is_two_statements(rankings: Rankings) -> None:
     answers = Answers(rankings)
-    await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
+    await answers.to_text("/top 10 tthc 2022", lang="vi", user_id=1)  # the caches are built
     with counting_trips() as trips:
         await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
     # the generation, then the page's rows (no earlier year of 2022 on record: no moves)
     assert trips.count == 2
+
+
+async def test_a_page_asked_again_is_the_freshness_check_alone(rankings: Rankings) -> None:
+    answers = Answers(rankings)
+    first = await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
+    with counting_trips() as trips:
+        again = await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
+    assert trips.count == 1  # the page is kept for the data version
+    assert first is not None and again is not None and again.text == first.text
+
+
+async def test_a_card_asked_again_is_the_freshness_check_alone(rankings: Rankings) -> None:
+    answers = Answers(rankings)
+    first = await answers.to_text("/donvi Sở Tài chính", lang="vi", user_id=1)
+    with counting_trips() as trips:
+        again = await answers.to_text("/donvi Sở Tài chính", lang="vi", user_id=1)
+    assert trips.count == 1
+    assert first is not None and again is not None and again.text == first.text
 
 
 async def test_the_next_answer_sees_an_undo(rankings: Rankings) -> None:
