@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import bot.i18n
+import bot.render
 import ranking.bands
 from bench.common import JSON, Options, command, median, ms, options, percentile, save
 from bench.datagen import LAST_YEAR, Shape, label, store_path, unit_name
@@ -108,6 +109,8 @@ def query_types(answers: Answers, shape: Shape) -> dict[str, Query]:
 def clear_process_caches() -> None:
     """The caches that outlive a store: a size must not start warm from the last."""
     bot.i18n._format_number.cache_clear()
+    bot.i18n._format_day.cache_clear()
+    bot.render._published_days.cache_clear()
     ranking.bands._folded.cache_clear()
 
 
