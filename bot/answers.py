@@ -39,6 +39,7 @@ from bot.parsing import (
     ranking_callback,
 )
 from bot.reply import Choice, MediaRequest, Reply, esc, esc_params
+from ranking.cache import VersionCache
 from ranking.catalog import Catalog, Group
 from ranking.lookup import MAX_CHOICES, UnitRef
 from ranking.queries import Rankings, UnitCard
@@ -46,6 +47,9 @@ from ranking.store import SliceInfo
 from ranking.text import expand
 
 MAX_YEAR_BUTTONS = 4
+# Rendered rankings and cards kept per data version: a reply is a few kB, and the
+# same pages and cards are asked again and again (buttons, the usual commands).
+CACHED_REPLIES = 512
 MAX_MESSAGE = 4096  # UTF-16 code units of one Telegram message
 
 _Method = TypeVar("_Method", bound=Callable[..., Coroutine[Any, Any, Any]])
@@ -81,10 +85,28 @@ def typed_group(group: Group) -> str:
     return group.aliases[0].replace(" ", "-")
 
 
+Rendered = tuple[str, tuple[tuple[Choice, ...], ...]]  # a reply's text and choices
+
+
 class Answers:
     def __init__(self, rankings: Rankings):
         self.rankings = rankings
         self._parser = Parser(rankings.catalog)
+        self._rendered: VersionCache[Rendered] = VersionCache(CACHED_REPLIES)
+
+    def _kept(self, generation: int, key: tuple[object, ...]) -> Reply | None:
+        """A reply rendered before for the same data version, as a new Reply: callers
+        add to the one they get (a headline, a button)."""
+        found = self._rendered.get(generation, key)
+        if found is None:
+            return None
+        text, choices = found
+        return Reply(text, [list(row) for row in choices])
+
+    def _keep(self, generation: int, key: tuple[object, ...], reply: Reply) -> Reply:
+        """`reply` kept for `generation`: the one read before anything it shows."""
+        self._rendered.put(generation, key, (reply.text, tuple(map(tuple, reply.choices))))
+        return reply
 
     @property
     def catalog(self) -> Catalog:
@@ -338,6 +360,12 @@ class Answers:
         if problem or year is None:
             return problem or Reply(t("error.no_data"))
         query = replace(query, ranking=ranking, year=year)
+        # the reply depends on the query, the language and the data version alone
+        key = ("ranking", t.lang, query)
+        generation = await self.rankings.generation()
+        kept = self._kept(generation, key)
+        if kept is not None:
+            return kept
         views = await self.rankings.ranking_views(
             ranking, year, query.group, query.kind, query.n, query.page
         )
@@ -352,7 +380,7 @@ class Answers:
             )
         reply = Reply(render.ranking_reply_text(views, t))
         reply.choices = await self._ranking_buttons(query, views[0].pages, t)
-        return reply
+        return self._keep(generation, key, reply)
 
     async def _ranking_buttons(
         self, query: RankingQuery, pages: int, t: Translator
@@ -598,6 +626,11 @@ class Answers:
     async def unit_by_id(
         self, unit_id: int, t: Translator, *, year: int | None = None, headline: bool = False
     ) -> Reply:
+        key = ("card", t.lang, unit_id, year, headline)
+        generation = await self.rankings.generation()
+        kept = self._kept(generation, key)
+        if kept is not None:
+            return kept
         card = await self.rankings.card(unit_id)
         if card is None:
             return Reply(t("unit.gone"))
@@ -622,7 +655,7 @@ class Answers:
         text = render.card_text(card, t)
         if headline or year is not None:
             text = render.card_headline(card, year, t) + "\n\n" + text
-        return Reply(text, buttons)
+        return self._keep(generation, key, Reply(text, buttons))
 
     async def levels(self, query: LevelsQuery, t: Translator) -> Reply:
         ranking = query.ranking or self.catalog.default_ranking

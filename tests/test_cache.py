@@ -48,3 +48,37 @@ async def test_a_kept_card_follows_an_undo(rankings: Rankings) -> None:
     await rankings.store.scores.undo_latest(undone_by=None)
     after = await answers.unit_by_id(unit_id, t)
     assert after.text == t("unit.gone")
+
+
+async def test_a_kept_reply_is_a_new_reply_each_time(rankings: Rankings) -> None:
+    """Callers add to the reply they get (a headline, another reading's button): that
+    must not reach the next answer."""
+    answers = Answers(rankings)
+    t = Translator("vi")
+    unit_id = (await rankings.find_units("Sở Tài chính")).matches[0].unit_id
+    first = await answers.unit_by_id(unit_id, t)
+    text, choices = first.text, [list(row) for row in first.choices]
+    first.text += "\n\nadded"
+    first.choices.append([])
+    first.choices[0].append(first.choices[0][0])
+    again = await answers.unit_by_id(unit_id, t)
+    assert again.text == text
+    assert again.choices == choices
+
+
+async def test_a_kept_ranking_is_rendered_once_per_language(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = Answers(rankings)
+    vi = await answers.to_text("/top 5 huyen 2022", lang="vi")
+    en = await answers.to_text("/top 5 huyen 2022", lang="en")
+    assert vi is not None and en is not None and vi.text != en.text
+
+    async def no_views(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(rankings, "ranking_views", no_views)
+    again_vi = await answers.to_text("/top 5 huyen 2022", lang="vi")
+    again_en = await answers.to_text("/top 5 huyen 2022", lang="en")
+    assert again_vi is not None and again_vi.text == vi.text and again_vi.choices == vi.choices
+    assert again_en is not None and again_en.text == en.text
