@@ -47,9 +47,10 @@ from ranking.store import SliceInfo
 from ranking.text import expand
 
 MAX_YEAR_BUTTONS = 4
-# Rendered rankings and cards kept per data version: a reply is a few kB, and the
-# same pages and cards are asked again and again (buttons, the usual commands).
-CACHED_REPLIES = 512
+# Rendered rankings and cards kept per data version: the same pages and cards are
+# asked again and again (buttons, the usual commands); a card of ten years is ~13 kB
+# of text, so 256 of them (with the pages and cards above) stay under ~9 MB.
+CACHED_REPLIES = 256
 MAX_MESSAGE = 4096  # UTF-16 code units of one Telegram message
 
 _Method = TypeVar("_Method", bound=Callable[..., Coroutine[Any, Any, Any]])

@@ -23,10 +23,11 @@ from ranking.store import HistoryRecord, Link, NewGroup, ScoreRecord, SliceInfo,
 from ranking.text import fold
 
 PAGE_SIZE = 20  # published rows per page: 20 rows and their gap lines stay far below 4096 chars
-# Pages and cards kept per data version: a page holds 20 rows, a card a row a year;
-# a few hundred of them are a few MB, and cover what officials ask again and again.
-CACHED_VIEWS = 256
-CACHED_CARDS = 256
+# Pages and cards kept per data version (a page holds 20 rows, a card a row a year):
+# few, since bot/answers.py keeps the rendered replies too; these serve the other
+# language, /top of all groups beside one group's, announcements, charts, comparisons.
+CACHED_VIEWS = 64
+CACHED_CARDS = 64
 
 # Inside `Rankings.checked_once()`: the Rankings and the generation checked on entry.
 # A context variable, so each answer (its own task) has its own, and one answer's
