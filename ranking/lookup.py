@@ -28,6 +28,7 @@ SUGGESTIONS = 3  # near misses offered for a name not found
 # Above this many entries the last-resort similarity search compares only names
 # holding all of the query's words but one (every real data set is far smaller).
 SIMILAR_SCAN_LIMIT = 500
+PAIRS_KEPT = 4096  # two-word runs remembered per index for the phrase tier
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per unit in the index
@@ -53,7 +54,7 @@ class UnitIndex:
     Python set operations, so the cost of a search follows the size of its answer,
     and 100,000 units cost a few MB instead of a set per word (tens of MB). The
     last-resort similarity search keeps difflib's ratio and skips entries whose
-    character counts cannot reach it.
+    longest common subsequence with the query cannot reach it.
     """
 
     def __init__(self, entries: list[tuple[int, str, str, str]]):
@@ -75,27 +76,37 @@ class UnitIndex:
             code: _mask_of([i for i, c in enumerate(self._rankings) if c == n])
             for code, n in codes.items()
         }
-        # a word → the entries holding it, and two words in a row ("a b") → the
-        # entries holding them so (for the phrase tier); then packed
+        # a word → the entries holding it; then packed
         holding: defaultdict[str, list[int]] = defaultdict(list)
-        pairs: defaultdict[str, list[int]] = defaultdict(list)
         for i, key in enumerate(texts):
-            words = key.split()
-            for w in words:
+            for w in key.split():
                 holding[w].append(i)
-            for a, b in itertools.pairwise(words):
-                pairs[f"{a} {b}"].append(i)
         self._postings = {w: _packed(found) for w, found in holding.items()}
-        self._pairs = {pair: _packed(found) for pair, found in pairs.items()}
-        del holding, pairs
+        del holding
+        # two words in a row ("a b") → the entries holding them so, for the phrase
+        # tier: found on a pair's first use (indexing every pair of 100,000 names up
+        # front would double the build), at most PAIRS_KEPT of them
+        self._pairs: dict[str, int | array[int]] = {}
         # keys not single-spaced (none that `expand` makes): the phrase tier checks
-        # them one by one; one search of all keys at once says whether there are any
+        # them one by one; a few searches of all keys at once say whether there are any
+        joined = "\x00".join(texts)
         irregular: list[int] = []
-        if _IRREGULAR.search("\x00".join(texts)):
+        if (
+            _OTHER_SPACE.search(joined)
+            or any(run in joined for run in ("  ", " \x00", "\x00 "))
+            or joined[:1] == " "
+            or joined[-1:] == " "
+        ):
             irregular = [i for i, key in enumerate(texts) if " ".join(key.split()) != key]
+        del joined
         self._irregular = array("I", irregular)
-        # the entries in the order of their keys: the whole-name tier bisects it
-        self._by_key = array("I", sorted(range(len(texts)), key=texts.__getitem__))
+        # the whole-name tier: a key → its first entry, and the rare further ones
+        self._by_key = dict(zip(reversed(texts), range(len(texts) - 1, -1, -1), strict=True))
+        self._more_by_key: defaultdict[str, list[int]] = defaultdict(list)
+        if len(self._by_key) < len(texts):
+            for i, key in enumerate(texts):
+                if self._by_key[key] != i:
+                    self._more_by_key[key].append(i)
         self._vocabulary = sorted(self._postings)
         # a word → its closest known word (difflib over the whole vocabulary: the
         # typo path's most repeated cost), per index, so per data version
@@ -172,9 +183,9 @@ class UnitIndex:
         scope = self._scope(ranking)
         # the whole name (or a recorded alias)
         keys = self._keys
-        start = bisect.bisect_left(self._by_key, key, key=keys.__getitem__)
-        end = bisect.bisect_right(self._by_key, key, lo=start, key=keys.__getitem__)
-        found = self._refs(i for i in self._by_key[start:end] if scope >> i & 1)
+        first = self._by_key.get(key)
+        keyed = () if first is None else (first, *self._more_by_key.get(key, ()))
+        found = self._refs(i for i in keyed if scope >> i & 1)
         if found:
             return LookupResult(found, [])
         with_all = self._with_all(words, scope)
@@ -209,11 +220,9 @@ class UnitIndex:
             return _members(scope)  # not what `expand` returns: every entry is checked
         if len(words) == 1 or not with_all:
             return _members(with_all)
-        pairs = [self._pairs.get(f"{a} {b}") for a, b in itertools.pairwise(words)]
-        rarest = min(pairs, key=lambda found: -1 if found is None else _size(found))
-        if rarest is None:
-            found: list[int] = []
-        elif isinstance(rarest, int):
+        pairs = [self._pair(a, b) for a, b in itertools.pairwise(words)]
+        rarest = min(pairs, key=_size)
+        if isinstance(rarest, int):
             found = _members(rarest & with_all)
         else:
             found = (
@@ -221,6 +230,22 @@ class UnitIndex:
             )
         if self._irregular:
             found = sorted({*found, *(i for i in self._irregular if scope >> i & 1)})
+        return found
+
+    def _pair(self, a: str, b: str) -> int | array[int]:
+        """The entries holding words `a` and `b` in a row. Bounded memory: a pair
+        kept as a bit set holds more than 1/32 of the entries, so an entry's few
+        pairs allow only a few hundred of those; the others are short arrays."""
+        pair = f"{a} {b}"
+        found = self._pairs.get(pair)
+        if found is None:
+            padded = f" {pair} "
+            keys = self._keys
+            both = _members(self._with_all([a, b], self._everything))
+            found = _packed([i for i in both if padded in f" {keys[i]} "])
+            if len(self._pairs) >= PAIRS_KEPT:
+                del self._pairs[next(iter(self._pairs))]  # the oldest
+            self._pairs[pair] = found
         return found
 
     def _similar(self, key: str, scope: int, limit: int) -> list[tuple[float, UnitRef]]:
@@ -266,9 +291,9 @@ class UnitIndex:
 
 
 _ONE = re.compile("1")
-# in keys joined by NULs: whitespace that starts or ends a key, two in a row, or
-# other than a space (a key without any is single-spaced)
-_IRREGULAR = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)|\s\s|[^\S ]")
+# whitespace other than a space (a key with none, no two spaces in a row and none at
+# either end is single-spaced)
+_OTHER_SPACE = re.compile(r"[^\S ]")
 
 
 def _mask_of(found: Sequence[int]) -> int:
@@ -290,6 +315,8 @@ def _size(found: int | array[int]) -> int:
 def _packed(found: list[int]) -> int | array[int]:
     """A word's entries (ascending, an entry repeated for each time it holds the
     word) as the smaller of a bit set and an array."""
+    if not found:
+        return array("I")
     if 4 * len(found) > (found[-1] >> 3) + 1:
         return _mask_of(found)
     return array("I", dict.fromkeys(found))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,14 @@ def test_bit_sets_hold_their_members(found: set[int]) -> None:
         packed = lookup._packed(ordered)
         members = lookup._members(packed) if isinstance(packed, int) else list(packed)
         assert members == ordered
+
+
+def test_pairs_dropped_beyond_the_limit_answer_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two-word runs found on first use are kept up to PAIRS_KEPT; the oldest
+    is dropped for a new one, and found again when asked again."""
+    monkeypatch.setattr(lookup, "PAIRS_KEPT", 2)
+    index = UnitIndex(BIG)
+    queries = ["bac ha", "ha son", "son so", "bac ha", "tan an xa", "bac ha son"]
+    for query in queries * 2:
+        assert shown(index.search(query)) == shown(BIG_OLD.search(query))
+        assert len(index._pairs) <= 2
