@@ -117,7 +117,7 @@ def clear_process_caches() -> None:
 def typo_algorithm(rankings: Rankings) -> str:
     index = rankings._index
     assert index is not None
-    return "every name" if len(index._entries) <= SIMILAR_SCAN_LIMIT else "all words but one"
+    return "every name" if len(index) <= SIMILAR_SCAN_LIMIT else "all words but one"
 
 
 async def measure_size(rows: int, opts: Options) -> JSON:

@@ -13,8 +13,13 @@ from __future__ import annotations
 import bisect
 import difflib
 import itertools
-from collections.abc import Iterable
+import re
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from rapidfuzz.distance import LCSseq
 
 from ranking.text import expand
 
@@ -23,6 +28,7 @@ SUGGESTIONS = 3  # near misses offered for a name not found
 # Above this many entries the last-resort similarity search compares only names
 # holding all of the query's words but one (every real data set is far smaller).
 SIMILAR_SCAN_LIMIT = 500
+PAIRS_KEPT = 4096  # two-word runs remembered per index for the phrase tier
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per unit in the index
@@ -41,69 +47,92 @@ class LookupResult:
 class UnitIndex:
     """Built once per data version; every tier is answered from indexes, not scans.
 
-    Words map to the entries holding them (whole words; a sorted vocabulary gives
-    the words with a prefix), so the cost of a search follows the size of its
-    answer, not the number of units. The last-resort similarity search keeps
-    difflib's ratio and skips entries whose character counts cannot reach it.
+    Entries are numbered in the order given. Each word maps to the entries holding
+    it, as a bit set (a Python int: bit i is entry i) when the word is common and as
+    a sorted array of entry numbers when it is rare, whichever is smaller; a ranking
+    is a bit set too. Intersections and unions are then integer AND/OR in C, not
+    Python set operations, so the cost of a search follows the size of its answer,
+    and 100,000 units cost a few MB instead of a set per word (tens of MB). The
+    last-resort similarity search keeps difflib's ratio and skips entries whose
+    longest common subsequence with the query cannot reach it.
     """
 
     def __init__(self, entries: list[tuple[int, str, str, str]]):
         """entries: (unit id, ranking, display name, key); several keys per unit allowed."""
-        # every entry's words (and ranking code) as one shared string per distinct
-        # word: 100,000 names are made of a few thousand words, and a string each
-        # would be most of the index's memory
-        shared: dict[str, str] = {}
-        self._entries = [
-            (
-                UnitRef(uid, shared.setdefault(ranking, ranking), name),
-                key,
-                tuple([shared.setdefault(w, w) for w in key.split()]),
-            )
-            for uid, ranking, name, key in entries
-        ]
-        del shared
-        postings: dict[str, set[int]] = {}
-        # the entry of each key, and the rare further ones (a list a key would cost
-        # 100,000 lists of one)
-        by_key: dict[str, int] = {}
-        more_by_key: dict[str, list[int]] = {}
-        for i, (_, key, words) in enumerate(self._entries):
-            for w in words:
-                postings.setdefault(w, set()).add(i)
-            if by_key.setdefault(key, i) != i:
-                more_by_key.setdefault(key, []).append(i)
-        self._postings = postings
-        self._by_key = by_key
-        self._more_by_key = more_by_key
-        self._vocabulary = sorted(postings)
-        # " key " of each entry: the phrase tier tests a run of whole words with `in`
-        self._padded = [f" {key} " for _, key, _ in self._entries]
+        # building is on the way to the first answer after an import: one pass in
+        # Python over the keys' words, the rest in C (zip, map, sort, int parsing)
+        columns = zip(*entries, strict=True) if entries else ((), (), (), ())
+        ids, rankings, names, keys = columns
+        codes = {code: n for n, code in enumerate(dict.fromkeys(rankings))}
+        self._codes = list(codes)
+        self._ids = array("q", ids)
+        self._rankings = array("H", map(codes.__getitem__, rankings))
+        self._names: list[str] = list(names)
+        self._keys: list[str] = list(keys)
+        del columns, ids, rankings, names, keys  # the tuples: the lists above are kept
+        texts = self._keys
+        self._everything = (1 << len(texts)) - 1
+        self._in_ranking = {
+            code: _mask_of([i for i, c in enumerate(self._rankings) if c == n])
+            for code, n in codes.items()
+        }
+        # a word → the entries holding it; then packed
+        holding: defaultdict[str, list[int]] = defaultdict(list)
+        for i, key in enumerate(texts):
+            for w in key.split():
+                holding[w].append(i)
+        self._postings = {w: _packed(found) for w, found in holding.items()}
+        del holding
+        # two words in a row ("a b") → the entries holding them so, for the phrase
+        # tier: found on a pair's first use (indexing every pair of 100,000 names up
+        # front would double the build), at most PAIRS_KEPT of them
+        self._pairs: dict[str, int | array[int]] = {}
+        # keys not single-spaced (none that `expand` makes): the phrase tier checks
+        # them one by one; a few searches of all keys at once say whether there are any
+        joined = "\x00".join(texts)
+        irregular: list[int] = []
+        if (
+            _OTHER_SPACE.search(joined)
+            or any(run in joined for run in ("  ", " \x00", "\x00 "))
+            or joined[:1] == " "
+            or joined[-1:] == " "
+        ):
+            irregular = [i for i, key in enumerate(texts) if " ".join(key.split()) != key]
+        del joined
+        self._irregular = array("I", irregular)
+        # the whole-name tier: a key → its first entry, and the rare further ones
+        self._by_key = dict(zip(reversed(texts), range(len(texts) - 1, -1, -1), strict=True))
+        self._more_by_key: defaultdict[str, list[int]] = defaultdict(list)
+        if len(self._by_key) < len(texts):
+            for i, key in enumerate(texts):
+                if self._by_key[key] != i:
+                    self._more_by_key[key].append(i)
+        self._vocabulary = sorted(self._postings)
         # a word → its closest known word (difflib over the whole vocabulary: the
         # typo path's most repeated cost), per index, so per data version
         self._corrections: dict[str, str] = {}
-        # character masks for the similarity search, built on its first use
-        self._masks: dict[str, int] = {}
-        self._entry_mask: list[int] = []
-        self._by_chars: dict[int, list[int]] = {}
 
-    def _build_masks(self) -> None:
-        for i, (_, key, _) in enumerate(self._entries):
-            mask = self._mask(key)
-            self._entry_mask.append(mask)
-            self._by_chars.setdefault(mask, []).append(i)
+    def __len__(self) -> int:
+        return len(self._keys)
 
-    def _mask(self, text: str) -> int:
-        """A bit per distinct character of `text` (bits allocated on first sight)."""
-        mask = 0
-        for ch in set(text):
-            bit = self._masks.get(ch)
-            if bit is None:
-                bit = self._masks[ch] = 1 << len(self._masks)
-            mask |= bit
-        return mask
+    def _ref(self, i: int) -> UnitRef:
+        return UnitRef(self._ids[i], self._codes[self._rankings[i]], self._names[i])
 
-    def _with_word(self, word: str) -> set[int]:
-        return self._postings.get(word, set())
+    def _scope(self, ranking: str | None) -> int:
+        """The entries a search may return: those of `ranking`, or all."""
+        return self._everything if ranking is None else self._in_ranking.get(ranking, 0)
+
+    def _with_word(self, word: str) -> int:
+        return _unpacked(self._postings.get(word))
+
+    def _with_all(self, words: list[str], scope: int) -> int:
+        """Entries of `scope` holding every one of `words` (a bit set)."""
+        result = scope
+        for w in words:
+            result &= self._with_word(w)
+            if not result:
+                break
+        return result
 
     def _prefixed(self, prefix: str) -> list[str]:
         """The known words starting with `prefix` (a run of the sorted vocabulary)."""
@@ -115,37 +144,22 @@ class UnitIndex:
             )
         )
 
-    def _with_prefixes(self, prefixes: list[str]) -> set[int]:
-        """Entries with a word starting with each of `prefixes`. Unions of the prefixes'
-        entries are intersected smallest first while a union costs less than checking
-        the entries left one by one (a set operation per entry is about a tenth of a
-        check in Python); the entries left are then checked for the other prefixes."""
-        runs = [self._prefixed(p) for p in prefixes]
-        sizes = [sum(len(self._postings[w]) for w in run) for run in runs]
-        order = sorted(range(len(runs)), key=sizes.__getitem__)
-
-        def union(k: int) -> set[int]:
-            found: set[int] = set()
-            for word in runs[k]:
-                found |= self._postings[word]
-            return found
-
-        pool = union(order[0])
-        others = []
-        for k in order[1:]:
-            if not pool:
-                return pool
-            if sizes[k] < 10 * len(pool):
-                pool &= union(k)
-            else:
-                others.append(prefixes[k])
-        if not others:
-            return pool
-        return {
-            i
-            for i in pool
-            if all(any(w.startswith(p) for w in self._entries[i][2]) for p in others)
-        }
+    def _with_prefixes(self, prefixes: list[str], scope: int) -> int:
+        """Entries with a word starting with each of `prefixes` (a bit set)."""
+        result = scope
+        for p in prefixes:
+            dense = 0
+            sparse: list[int] = []
+            for word in self._prefixed(p):
+                found = self._postings[word]
+                if isinstance(found, int):
+                    dense |= found
+                else:
+                    sparse.extend(found)
+            result &= dense | _mask_of(sparse)
+            if not result:
+                break
+        return result
 
     def _correct(self, word: str) -> str:
         fixed = self._corrections.get(word)
@@ -154,116 +168,178 @@ class UnitIndex:
             self._corrections[word] = fixed
         return fixed
 
-    @staticmethod
-    def _all_of(sets: list[set[int]]) -> set[int]:
-        sets = sorted(sets, key=len)
-        result = set(sets[0])
-        for other in sets[1:]:
-            result &= other
-            if not result:
-                break
-        return result
-
-    def _refs(self, found: Iterable[int], ranking: str | None) -> list[UnitRef]:
-        return _unique(
-            self._entries[i][0]
-            for i in sorted(found)
-            if ranking is None or self._entries[i][0].ranking == ranking
-        )
+    def _refs(self, found: Iterable[int]) -> list[UnitRef]:
+        """The distinct units of the entries `found` (ascending), the first entry of each."""
+        seen: dict[tuple[int, int], int] = {}
+        for i in found:
+            seen.setdefault((self._ids[i], self._rankings[i]), i)
+        return [self._ref(i) for i in seen.values()]
 
     def search(self, query: str, ranking: str | None = None) -> LookupResult:
         key = expand(query)
         words = key.split()
         if not words:
             return LookupResult([], [])
+        scope = self._scope(ranking)
         # the whole name (or a recorded alias)
+        keys = self._keys
         first = self._by_key.get(key)
         keyed = () if first is None else (first, *self._more_by_key.get(key, ()))
-        found = self._refs(keyed, ranking)
+        found = self._refs(i for i in keyed if scope >> i & 1)
         if found:
             return LookupResult(found, [])
-        with_all = self._all_of([self._with_word(w) for w in words])
-        # the query as a run of whole words; only entries holding every word can match
-        phrase_pool: Iterable[int] = (
-            with_all if " ".join(words) == key else range(len(self._entries))
-        )
+        with_all = self._with_all(words, scope)
         padded = f" {key} "
-        found = self._refs((i for i in phrase_pool if padded in self._padded[i]), ranking)
+        found = self._refs(
+            i for i in self._phrase_pool(key, words, with_all, scope) if padded in f" {keys[i]} "
+        )
         if found:
             return LookupResult(found, [])
         # every query word as a whole word, then as a word prefix
-        found = self._refs(with_all, ranking)
+        found = self._refs(_members(with_all))
         if found:
             return LookupResult(found, [])
-        found = self._refs(self._with_prefixes(words), ranking)
+        found = self._refs(_members(self._with_prefixes(words, scope)))
         if found:
             return LookupResult(found, [])
         # Near misses: correct each word to the closest known word, then retry.
         fixed = [self._correct(w) for w in words]
         suggestions: list[UnitRef] = []
         if fixed != words:
-            suggestions = self._refs(self._all_of([self._with_word(w) for w in fixed]), ranking)
+            suggestions = self._refs(_members(self._with_all(fixed, scope)))
         if not suggestions:
-            suggestions = [ref for _, ref in self._similar(key, ranking, SUGGESTIONS)]
+            suggestions = [ref for _, ref in self._similar(key, scope, SUGGESTIONS)]
         return LookupResult([], suggestions[:SUGGESTIONS])
 
-    def _similar(self, key: str, ranking: str | None, limit: int) -> list[tuple[float, UnitRef]]:
-        """The `limit` distinct units whose name is most similar to `key` (difflib's
-        ratio, at least 0.6), best first; ties in index order.
+    def _phrase_pool(self, key: str, words: list[str], with_all: int, scope: int) -> list[int]:
+        """The entries (ascending) that may hold the query as a run of whole words.
+        In a single-spaced key (all that `expand` makes) each two query words in a row
+        are a pair of the key's, so the entries of the rarest pair are enough, with
+        those whose key is spaced otherwise."""
+        if " ".join(words) != key:
+            return _members(scope)  # not what `expand` returns: every entry is checked
+        if len(words) == 1 or not with_all:
+            return _members(with_all)
+        pairs = [self._pair(a, b) for a, b in itertools.pairwise(words)]
+        rarest = min(pairs, key=_size)
+        if isinstance(rarest, int):
+            found = _members(rarest & with_all)
+        else:
+            found = (
+                list(rarest) if scope == self._everything else _members(_mask_of(rarest) & scope)
+            )
+        if self._irregular:
+            found = sorted({*found, *(i for i in self._irregular if scope >> i & 1)})
+        return found
 
-        ratio ≤ 2·Σ min(count in key, count in name) / (len key + len name); the sum is at
-        most the key's count of the characters both contain, and at most the name's
-        length. Candidates are compared in order of that bound, highest first, and the
-        search stops once `limit` units have a ratio above the next candidate's bound:
-        no later one can reach them. A large index (synthetic benchmarks) compares only
-        names sharing all query words but one.
+    def _pair(self, a: str, b: str) -> int | array[int]:
+        """The entries holding words `a` and `b` in a row. Bounded memory: a pair
+        kept as a bit set holds more than 1/32 of the entries, so an entry's few
+        pairs allow only a few hundred of those; the others are short arrays."""
+        pair = f"{a} {b}"
+        found = self._pairs.get(pair)
+        if found is None:
+            padded = f" {pair} "
+            keys = self._keys
+            both = _members(self._with_all([a, b], self._everything))
+            found = _packed([i for i in both if padded in f" {keys[i]} "])
+            if len(self._pairs) >= PAIRS_KEPT:
+                del self._pairs[next(iter(self._pairs))]  # the oldest
+            self._pairs[pair] = found
+        return found
+
+    def _similar(self, key: str, scope: int, limit: int) -> list[tuple[float, UnitRef]]:
+        """The `limit` distinct units of `scope` whose name is most similar to `key`
+        (difflib's ratio, at least 0.6), best first; ties in index order.
+
+        ratio = 2·M / (len key + len name), where M, the characters of difflib's
+        matching blocks, is a common subsequence of the two: so ratio ≤ 2·LCS / (len key
+        + len name), the longest common subsequence's length found in C (rapidfuzz),
+        far tighter than counting shared characters. Candidates are compared in order
+        of that bound, highest first, and the search stops once `limit` units have a
+        ratio above the next candidate's bound: no later one can reach them. A large
+        index (synthetic benchmarks) compares only names sharing all query words but one.
         """
-        if len(self._entry_mask) != len(self._entries):
-            self._build_masks()
-        counts: dict[int, int] = {}
-        for ch in key:
-            bit = self._masks.get(ch)
-            if bit is not None:
-                counts[bit] = counts.get(bit, 0) + 1
-        query_mask = sum(counts)
-        groups: Iterable[tuple[int, Iterable[int]]] = self._by_chars.items()
-        if len(self._entries) > SIMILAR_SCAN_LIMIT:
+        pool = scope
+        if len(self._keys) > SIMILAR_SCAN_LIMIT:
             words = key.split()
-            pool: set[int] = set()
+            pool = 0
             for skip in range(len(words)):
                 rest = words[:skip] + words[skip + 1 :]
                 if rest:
-                    pool |= self._all_of([self._with_word(w) for w in rest])
-            groups = [(self._entry_mask[i], (i,)) for i in sorted(pool)]
+                    pool |= self._with_all(rest, scope)
         candidates: list[tuple[float, int]] = []  # (bound, index)
-        for mask, indexes in groups:
-            shared = mask & query_mask
-            common = 0
-            while shared:
-                low = shared & -shared
-                common += counts[low]
-                shared ^= low
-            for i in indexes:
-                ref, name_key, _ = self._entries[i]
-                if ranking is not None and ref.ranking != ranking:
-                    continue
-                total = len(key) + len(name_key)
-                if 2 * min(common, len(name_key)) < 0.6 * total - 1e-9:
-                    continue
-                candidates.append((2 * min(common, len(name_key)) / total, i))
+        longest = LCSseq.similarity
+        for i in _members(pool):
+            name_key = self._keys[i]
+            bound = 2.0 * longest(key, name_key) / (len(key) + len(name_key))
+            if bound >= 0.6:
+                candidates.append((bound, i))
         candidates.sort(key=lambda item: (-item[0], item[1]))
         matcher = difflib.SequenceMatcher(None, key)
         scored: list[tuple[float, int, UnitRef]] = []  # kept sorted, best first
         for n, (_, i) in enumerate(candidates):
-            ref, name_key, _ = self._entries[i]
-            matcher.set_seq2(name_key)
-            # quick_ratio (shared characters) bounds ratio and costs far less
-            ratio = matcher.ratio() if matcher.quick_ratio() >= 0.6 else 0.0
+            matcher.set_seq2(self._keys[i])
+            ratio = matcher.ratio()
             if ratio >= 0.6:
-                bisect.insort(scored, (ratio, i, ref), key=lambda item: (-item[0], item[1]))
+                bisect.insort(
+                    scored, (ratio, i, self._ref(i)), key=lambda item: (-item[0], item[1])
+                )
             if n + 1 < len(candidates) and _settled(scored, limit, candidates[n + 1][0]):
                 break
         return [(ratio, ref) for ratio, _, ref in _best_distinct(scored, limit)]
+
+
+_ONE = re.compile("1")
+# whitespace other than a space (a key with none, no two spaces in a row and none at
+# either end is single-spaced)
+_OTHER_SPACE = re.compile(r"[^\S ]")
+
+
+def _mask_of(found: Sequence[int]) -> int:
+    """The bit set of entry numbers `found` (any order, repeats allowed): its binary
+    digits written into a buffer and parsed in C."""
+    if not found:
+        return 0
+    digits = bytearray(b"0") * (max(found) + 1)
+    for i in found:
+        digits[i] = 49  # "1"
+    digits.reverse()
+    return int(digits, 2)
+
+
+def _size(found: int | array[int]) -> int:
+    return found.bit_count() if isinstance(found, int) else len(found)
+
+
+def _packed(found: list[int]) -> int | array[int]:
+    """A word's entries (ascending, an entry repeated for each time it holds the
+    word) as the smaller of a bit set and an array."""
+    if not found:
+        return array("I")
+    if 4 * len(found) > (found[-1] >> 3) + 1:
+        return _mask_of(found)
+    return array("I", dict.fromkeys(found))
+
+
+def _unpacked(found: int | array[int] | None) -> int:
+    """A posting as a bit set."""
+    if found is None:
+        return 0
+    return found if isinstance(found, int) else _mask_of(found)
+
+
+def _members(mask: int) -> list[int]:
+    """The entry numbers in bit set `mask`, ascending. Its binary digits are searched
+    in C (bit i is the digit i places from the end): a loop over the bits or bytes in
+    Python costs several times more."""
+    if not mask:
+        return []
+    digits = bin(mask)
+    last = len(digits) - 1
+    found = [last - one.start() for one in _ONE.finditer(digits)]
+    found.reverse()
+    return found
 
 
 def _best_distinct(
@@ -293,10 +369,3 @@ def _settled(scored: list[tuple[float, int, UnitRef]], limit: int, following: fl
         if len(seen) == limit:
             return True
     return False
-
-
-def _unique(refs: object) -> list[UnitRef]:
-    seen: dict[tuple[int, str], UnitRef] = {}
-    for ref in refs:  # type: ignore[attr-defined]
-        seen.setdefault((ref.unit_id, ref.ranking), ref)
-    return list(seen.values())

@@ -192,7 +192,11 @@ class Rankings:
             self.catalog = self.base_catalog.with_groups(
                 [group_of(c.group, c.version_id) for c in created]
             )
-            self._index = UnitIndex(await self.store.scores.units_on_record())
+            # built in a worker thread: the query that asked waits for it, but other
+            # updates are answered meanwhile (100,000 units take a few tenths of a second)
+            self._index = await asyncio.to_thread(
+                UnitIndex, await self.store.scores.units_on_record()
+            )
             self._links = await self.store.scores.links()
             self._level_summaries = {}
             self._generation = generation
