@@ -13,7 +13,7 @@ from typing import Literal
 
 from bot.commands import BY_NAME
 from bot.commands import COMMANDS as TABLE
-from bot.questions import load_question_words, read_question, split_on, take
+from bot.questions import Phrases, QuestionReader, load_question_words, split_on, take
 from ranking.catalog import Catalog
 from ranking.text import expand, fold
 
@@ -192,6 +192,9 @@ class Parser:
         self.national = next(
             (code for code, r in catalog.rankings.items() if "ca nuoc" in r.aliases), None
         )
+        self._questions = QuestionReader(
+            self._words, self._group_words, catalog.ranking_aliases(), self._level_names
+        )
 
     def _scope(
         self, errors: list[UserError], unknown: list[str], group: str | None, ranking: str | None
@@ -251,9 +254,7 @@ class Parser:
     def question(self, text: str) -> Parsed | None:
         """A question in natural words (data/questions.toml) → its query; None when
         the message is only a name (the unit lookup takes it as it is)."""
-        q = read_question(
-            text, self._words, self._group_words, self.catalog.ranking_aliases(), self._level_names
-        )
+        q = self._questions.read(text)
         if "compare" in q.intents:
             return self._compare_parts(q.parts)
         year = q.years[0] if q.years else None
@@ -404,7 +405,8 @@ class Parser:
         typed = _typed_words(rest)
         # "/top 3 provinces nationally": the national words of questions name its ranking
         words, national = take(
-            _without_year_words(fold(rest).split()), self._words.intents.get("national", [])
+            _without_year_words(fold(rest).split()),
+            self._words.intents.get("national", Phrases([])),
         )
         words, group, ranking, errors = self._take_aliases(words)
         if national and ranking is None and group is None:

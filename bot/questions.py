@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from ranking.catalog import DATA_DIR
 from ranking.text import expand, fold
@@ -26,24 +28,83 @@ Phrase = tuple[str, ...]
 INTENTS = ("count", "rank", "score", "level", "lead", "last")
 
 
-def _phrases(items: list[str]) -> list[Phrase]:
+V = TypeVar("V")
+
+
+class PhraseTable(Generic[V]):
+    """Phrases with a value each, tried in the order given (longest first, as they
+    are built here): `at` gives the first that the words at a position begin with.
+    They are filed by their first word, so a message's word is compared only with
+    the few phrases that begin with it, not with every phrase of the table (a
+    question used to cost some 1,800 comparisons)."""
+
+    __slots__ = ("_by_first", "items")
+
+    def __init__(self, items: Iterable[tuple[Phrase, V]]) -> None:
+        self.items: tuple[tuple[Phrase, V], ...] = tuple(items)
+        by_first: dict[str, list[tuple[Phrase, V]]] = {}
+        for phrase, value in self.items:
+            if not phrase:
+                # an empty phrase would be found at every position, taking no word
+                raise ValueError("a question phrase needs at least one word")
+            by_first.setdefault(phrase[0], []).append((phrase, value))
+        self._by_first = {first: tuple(found) for first, found in by_first.items()}
+
+    def at(self, words: Sequence[str], i: int) -> tuple[Phrase, V] | None:
+        if i >= len(words):
+            return None
+        for phrase, value in self._by_first.get(words[i], ()):
+            if len(phrase) == 1 or tuple(words[i : i + len(phrase)]) == phrase:
+                return phrase, value
+        return None
+
+
+class Phrases:
+    """Phrases tried in the order given; see `PhraseTable`. Iterating gives them in
+    that order; `in` asks whether one of them is exactly a phrase."""
+
+    __slots__ = ("_all", "_table")
+
+    def __init__(self, phrases: Iterable[Phrase]) -> None:
+        self._table: PhraseTable[None] = PhraseTable((p, None) for p in phrases)
+        self._all = frozenset(p for p, _ in self._table.items)
+
+    def at(self, words: Sequence[str], i: int) -> Phrase | None:
+        hit = self._table.at(words, i)
+        return hit[0] if hit else None
+
+    def __iter__(self) -> Iterator[Phrase]:
+        return (p for p, _ in self._table.items)
+
+    def __len__(self) -> int:
+        return len(self._table.items)
+
+    def __contains__(self, phrase: object) -> bool:
+        return phrase in self._all
+
+    def __add__(self, other: Phrases) -> Phrases:
+        """These phrases, then `other`'s: tried in that order."""
+        return Phrases([*self, *other])
+
+
+def _phrases(items: list[str]) -> Phrases:
     """Folded word tuples, longest first, without repeats."""
     unique = {tuple(fold(item).split()) for item in items if fold(item)}
-    return sorted(unique, key=lambda p: (-len(p), p))
+    return Phrases(sorted(unique, key=lambda p: (-len(p), p)))
 
 
 @dataclass(frozen=True)
 class QuestionWords:
-    intents: dict[str, list[Phrase]]
-    province: list[Phrase]
-    separators: list[Phrase]
-    year: list[Phrase]
-    filler: list[Phrase]
+    intents: dict[str, Phrases]
+    province: Phrases
+    separators: Phrases
+    year: Phrases
+    filler: Phrases
     group_words: dict[Phrase, str]
-    pending_groups: list[Phrase]
-    soft_filler: list[Phrase]
-    place: list[Phrase]
-    rewrites: list[tuple[Phrase, Phrase]]
+    pending_groups: Phrases
+    soft_filler: Phrases
+    place: Phrases
+    rewrites: PhraseTable[Phrase]
 
 
 def parse_question_words(raw: dict[str, object]) -> QuestionWords:
@@ -62,9 +123,14 @@ def parse_question_words(raw: dict[str, object]) -> QuestionWords:
         soft_filler=_phrases(words.get("soft_filler", [])),
         place=_phrases(words.get("place", [])),
         # read after abbreviations are spelled out, as the words they meet are
-        rewrites=sorted(
-            ((tuple(expand(k).split()), tuple(expand(v).split())) for k, v in rewrites.items()),
-            key=lambda pair: -len(pair[0]),
+        rewrites=PhraseTable(
+            sorted(
+                (
+                    (tuple(expand(k).split()), tuple(expand(v).split()))
+                    for k, v in rewrites.items()
+                ),
+                key=lambda pair: -len(pair[0]),
+            )
         ),
     )
 
@@ -96,15 +162,11 @@ class Question:
     unplaced: list[str] | None = None  # the name without a place said after it
 
 
-def _at(words: list[str], i: int, phrase: Phrase) -> bool:
-    return tuple(words[i : i + len(phrase)]) == phrase
-
-
-def rewrite(words: list[str], rewrites: list[tuple[Phrase, Phrase]]) -> list[str]:
+def rewrite(words: list[str], rewrites: PhraseTable[Phrase]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(words):
-        hit = next(((old, new) for old, new in rewrites if _at(words, i, old)), None)
+        hit = rewrites.at(words, i)
         if hit:
             out.extend(hit[1])
             i += len(hit[0])
@@ -114,13 +176,13 @@ def rewrite(words: list[str], rewrites: list[tuple[Phrase, Phrase]]) -> list[str
     return out
 
 
-def take(words: list[str], phrases: list[Phrase]) -> tuple[list[str], list[Phrase]]:
+def take(words: list[str], phrases: Phrases) -> tuple[list[str], list[Phrase]]:
     """`words` without every phrase found (longest first), and the phrases found."""
     rest: list[str] = []
     found: list[Phrase] = []
     i = 0
     while i < len(words):
-        hit = next((p for p in phrases if _at(words, i, p)), None)
+        hit = phrases.at(words, i)
         if hit:
             found.append(hit)
             i += len(hit)
@@ -130,11 +192,11 @@ def take(words: list[str], phrases: list[Phrase]) -> tuple[list[str], list[Phras
     return rest, found
 
 
-def split_on(words: list[str], separators: list[Phrase]) -> list[list[str]]:
+def split_on(words: list[str], separators: Phrases) -> list[list[str]]:
     parts: list[list[str]] = [[]]
     i = 0
     while i < len(words):
-        hit = next((p for p in separators if _at(words, i, p)), None)
+        hit = separators.at(words, i)
         if hit:
             parts.append([])
             i += len(hit)
@@ -144,109 +206,148 @@ def split_on(words: list[str], separators: list[Phrase]) -> list[list[str]]:
     return [p for p in parts if p]
 
 
-def read_question(
-    text: str,
-    qw: QuestionWords,
-    group_aliases: dict[str, str],
-    ranking_aliases: dict[str, str],
-    level_names: dict[str, str],
-) -> Question:
-    """Take the question words out of `text`; see `Question` for what is left."""
-    q = Question()
-    # abbreviations spelled out first ("GD&ĐT", "UBND", "tp"), as the unit lookup does;
-    # "top3" is "top 3"
-    spelled = expand(re.sub(r"(?i)\b(top|cuoi|bottom)(\d)", r"\1 \2", text)).split()
-    words = rewrite(spelled, qw.rewrites)
-    q.rewritten = words != spelled
-    comma_parts = [expand(p) for p in text.split(",")]  # "so sánh A, B, C"
-    # the year, with its own word before it ("năm 2022")
-    kept: list[str] = []
-    for word in words:
-        if len(word) == 4 and word.isdigit() and int(word) in YEARS:
-            q.years.append(int(word))
-            for phrase in qw.year:
-                if tuple(kept[-len(phrase) :]) == phrase:
-                    del kept[-len(phrase) :]
-                    break
-        else:
-            kept.append(word)
-    words = kept
-    # a comparison: "so sánh A và B", "A vs B" ("vs" both asks and separates)
-    asking = [p for p in qw.intents.get("compare", []) if p not in qw.separators]
-    if any(_at(words, i, p) for i in range(len(words)) for p in qw.intents.get("compare", [])):
-        q.intents.add("compare")
-        if len(comma_parts) > 1:
-            after = [take(rewrite(p.split(), qw.rewrites), asking)[0] for p in comma_parts]
-            # "so sánh 3 huyện bắc hà, bát xát, văn bàn": the count is not a name
-            q.parts = [" ".join(w for w in p if not w.isdigit()) for p in after]
+class QuestionReader:
+    """Reads questions with one catalog's words: the tables a question is matched
+    against (intents, levels, groups, rankings) are built once, not per message."""
+
+    def __init__(
+        self,
+        qw: QuestionWords,
+        group_aliases: dict[str, str],
+        ranking_aliases: dict[str, str],
+        level_names: dict[str, str],
+    ) -> None:
+        self.qw = qw
+        compare = list(qw.intents.get("compare", Phrases([])))
+        self._compare = Phrases(compare)
+        self._asking = Phrases(p for p in compare if p not in qw.separators)
+        self._national = qw.intents.get("national", Phrases([]))
+        # every intent's phrases at once, longest first: "thứ mấy" is a rank, not "mấy"
+        said = {p: name for name in INTENTS for p in qw.intents.get(name, Phrases([]))}
+        self._intents = PhraseTable(
+            sorted(said.items(), key=lambda pair: (-len(pair[0]), pair[0]))
+        )
+        self._levels = PhraseTable(
+            sorted(
+                ((tuple(name.split()), code) for name, code in level_names.items()),
+                key=lambda pair: -len(pair[0]),
+            )
+        )
+        # the question words' own group words win over the catalog's ("tỉnh nào": every grouping)
+        table = {tuple(a.split()): c for a, c in group_aliases.items()} | qw.group_words
+        self._groups = PhraseTable(sorted(table.items(), key=lambda pair: -len(pair[0])))
+        self._rankings = PhraseTable(
+            sorted(
+                ((tuple(a.split()), c) for a, c in ranking_aliases.items()),
+                key=lambda pair: -len(pair[0]),
+            )
+        )
+        self._fillers = qw.filler + qw.soft_filler
+
+    def read(self, text: str) -> Question:
+        """Take the question words out of `text`; see `Question` for what is left."""
+        qw = self.qw
+        q = Question()
+        # abbreviations spelled out first ("GD&ĐT", "UBND", "tp"), as the unit lookup does;
+        # "top3" is "top 3"
+        spelled = expand(re.sub(r"(?i)\b(top|cuoi|bottom)(\d)", r"\1 \2", text)).split()
+        words = rewrite(spelled, qw.rewrites)
+        q.rewritten = words != spelled
+        comma_parts = [expand(p) for p in text.split(",")]  # "so sánh A, B, C"
+        # the year, with its own word before it ("năm 2022")
+        kept: list[str] = []
+        for word in words:
+            if len(word) == 4 and word.isdigit() and int(word) in YEARS:
+                q.years.append(int(word))
+                for phrase in qw.year:
+                    if tuple(kept[-len(phrase) :]) == phrase:
+                        del kept[-len(phrase) :]
+                        break
+            else:
+                kept.append(word)
+        words = kept
+        # a comparison: "so sánh A và B", "A vs B" ("vs" both asks and separates)
+        if any(self._compare.at(words, i) for i in range(len(words))):
+            q.intents.add("compare")
+            if len(comma_parts) > 1:
+                after = [
+                    take(rewrite(p.split(), qw.rewrites), self._asking)[0] for p in comma_parts
+                ]
+                # "so sánh 3 huyện bắc hà, bát xát, văn bàn": the count is not a name
+                q.parts = [" ".join(w for w in p if not w.isdigit()) for p in after]
+                q.parts = [p for p in q.parts if p]
+            else:
+                q.parts = [
+                    " ".join(p) for p in split_on(take(words, self._asking)[0], qw.separators)
+                ]
+            # "bát xát hơn bắc hà không": the question's own words are no part of a name
+            q.parts = [" ".join(take(p.split(), qw.filler)[0]) for p in q.parts]
             q.parts = [p for p in q.parts if p]
-        else:
-            q.parts = [" ".join(p) for p in split_on(take(words, asking)[0], qw.separators)]
-        # "bát xát hơn bắc hà không": the question's own words are no part of a name
-        q.parts = [" ".join(take(p.split(), qw.filler)[0]) for p in q.parts]
-        q.parts = [p for p in q.parts if p]
+            return q
+        words, national = take(words, self._national)
+        q.national = bool(national)
+        words = self._take_into(words, self._intents, q.intents.add)
+        named_levels: list[str] = []
+        words = self._take_into(words, self._levels, named_levels.append)
+        if named_levels:
+            q.level = named_levels[0]
+        # what the rest names: groups, a ranking, or a unit
+        i = 0
+        while i < len(words):
+            hit_g = self._groups.at(words, i)
+            hit_r = self._rankings.at(words, i)
+            best = max(len(hit_g[0]) if hit_g else 0, len(hit_r[0]) if hit_r else 0)
+            if hit_g and len(hit_g[0]) == best and hit_g[1].startswith("ranking:"):
+                q.ranking = hit_g[1].removeprefix("ranking:")
+                i += best
+            elif hit_g and len(hit_g[0]) == best:
+                if q.group != hit_g[1]:
+                    q.groups_named += 1
+                q.group = hit_g[1]
+                i += best
+            elif hit_r and len(hit_r[0]) == best:
+                q.ranking = hit_r[1]
+                i += best
+            elif words[i].isdigit():  # a count ("5 huyện"), unless a group's ("34 tỉnh")
+                if 1 <= int(words[i]) <= MAX_N and q.n is None:
+                    q.n = int(words[i])
+                i += 1
+            elif hit_p := qw.pending_groups.at(words, i):
+                q.pending_group = " ".join(hit_p)
+                q.leftover.extend(hit_p)
+                i += len(hit_p)
+            elif hit_f := self._fillers.at(words, i):
+                i += len(hit_f)
+            else:
+                q.leftover.append(words[i])
+                i += 1
+        rest, _ = take([w for w in words if not w.isdigit()], qw.filler)
+        # "tỉnh lào cai", "province of lao cai": the province, not the city
+        leading = qw.province.at(rest, 0)
+        if leading and len(rest) > len(leading):
+            q.province = True
+            rest = rest[len(leading) :]
+        q.rest = rest
+        # "đài phát thanh truyền hình lào cai": the name without the place after it
+        trailing = next(
+            (p for p in qw.place if len(rest) > len(p) and tuple(rest[-len(p) :]) == p), None
+        )
+        q.unplaced = rest[: -len(trailing)] if trailing else None
         return q
-    words, national = take(words, qw.intents.get("national", []))
-    q.national = bool(national)
-    # every intent's phrases at once, longest first: "thứ mấy" is a rank, not "mấy"
-    said = {p: name for name in INTENTS for p in qw.intents.get(name, [])}
-    words, found = take(words, sorted(said, key=lambda p: (-len(p), p)))
-    q.intents.update(said[p] for p in found)
-    levels = sorted(
-        ((tuple(name.split()), code) for name, code in level_names.items()),
-        key=lambda pair: -len(pair[0]),
-    )
-    words, named_levels = take(words, [p for p, _ in levels])
-    if named_levels:
-        q.level = dict(levels)[named_levels[0]]
-    # what the rest names: groups, a ranking, or a unit
-    # the question words' own group words win over the catalog's ("tỉnh nào": every grouping)
-    table = {tuple(a.split()): c for a, c in group_aliases.items()} | qw.group_words
-    groups = sorted(table.items(), key=lambda pair: -len(pair[0]))
-    rankings = sorted(
-        ((tuple(a.split()), c) for a, c in ranking_aliases.items()), key=lambda p: -len(p[0])
-    )
-    i = 0
-    while i < len(words):
-        hit_g = next(((p, c) for p, c in groups if _at(words, i, p)), None)
-        hit_r = next(((p, c) for p, c in rankings if _at(words, i, p)), None)
-        hit_f = next((p for p in [*qw.filler, *qw.soft_filler] if _at(words, i, p)), None)
-        hit_p = next((p for p in qw.pending_groups if _at(words, i, p)), None)
-        best = max(len(hit_g[0]) if hit_g else 0, len(hit_r[0]) if hit_r else 0)
-        if hit_g and len(hit_g[0]) == best and hit_g[1].startswith("ranking:"):
-            q.ranking = hit_g[1].removeprefix("ranking:")
-            i += best
-        elif hit_g and len(hit_g[0]) == best:
-            if q.group != hit_g[1]:
-                q.groups_named += 1
-            q.group = hit_g[1]
-            i += best
-        elif hit_r and len(hit_r[0]) == best:
-            q.ranking = hit_r[1]
-            i += best
-        elif words[i].isdigit():  # a count ("5 huyện"), unless a group's ("34 tỉnh")
-            if 1 <= int(words[i]) <= MAX_N and q.n is None:
-                q.n = int(words[i])
-            i += 1
-        elif hit_p:
-            q.pending_group = " ".join(hit_p)
-            q.leftover.extend(hit_p)
-            i += len(hit_p)
-        elif hit_f:
-            i += len(hit_f)
-        else:
-            q.leftover.append(words[i])
-            i += 1
-    rest, _ = take([w for w in words if not w.isdigit()], qw.filler)
-    # "tỉnh lào cai", "province of lao cai": the province, not the city
-    leading = next((p for p in qw.province if _at(rest, 0, p)), None)
-    if leading and len(rest) > len(leading):
-        q.province = True
-        rest = rest[len(leading) :]
-    q.rest = rest
-    # "đài phát thanh truyền hình lào cai": the name without the place after it
-    trailing = next(
-        (p for p in qw.place if len(rest) > len(p) and tuple(rest[-len(p) :]) == p), None
-    )
-    q.unplaced = rest[: -len(trailing)] if trailing else None
-    return q
+
+    @staticmethod
+    def _take_into(
+        words: list[str], table: PhraseTable[str], found: Callable[[str], object]
+    ) -> list[str]:
+        """`words` without the phrases of `table`, each phrase's value given to `found`."""
+        rest: list[str] = []
+        i = 0
+        while i < len(words):
+            hit = table.at(words, i)
+            if hit:
+                found(hit[1])
+                i += len(hit[0])
+            else:
+                rest.append(words[i])
+                i += 1
+        return rest
