@@ -11,6 +11,11 @@ another's warm caches:
   level counts); then, per query type, its first call (cold for that type);
 - "warm": p50 / p99 / p99.9 over SAMPLES calls per type with rotating
   arguments (40 units, every year and group), after one call of each argument;
+  the bot keeps pages, cards, level counts and rendered replies per data version,
+  so a warm call of those types is served from what it kept;
+- "first ask": SAMPLES more calls with those kept answers dropped before each
+  (`Answers.forget_answers`; the data version's slices and unit index stay): what
+  a question costs the first time it is asked of this data;
 - round trips: the hops one warm call of each type makes to aiosqlite's thread,
   counted at the connection (bench/trips.py).
 The typo path switches algorithm above `ranking.lookup.SIMILAR_SCAN_LIMIT`
@@ -153,6 +158,15 @@ async def measure_size(rows: int, opts: Options) -> JSON:
                 t0 = time.perf_counter()
                 await query(i)
                 times.append(time.perf_counter() - t0)
+            with counting_trips() as first_trips:
+                answers.forget_answers()
+                await query(0)
+            asked: list[float] = []
+            for i in range(samples):
+                answers.forget_answers()
+                t0 = time.perf_counter()
+                await query(i)
+                asked.append(time.perf_counter() - t0)
             result["types"][name] = {
                 "cold_ms": ms(first),
                 "p50_ms": ms(percentile(times, 50)),
@@ -160,6 +174,10 @@ async def measure_size(rows: int, opts: Options) -> JSON:
                 "p999_ms": ms(percentile(times, 99.9)),
                 "calls": len(times),
                 "trips": trips.count,
+                "first_p50_ms": ms(percentile(asked, 50)),
+                "first_p99_ms": ms(percentile(asked, 99)),
+                "first_p999_ms": ms(percentile(asked, 99.9)),
+                "first_trips": first_trips.count,
             }
         return result
     finally:
@@ -184,7 +202,18 @@ def run(opts: Options) -> JSON:
             "types": {
                 t: {
                     k: round(median([r["types"][t][k] for r in results]), 3)
-                    for k in ("cold_ms", "p50_ms", "p99_ms", "p999_ms", "calls", "trips")
+                    for k in (
+                        "cold_ms",
+                        "p50_ms",
+                        "p99_ms",
+                        "p999_ms",
+                        "calls",
+                        "trips",
+                        "first_p50_ms",
+                        "first_p99_ms",
+                        "first_p999_ms",
+                        "first_trips",
+                    )
                 }
                 for t in types
             },
@@ -195,6 +224,7 @@ def run(opts: Options) -> JSON:
         for t in summary[first]["types"]
     }
     worst = max(summary[last]["types"].items(), key=lambda kv: kv[1]["p99_ms"])
+    worst_first = max(summary[last]["types"].items(), key=lambda kv: kv[1]["first_p99_ms"])
     return {
         "command": command("bench.queries", opts),
         "repeats": opts.repeats,
@@ -205,6 +235,8 @@ def run(opts: Options) -> JSON:
         "flatness_p99": flatness,
         "worst_p99_ms_largest": worst[1]["p99_ms"],
         "worst_type_largest": worst[0],
+        "worst_first_p99_ms_largest": worst_first[1]["first_p99_ms"],
+        "worst_first_type_largest": worst_first[0],
     }
 
 
@@ -219,6 +251,14 @@ def print_table(data: JSON) -> None:
             f"{f['p50_ms']:>8.2f}/{f['p99_ms']:<7.2f}/{f['p999_ms']:<8.2f} " for f in figures
         )
         print(f"{t[:22]:22}{cells}  {figures[-1]['trips']}")
+    print("first ask".ljust(22))
+    for t in data["sizes"][sizes[0]]["types"]:
+        figures = [data["sizes"][s]["types"][t] for s in sizes]
+        cells = "".join(
+            f"{f['first_p50_ms']:>8.2f}/{f['first_p99_ms']:<7.2f}/{f['first_p999_ms']:<8.2f} "
+            for f in figures
+        )
+        print(f"{t[:22]:22}{cells}  {figures[-1]['first_trips']}")
     print(
         "typo algorithm".ljust(22)
         + "".join(f"{data['sizes'][s]['typo_algorithm']:>26}" for s in sizes)

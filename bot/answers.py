@@ -95,6 +95,12 @@ class Answers:
         self._parser = Parser(rankings.catalog)
         self._rendered: VersionCache[Rendered] = VersionCache(CACHED_REPLIES)
 
+    def forget_answers(self) -> None:
+        """Drop the rendered replies and what the rankings keep per question asked
+        (see `Rankings.forget_answers`)."""
+        self._rendered.clear()
+        self.rankings.forget_answers()
+
     def _kept(self, generation: int, key: tuple[object, ...]) -> Reply | None:
         """A reply rendered before for the same data version, as a new Reply: callers
         add to the one they get (a headline, a button)."""

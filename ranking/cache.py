@@ -31,6 +31,9 @@ class VersionCache(Generic[V]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def clear(self) -> None:
+        self._values.clear()
+
     def get(self, generation: int, key: Hashable) -> V | None:
         if generation != self._generation:
             return None

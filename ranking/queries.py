@@ -158,6 +158,14 @@ class Rankings:
         self._refreshing = asyncio.Lock()
         self.rebuilds = 0  # how often the caches were built: visible to tests and benchmarks
 
+    def forget_answers(self) -> None:
+        """Drop what is kept per question asked (pages, cards, level counts), not the
+        data version's slices and index: the next of each is computed as a first ask
+        is (the benchmarks measure that cost apart from the kept answers')."""
+        self._views.clear()
+        self._cards.clear()
+        self._level_summaries.clear()
+
     @asynccontextmanager
     async def checked_once(self) -> AsyncIterator[int]:
         """One freshness check for everything inside: an answer reads slices, years,
