@@ -42,6 +42,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import operator
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -727,18 +728,19 @@ def _num(value: Decimal | None) -> str | None:
 def slice_digest(s: NewSlice) -> str:
     """SHA-256 of one slice's content in a canonical form: rows in a fixed order,
     numbers by value ("731,61" = 731.610), no row positions, no file facts."""
+    # _num inlined and no sort for a row without components: one row per unit
     rows = [
         [
             r.name_key,
             r.name,
-            _num(r.score),
+            None if r.score is None else format(r.score.normalize(), "f"),
             r.rank,
             r.rank_official,
             r.published_level,
             r.note,
-            sorted((k, _num(v)) for k, v in r.components.items()),
+            sorted((k, _num(v)) for k, v in r.components.items()) if r.components else [],
             r.source,
-            _num(r.share),
+            None if r.share is None else format(r.share.normalize(), "f"),
         ]
         for r in sorted(s.rows, key=lambda r: (r.rank, r.name_key))
     ]
@@ -781,6 +783,9 @@ class _Parsed:
     official: bool = True
 
 
+_max_score = operator.attrgetter("max_score")
+
+
 def _build_slice(
     catalog: Catalog,
     ranking: str,
@@ -798,7 +803,7 @@ def _build_slice(
 
     where: dict[str, ParamValue] = {"group": catalog.groups[group].name_vi, "year": year}
     for values, key in (
-        ({str(r.max_score) for r in rows}, "diem_toi_da"),
+        (set(map(str, map(_max_score, rows))), "diem_toi_da"),
         ({str(r.unit_count) for r in rows if r.unit_count is not None}, "so_don_vi"),
     ):
         if len(values) > 1:
