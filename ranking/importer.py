@@ -42,13 +42,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import operator
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 from ranking.bands import level_for, match_level
 from ranking.catalog import Catalog, Group
@@ -57,7 +58,7 @@ from ranking.lineage import is_lineage, validate_lineage
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
 from ranking.problems import ImportFailed, ParamValue, Problem
 from ranking.ranks import competition_ranks
-from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, read_table
+from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, collection_paused, read_table
 from ranking.store import NewGroup, NewLink, NewScore, NewSlice
 from ranking.text import expand, fold, nfc
 
@@ -75,6 +76,7 @@ __all__ = [
 
 NUMERIC_KEYS = ("diem", "diem_toi_da", "hang", "so_don_vi", "nam", "ty_le")
 MAX_NEAR_GROUP = 0.8  # similarity for a section row's text to a group name
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -151,21 +153,26 @@ class _Section:
     row: int
 
 
-def _remembered(fn: Callable[[str], str]) -> Callable[[str], str]:
-    """`fn` with its results kept, for one file's cells."""
-    seen: dict[str, str] = {}
+class _Memo(dict[str, _T]):
+    """`fn`'s results by text, for one file's cells: `memo[text]` computes a text
+    once, and after that is one dict lookup (no Python call)."""
 
-    def remembered(text: str) -> str:
-        found = seen.get(text)
-        if found is None:
-            found = seen[text] = fn(text)
+    def __init__(self, fn: Callable[[str], _T]) -> None:
+        super().__init__()
+        self._fn = fn
+
+    def __missing__(self, text: str) -> _T:
+        found = self[text] = self._fn(text)
         return found
-
-    return remembered
 
 
 def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) -> Dataset:
     """Check every row; raise ImportFailed with all errors, or return the slices."""
+    with collection_paused():  # see there: a _Parsed and a NewScore per row, kept
+        return _validate(table, catalog, today=today)
+
+
+def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Dataset:
     today = today or date.today()
     errors: list[Problem] = []
     warnings: list[Problem] = []
@@ -185,7 +192,13 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         return TEMPLATE_NAMES[key]
 
     # the same names, groups and rankings come back on every row (a unit each year)
-    fold_cell, expand_cell = _remembered(fold), _remembered(expand)
+    fold_cell, expand_cell = _Memo(fold), _Memo(expand)
+    cell_texts = _Memo(_text)
+
+    def text_of(value: str | Decimal | None) -> str | None:
+        # a Decimal is not looked up: Decimal("1.0") == Decimal("1"), their texts differ
+        return cell_texts[value] if type(value) is str else _text(value)
+
     layout = _read_layout(table, errors, facts)
     ranking_codes = catalog.ranking_aliases()
     group_codes = catalog.group_aliases()
@@ -193,7 +206,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
     new_groups: dict[tuple[str, str], NewGroup] = {}
 
     def find_group(text: str, ranking: str) -> str | None:
-        code = group_codes.get(fold_cell(text)) or group_codes.get(expand_cell(text))
+        code = group_codes.get(fold_cell[text]) or group_codes.get(expand_cell[text])
         if code is not None and catalog.groups[code].ranking == ranking:
             return code
         return None
@@ -207,7 +220,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
         ranking = catalog.default_ranking
         code = find_group(heading.label, ranking)
         if code is None and heading.label:
-            names = {fold_cell(g.name_vi): g.code for g in catalog.groups_of(ranking)}
+            names = {fold_cell[g.name_vi]: g.code for g in catalog.groups_of(ranking)}
             close = difflib.get_close_matches(heading.label, list(names), 1, MAX_NEAR_GROUP)
             code = names[close[0]] if close else None
         if code is None:
@@ -305,6 +318,11 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             errors.append(problem(code, row, key, value=str(raw), column=name(key)))
         return value
 
+    # the cells already read without a problem, by column: a year, rank or count
+    # seen again is one dict lookup (a cell with a problem is read again, for its row)
+    known_wholes: dict[str, dict[str | Decimal | None, int]] = {k: {} for k in NUMERIC_KEYS}
+    known_maxima: dict[str | Decimal | None, Decimal] = {}  # texts only: 1E+3 == 1000
+
     def whole(row: RawRow, key: str, *, required: bool) -> int | None:
         value = number(row, key, required=required)
         if value is None:
@@ -313,6 +331,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             code = "not_a_year" if key == "nam" else "not_a_positive_integer"
             errors.append(problem(code, row, key, value=str(value), column=name(key)))
             return None
+        known_wholes[key][row.cells[key]] = int(value)
         return int(value)
 
     components_of, component_facts = _component_columns(table, mark)
@@ -321,6 +340,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
 
     # (ranking, year, group) → rows with their parsed values
     by_slice: dict[tuple[str, int, str], list[_Parsed]] = defaultdict(list)
+    default_ranking = catalog.default_ranking
     section: _Section | None = None
     data_rows = 0
     no_section: list[RawRow] = []
@@ -330,14 +350,19 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             section = sections[row.number]
             continue
         data_rows += 1
-        year = whole(row, "nam", required=True) if "nam" in columns else layout.year
+        if "nam" in columns:
+            year = known_wholes["nam"].get(row.cells.get("nam"))
+            if year is None:
+                year = whole(row, "nam", required=True)
+        else:
+            year = layout.year
         if year is not None and not 2000 <= year <= today.year + 1:
             errors.append(problem("year_out_of_range", row, "nam", year=year, last=today.year + 1))
             year = None
-        ranking_text = _text(row.cells.get("bang"))
-        ranking = catalog.default_ranking
+        ranking_text = text_of(row.cells.get("bang"))
+        ranking = default_ranking
         if ranking_text:
-            found = ranking_codes.get(fold_cell(ranking_text))
+            found = ranking_codes.get(fold_cell[ranking_text])
             if found is None:
                 errors.append(
                     problem(
@@ -351,7 +376,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
                 continue
             ranking = found
         group: str | None = None
-        group_text = _text(row.cells.get("nhom")) if "nhom" in columns else None
+        group_text = text_of(row.cells.get("nhom")) if "nhom" in columns else None
         if group_text is None and "nhom" in columns and section is None:
             errors.append(problem("empty_cell", row, "nhom", column=name("nhom")))
         elif group_text is None:
@@ -365,12 +390,12 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
                 # Groups change by year («Xã, phường» in 2025): a name the catalog does
                 # not know is a new group, called out in the preview (with the closest
                 # known one, in case it is a typo) and created when it is confirmed.
-                created = new_groups.get((ranking, fold_cell(group_text)))
+                created = new_groups.get((ranking, fold_cell[group_text]))
                 if created is None:
                     created = _new_group(group_text, ranking, catalog, new_groups.values())
-                    new_groups[(ranking, fold_cell(group_text))] = created
+                    new_groups[(ranking, fold_cell[group_text])] = created
                     close = difflib.get_close_matches(
-                        fold_cell(group_text), list(group_codes), 1, 0.6
+                        fold_cell[group_text], list(group_codes), 1, 0.6
                     )
                     facts.append(
                         Problem(
@@ -389,7 +414,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
                         )
                     )
                 group = created.code
-        unit = _text(row.cells.get("don_vi"))
+        unit = text_of(row.cells.get("don_vi"))
         if unit is None:
             errors.append(problem("empty_cell", row, "don_vi", column=name("don_vi")))
         elif unit.startswith(_FORMULA_START):
@@ -404,14 +429,25 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             )
         score = number(row, "diem", required=False) if "diem" in columns else None
         if "diem_toi_da" in columns:
-            max_score = number(row, "diem_toi_da", required=True)
+            max_score = known_maxima.get(row.cells.get("diem_toi_da"))
+            if max_score is None:
+                max_score = number(row, "diem_toi_da", required=True)
+                written = row.cells["diem_toi_da"]
+                if max_score is not None and type(written) is str:
+                    known_maxima[written] = max_score
         elif section is not None and section.max_score is not None:
             max_score = section.max_score
         else:
             max_score = layout.header_max
-        rank = whole(row, "hang", required=False) if "hang" in columns else None
+        rank = None
+        if "hang" in columns:
+            rank = known_wholes["hang"].get(row.cells.get("hang"))
+            if rank is None:
+                rank = whole(row, "hang", required=False)
         if "so_don_vi" in columns:
-            unit_count = whole(row, "so_don_vi", required=False)
+            unit_count = known_wholes["so_don_vi"].get(row.cells.get("so_don_vi"))
+            if unit_count is None:
+                unit_count = whole(row, "so_don_vi", required=False)
         else:
             unit_count = section.unit_count if section is not None else None
         share: Decimal | None = None
@@ -429,7 +465,7 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             if share is not None and not 0 <= share <= 100:
                 errors.append(problem("share_out_of_range", row, "ty_le", value=share))
                 share = None
-        source = _text(row.cells.get("can_cu")) if "can_cu" in columns else layout.source
+        source = text_of(row.cells.get("can_cu")) if "can_cu" in columns else layout.source
         if source is None:
             errors.append(problem("empty_cell", row, "can_cu", column=name("can_cu")))
         if score is None and rank is None and row.cells.get("diem") is None:
@@ -453,14 +489,14 @@ def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) ->
             _Parsed(
                 row=row,
                 name=unit,
-                key=expand_cell(unit),
+                key=expand_cell[unit],
                 score=score,
                 max_score=max_score,
                 rank=rank,
                 unit_count=unit_count,
                 source=source,
-                level=_text(row.cells.get("muc")),
-                note=_text(row.cells.get("ghi_chu")),
+                level=text_of(row.cells.get("muc")),
+                note=text_of(row.cells.get("ghi_chu")),
                 components=components,
                 share=share,
             )
@@ -692,18 +728,19 @@ def _num(value: Decimal | None) -> str | None:
 def slice_digest(s: NewSlice) -> str:
     """SHA-256 of one slice's content in a canonical form: rows in a fixed order,
     numbers by value ("731,61" = 731.610), no row positions, no file facts."""
+    # _num inlined and no sort for a row without components: one row per unit
     rows = [
         [
             r.name_key,
             r.name,
-            _num(r.score),
+            None if r.score is None else format(r.score.normalize(), "f"),
             r.rank,
             r.rank_official,
             r.published_level,
             r.note,
-            sorted((k, _num(v)) for k, v in r.components.items()),
+            sorted((k, _num(v)) for k, v in r.components.items()) if r.components else [],
             r.source,
-            _num(r.share),
+            None if r.share is None else format(r.share.normalize(), "f"),
         ]
         for r in sorted(s.rows, key=lambda r: (r.rank, r.name_key))
     ]
@@ -729,7 +766,7 @@ def content_digest(slices: Sequence[NewSlice]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Parsed:
     row: RawRow
     name: str
@@ -744,6 +781,9 @@ class _Parsed:
     components: dict[str, Decimal]
     share: Decimal | None = None
     official: bool = True
+
+
+_max_score = operator.attrgetter("max_score")
 
 
 def _build_slice(
@@ -763,7 +803,7 @@ def _build_slice(
 
     where: dict[str, ParamValue] = {"group": catalog.groups[group].name_vi, "year": year}
     for values, key in (
-        ({str(r.max_score) for r in rows}, "diem_toi_da"),
+        (set(map(str, map(_max_score, rows))), "diem_toi_da"),
         ({str(r.unit_count) for r in rows if r.unit_count is not None}, "so_don_vi"),
     ):
         if len(values) > 1:

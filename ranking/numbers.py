@@ -19,6 +19,7 @@ _SPACES = re.compile(r"[\s\u00a0\u202f']")
 _DOT_GROUPS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")
 _COMMA_GROUPS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+")
 _PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_WHOLE = re.compile(r"[+-]?\d+")
 
 
 class NotANumber(ValueError):
@@ -47,6 +48,15 @@ def parse_number(raw: str | Decimal, decimal_mark: DecimalMark = ",") -> Decimal
     """Read one cell exactly. Raises NotANumber for anything else."""
     if isinstance(raw, Decimal):
         return raw
+    # the common spellings ("947.64" in a dot file, "1000" in either) are already
+    # what `_parse_written` would make of them: read them as they are
+    if _PLAIN.fullmatch(raw) if decimal_mark == "." else _WHOLE.fullmatch(raw):
+        return Decimal(raw)
+    return _parse_written(raw, decimal_mark)
+
+
+def _parse_written(raw: str, decimal_mark: DecimalMark) -> Decimal:
+    """Any spelling: spaces, group marks and the file's decimal mark."""
     text = _SPACES.sub("", raw)
     group_mark = "." if decimal_mark == "," else ","
     if decimal_mark == ",":

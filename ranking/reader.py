@@ -83,20 +83,24 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import functools
+import gc
 import io
 import itertools
 import math
+import operator
 import re
 import struct
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 from xml.parsers import expat
 
 from ranking.layout import is_footer, max_in_header
@@ -110,6 +114,7 @@ __all__ = [
     "RawTable",
     "ReadProblem",
     "canonical_header",
+    "collection_paused",
     "column_letter",
     "problem_for_name",
     "read_table",
@@ -396,6 +401,8 @@ class _Error:
 
 
 _FORMULA: Final = _Formula()
+_NONES: Final = itertools.repeat(None)  # compared against each cell of a row, lazily
+_IS_STR: Final = str.__instancecheck__
 _Mark = _Formula | _Error
 _Cell = str | Decimal | _Mark | None
 _Rows = Generator[tuple[int, Sequence[_Cell]], None, None]
@@ -559,18 +566,16 @@ def _make_header(
 
 
 _NUMBER_LIKE = re.compile(r"[\d\s.,%+\-–]*")
+# the same characters with at least one digit, in one pass: the part before the
+# first digit holds no digit, so the match never backtracks (cells may be long here)
+_NUMBER_WITH_DIGIT = re.compile(r"[\s.,%+\-–]*\d[\d\s.,%+\-–]*")
 _LETTER = re.compile(r"[^\W\d_]")
-_DIGIT = re.compile(r"\d")
 
 
 def _is_number_like(value: _Cell) -> bool:
     if isinstance(value, Decimal):
         return True
-    return (
-        isinstance(value, str)
-        and bool(_DIGIT.search(value))
-        and bool(_NUMBER_LIKE.fullmatch(value))
-    )
+    return isinstance(value, str) and _NUMBER_WITH_DIGIT.fullmatch(value) is not None
 
 
 def _heading(values: dict[int, _Cell], ignored_texts: list[str]) -> str | None:
@@ -685,11 +690,17 @@ def _read_body(
     ended_text: str | None = None
     ignored_below = 0
     below: list[int] = []
+    max_chars = limits.max_cell_chars
     for number, cells in rows:
         if number > last_physical:
             raise ReadProblem("too_many_rows", limit=limits.max_rows, row=number, **where)
-        _check_width(cells, number, limits, where)
-        present = [(i, c) for i, c in enumerate(cells) if c is not None]
+        if len(cells) > limits.max_columns:  # trailing empty cells may still bring it under
+            _check_width(cells, number, limits, where)
+        # every filled cell by column index, in column order (the ignored columns too);
+        # built at C speed: a file's every row comes through here
+        present: dict[int, _Cell] = dict(
+            itertools.compress(enumerate(cells), map(operator.is_not, cells, _NONES))
+        )
         if ended_at is not None:
             ignored_below += bool(present)
             continue
@@ -697,9 +708,11 @@ def _read_body(
             blank_run += 1
             continue
         ignored = header.ignored
-        values: dict[int, _Cell] = {i: c for i, c in present if i not in ignored}
+        values = present
+        if ignored and not ignored.isdisjoint(present):
+            values = {i: c for i, c in present.items() if i not in ignored}
         if not kept and not formulas and not errors and len(below) < 2:
-            if _is_column_numbering(present):
+            if _is_column_numbering(list(present.items())):
                 below.append(number)
                 continue
             sub = _sub_headers(values, header, unit_index, limits, number, where)
@@ -709,37 +722,51 @@ def _read_body(
                 below.append(number)
                 continue
         # a unit may be called anything: a row with a number as score or rank is data
-        has_scores = any(_is_number_like(values.get(i)) for i in data_keys)
+        has_scores = False
+        for i in data_keys:
+            if _is_number_like(values.get(i)):
+                has_scores = True
+                break
         if kept and not has_scores:
-            first_text = next((c for _, c in present if isinstance(c, str)), None)
+            first_text = next((c for c in present.values() if isinstance(c, str)), None)
             if first_text is not None and is_footer(first_text):
                 ended_at, ended_text, ignored_below = number, first_text, 1
                 continue
         heading = None
         if len(values) <= 1:
-            ignored_texts = [c for i, c in present if i in ignored and isinstance(c, str)]
+            ignored_texts = [c for i, c in present.items() if i in ignored and isinstance(c, str)]
             heading = _heading(values, ignored_texts)
         looks_like_data = unit_index in values and has_scores
         if blank_run >= 2 and kept and heading is None and not looks_like_data:
-            first_text = next((c for _, c in present if isinstance(c, str)), None)
+            first_text = next((c for c in present.values() if isinstance(c, str)), None)
             ended_at, ended_text, ignored_below = number, first_text, 1
             continue
         blank_run = 0
         if not values and heading is None:
             continue  # only the STT column: a blank row
-        clean: dict[int, Value] = {}
-        for index, cell in values.items():
-            if isinstance(cell, _Formula):
-                formulas.append((number, index, ""))
-                continue
-            if isinstance(cell, _Error):
-                errors.append((number, index, cell.text))
-                continue
-            if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
-                raise _too_long(number, index, limits, where)
-            clean[index] = cell
-            if index not in named:
-                unnamed_with_data.add(index)
+        kinds = set(map(type, values.values()))
+        if (
+            _Formula in kinds
+            or _Error in kinds
+            or max(map(len, cast(Iterator[str], filter(_IS_STR, values.values()))), default=0)
+            > max_chars
+        ):
+            # the cell by cell checks, only for a row that fails one of them
+            clean: dict[int, Value] = {}
+            for index, cell in values.items():
+                if isinstance(cell, _Formula):
+                    formulas.append((number, index, ""))
+                    continue
+                if isinstance(cell, _Error):
+                    errors.append((number, index, cell.text))
+                    continue
+                if isinstance(cell, str) and len(cell) > max_chars:
+                    raise _too_long(number, index, limits, where)
+                clean[index] = cell
+        else:
+            clean = values  # type: ignore[assignment]  # no marks: every cell is a Value
+        if not named.issuperset(clean):
+            unnamed_with_data.update(clean.keys() - named)
         if len(kept) >= limits.max_rows:
             raise ReadProblem("too_many_rows", limit=limits.max_rows, row=number, **where)
         kept.append((number, clean, heading))
@@ -767,11 +794,13 @@ def _read_body(
     if not kept:
         raise ReadProblem("empty", **where)
     extra_order = sorted(extras)
+    keys, indexes = tuple(header.mapped), tuple(header.mapped.values())
+    extra_names = tuple(extras[index] for index in extra_order)
     table_rows = [
         RawRow(
             number=number,
-            cells={key: values.get(index) for key, index in header.mapped.items()},
-            extras={extras[index]: values.get(index) for index in extra_order},
+            cells=dict(zip(keys, map(values.get, indexes), strict=True)),
+            extras=dict(zip(extra_names, map(values.get, extra_order), strict=True)),
             heading=heading,
         )
         for number, values, heading in kept
@@ -848,6 +877,11 @@ def read_table(
     The file's content decides how it is read, its name only breaks ties:
     an old .xls renamed .xlsx is read as .xls, an .xlsx renamed .csv is not text.
     """
+    with collection_paused():
+        return _read_table(data, file_name, year_hint, limits)
+
+
+def _read_table(data: bytes, file_name: str, year_hint: int | None, limits: Limits) -> RawTable:
     if len(data) > limits.max_bytes:
         raise ReadProblem(
             "too_large",
@@ -886,6 +920,34 @@ def read_table(
     if magic == "zip":  # no or an unknown extension: the archive says what it is
         return _read_zip(data, name, ext, year_hint, limits)
     raise ReadProblem("unsupported_type", kind=ext[1:].upper() or name, name=name)
+
+
+_pause_lock = threading.Lock()
+_pauses = 0  # readers and validators running (the bot runs them in threads)
+_collecting = False  # whether the cyclic collector ran before the first of them
+
+
+@contextlib.contextmanager
+def collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a file is read or validated.
+
+    Reading builds a few objects per cell and keeps them all, and none is in a
+    cycle: each collection the allocations set off walks every object kept so
+    far, for nothing (a tenth to a fifth of a large file's read and validation).
+    Collection resumes when the last reader or validator is done."""
+    global _pauses, _collecting
+    with _pause_lock:
+        if _pauses == 0:
+            _collecting = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collecting:
+                gc.enable()
 
 
 def problem_for_name(file_name: str) -> ReadProblem | None:
@@ -986,6 +1048,9 @@ def _clean(text: str) -> str | None:
     return text or None
 
 
+_nfc: Final = functools.partial(unicodedata.normalize, "NFC")
+
+
 def _overflow_problem(pending: str, delimiter: str, row: int, limits: Limits) -> ReadProblem:
     """Say what is wrong with a record that blew the character budget."""
     try:
@@ -1037,7 +1102,8 @@ def _csv_rows(text: str, delimiter: str, limits: Limits) -> _Rows:
     number = 0
     try:
         for number, record in enumerate(_records(text, delimiter, cap), start=1):
-            yield number, [_clean(c) for c in record]
+            # _clean inlined: one call fewer for each cell of the file
+            yield number, [(c if c.isascii() else _nfc(c)).strip() or None for c in record]
     except _Overflow as overflow:
         raise _overflow_problem(overflow.pending, delimiter, number + 1, limits) from None
 
@@ -1897,20 +1963,7 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
     # A sheet repeats its values down the rows (years, groups, maxima, each unit's
     # name once a year): each distinct text or number is converted once. Kept
     # apart by type (True == 1 == 1.0 as keys) and without 0.0 (equal to -0.0).
-    texts: dict[Any, _Cell] = {}
-    floats: dict[Any, _Cell] = {}
-
-    def value_of(value: object) -> _Cell:
-        if type(value) is str:
-            memo = texts
-        elif type(value) is float and value and math.isfinite(value):
-            memo = floats
-        else:
-            return _cell_value(value)
-        if value in memo:
-            return memo[value]
-        found = memo[value] = _cell_value(value)
-        return found
+    texts, floats = _Converted(), _Converted()
 
     number = 0  # 0-based here; yielded 1-based
     while True:
@@ -1925,7 +1978,19 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
                 return
             values = []
         cells: list[_Cell] = (
-            [*pad, *[None if v == "" else value_of(v) for v in values]] if values else []
+            [
+                *pad,
+                *[
+                    texts[v]
+                    if type(v) is str
+                    else floats[v]
+                    if type(v) is float and v
+                    else _cell_value(v)
+                    for v in values
+                ],
+            ]
+            if values
+            else []
         )
         if number in by_row:
             for col, mark in by_row[number]:
@@ -1937,6 +2002,17 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
             width -= 1
         number += 1
         yield number, cells[:width] if width < len(cells) else cells
+
+
+class _Converted(dict[Any, _Cell]):
+    """A sheet's distinct texts (or floats) converted once each: `memo[value]`
+    converts a value not seen yet, and is one dict lookup after that."""
+
+    def __missing__(self, value: object) -> _Cell:
+        found = _cell_value(value)
+        if value == value:  # NaN equals nothing, so is never found again: not kept
+            self[value] = found
+        return found
 
 
 def _cell_value(value: object) -> _Cell:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ranking.lookup import UnitIndex
-from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
+from ranking.numbers import NotANumber, _parse_written, infer_decimal_mark, parse_number
 from ranking.ranks import competition_ranks, gaps
 from ranking.text import expand, fold, strip_marks
 
@@ -63,6 +63,20 @@ def test_decimal_mark_inference() -> None:
     assert infer_decimal_mark(["1", "731.61"]) == "."
     assert infer_decimal_mark(["0.638"]) == "."  # "0.638" cannot be a thousands group
     assert infer_decimal_mark(["1.000"]) == ","  # undecided: Vietnamese
+
+
+@given(st.text(alphabet="0123456789.,+- '\u00a0٣", max_size=12), st.sampled_from([",", "."]))
+def test_the_plain_spellings_read_as_every_spelling_does(text: str, mark: str) -> None:
+    # parse_number reads "947.64" and "1000" without the general steps: same value, digits
+    try:
+        expected: Decimal | None = _parse_written(text, mark)  # type: ignore[arg-type]
+    except NotANumber:
+        expected = None
+    try:
+        parsed: Decimal | None = parse_number(text, mark)  # type: ignore[arg-type]
+    except NotANumber:
+        parsed = None
+    assert str(parsed) == str(expected)
 
 
 @given(st.decimals(min_value=0, max_value=10**6, places=2))

@@ -786,6 +786,43 @@ def test_problems_come_sorted_by_row_with_their_column(catalog: Catalog) -> None
     assert len(lines) == 21 and "lỗi khác" in lines[-1]
 
 
+def test_a_cell_read_before_is_checked_again_on_every_row(catalog: Catalog) -> None:
+    # validation keeps the cells it read without a problem; one with a problem is
+    # reported on each of its rows, and a good one seen again reads the same
+    data = csv_rows(
+        f"2023;huyen;1;A;500;1.000;9;{SOURCE}",
+        f"2023;huyen;0;B;400;1.000;9;{SOURCE}",
+        f"2023;huyen;0;C;300;1.000;9;{SOURCE}",
+        f"2023;huyen;1,5;D;200;1.000;9;{SOURCE}",
+        f"2023;huyen;1,5;E;100;1.000;9;{SOURCE}",
+        f"2023;huyen;5;F;90;;9;{SOURCE}",
+        f"2023;huyen;6;G;80;;9;{SOURCE}",
+    )
+    with pytest.raises(ImportFailed) as caught:
+        read_and_validate(data, "x.csv", catalog)
+    assert [(p.code, p.row, p.column) for p in caught.value.problems] == [
+        *[
+            (code, row, "C")
+            for row in (3, 4, 5, 6)
+            for code in ("not_a_positive_integer", "rank_needed")
+        ],
+        ("empty_cell", 7, "F"),
+        ("empty_cell", 8, "F"),
+    ]
+    good = read_and_validate(
+        csv_rows(f"2023;huyen;1;A;500;1.000;2;{SOURCE}", f"2023;huyen;2;B;400;1.000;2;{SOURCE}"),
+        "x.csv",
+        catalog,
+    )
+    (s,) = good.slices
+    assert (s.year, s.max_score, s.unit_count, [r.rank for r in s.rows]) == (
+        2023,
+        Decimal(1000),
+        2,
+        [1, 2],
+    )
+
+
 # --------------------------------------------------------------------------- the template
 
 

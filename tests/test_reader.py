@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import random
+import re
 import string
 import struct
 import time
@@ -1082,3 +1083,69 @@ def test_refusal_by_name_before_download(name: str, code: str | None) -> None:
     if p is not None:
         for lang in ("vi", "en"):
             assert "{" not in messages(lang)[p.key].format(**p.params)
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+@given(st.text(alphabet="0123456789٣ \t.,%+-–xa", max_size=30))
+def test_number_like_in_one_pass_is_the_two_step_test(text: str) -> None:
+    two_steps = bool(re.search(r"\d", text)) and bool(re.fullmatch(r"[\d\s.,%+\-–]*", text))
+    assert reader_module._is_number_like(text) is two_steps
+
+
+def test_number_like_does_not_backtrack_on_a_long_cell() -> None:
+    started = time.perf_counter()
+    assert not reader_module._is_number_like("1" * 200_000 + "x")
+    assert not reader_module._is_number_like(" " * 200_000 + "x")
+    assert time.perf_counter() - started < 0.5
+
+
+def test_converted_values_keep_what_equal_keys_would_merge() -> None:
+    floats = reader_module._Converted()
+    assert str(floats[0.5]) == "0.5" and floats[0.5] is floats[0.5]
+    nan = float("nan")
+    assert floats[nan] == "nan" and nan not in floats  # never found again: not kept
+    texts = reader_module._Converted()
+    assert texts[""] is None and texts[" Bắc Hà "] == "Bắc Hà"
+
+
+def test_a_sheet_keeps_zero_and_minus_zero_and_its_digits(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Tên cơ quan, đơn vị", "Tổng điểm", "Ghi chú"])
+    ws.append(["A", 0.0, 731.6100000000001])
+    ws.append(["B", -0.0, 731.61])
+    ws.append(["C", 0.5, "0.5"])
+    path = tmp_path / "z.xlsx"
+    wb.save(path)
+    table = read_table(path.read_bytes(), "z.xlsx")
+    cells = [(r.cells["diem"], r.cells["ghi_chu"]) for r in table.rows]
+    assert [(str(a), str(b)) for a, b in cells] == [
+        ("0", "731.61"),
+        ("-0", "731.61"),
+        ("0.5", "0.5"),
+    ]
+    assert isinstance(cells[2][0], Decimal) and isinstance(cells[2][1], str)
+
+
+def test_collection_is_paused_while_reading_and_restored_after() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with reader_module.collection_paused():
+        assert not gc.isenabled()
+        with reader_module.collection_paused():  # a second reader in another thread
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still reading
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a process that turned it off keeps it off
+        with reader_module.collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ReadProblem):
+        read_table(b"", "x.csv")
+    assert gc.isenabled()
