@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
 from bot.channels.telegram.app import application_builder
-from bot.channels.telegram.sending import ReplyRequest, result_unread
+from bot.channels.telegram.sending import ReplyRequest, keyboard, result_unread
+from bot.reply import Choice
 from bot.settings import Settings
 from fakes.telegram import DEFAULT_USER_ID, FakeBotAPI
 
@@ -39,6 +40,31 @@ def test_errors_and_other_answers_stay_whole_under_result_unread() -> None:
     with result_unread():
         for answer in (refused, updates, done):
             assert ReplyRequest.parse_json_payload(payload(answer)) == answer
+
+
+def test_a_keyboard_is_built_once_and_encodes_as_ptb_would() -> None:
+    def choices() -> list[list[Choice]]:
+        return [
+            [Choice("Trang 2", action="r:t:cds:huyen:2022:9:2")],
+            [Choice("Nguồn", url="https://example.org"), Choice("Chia sẻ", share="top 3")],
+        ]
+
+    shared = keyboard(choices())
+    assert shared is keyboard(choices())  # equal choices, one object
+    assert keyboard(choices()[:1]) is not shared
+    assert keyboard([]) is None
+    built = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("Trang 2", callback_data="r:t:cds:huyen:2022:9:2")],
+            [
+                InlineKeyboardButton("Nguồn", url="https://example.org"),
+                InlineKeyboardButton("Chia sẻ", switch_inline_query="top 3"),
+            ],
+        ]
+    )
+    assert shared is not None and shared.to_dict() == built.to_dict()
+    assert shared.to_json() == built.to_json()
+    assert shared == built
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ errors (a refusal is still raised) and the retries are PTB's and ours as before.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -64,20 +65,43 @@ def split_html(markup: str) -> list[str]:
     return split_marked(markup, max_units=SAFE_TEXT_LENGTH, max_entities=SAFE_ENTITIES)
 
 
-def keyboard(choices: list[list[Choice]]) -> InlineKeyboardMarkup | None:
-    if not choices:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [
+class SharedKeyboard(InlineKeyboardMarkup):
+    """An inline keyboard built once for each distinct set of choices and shared by
+    every reply that shows it (PTB's objects are frozen), with the dict its requests
+    are encoded from made once too: most replies repeat a few keyboards (pages, group
+    switches), and building and encoding their buttons cost ≈ 0.1–0.3 ms a reply.
+    PTB only reads that dict (to JSON); nothing may change it."""
+
+    __slots__ = ("_encoded",)
+
+    def __init__(self, rows: tuple[tuple[InlineKeyboardButton, ...], ...]) -> None:
+        super().__init__(rows)
+        with self._unfrozen():
+            self._encoded = super().to_dict()
+
+    def to_dict(self, recursive: bool = True) -> JSONDict:
+        return self._encoded if recursive else super().to_dict(recursive=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_keyboard(rows: tuple[tuple[Choice, ...], ...]) -> SharedKeyboard:
+    return SharedKeyboard(
+        tuple(
+            tuple(
                 InlineKeyboardButton(
                     c.label, callback_data=c.action, url=c.url, switch_inline_query=c.share
                 )
                 for c in row
-            ]
-            for row in choices
-        ]
+            )
+            for row in rows
+        )
     )
+
+
+def keyboard(choices: list[list[Choice]]) -> InlineKeyboardMarkup | None:
+    if not choices:
+        return None
+    return _shared_keyboard(tuple(tuple(row) for row in choices))
 
 
 async def send_text(
