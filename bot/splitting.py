@@ -26,6 +26,17 @@ def utf16_prefix(text: str, units: int) -> str:
 def split_marked(marked: str, *, max_units: int, max_entities: int) -> list[str]:
     """Chunks that each fit one message. Our markup never spans lines, so a cut at
     a line break keeps every chunk valid."""
+    # Most replies fit one message whole: a line's words are never longer than its
+    # markup (tags go, an entity like &amp; is shorter than its text), so markup within
+    # the limits, counted with a newline after each line, is one chunk as the loop
+    # below would make it, without converting every line.
+    if utf16_len(marked) + 1 <= max_units and marked.count("</") <= max_entities:
+        return [marked.strip("\n") or marked[:max_units]]
+    return split_lines(marked, max_units=max_units, max_entities=max_entities)
+
+
+def split_lines(marked: str, *, max_units: int, max_entities: int) -> list[str]:
+    """`split_marked` line by line, for text of any length."""
     chunks: list[str] = []
     current: list[str] = []
     length = entities = 0

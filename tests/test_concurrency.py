@@ -471,6 +471,7 @@ async def test_every_store_write_begins_immediate(
             "people.forget_old_pending": lambda: store.people.forget_old_pending(now + 1),
             "people.set_language": lambda: store.people.set_language(5, "en"),
             "people.language": lambda: store.people.language(5),
+            "people.languages": store.people.languages,
             "people.add_admin": lambda: store.people.add_admin(7, added_by=ADMIN),
             "people.admin_ids": store.people.admin_ids,
             "people.remove_admin": lambda: store.people.remove_admin(7, removed_by=ADMIN),

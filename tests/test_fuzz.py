@@ -36,7 +36,7 @@ from bot.channels.telegram.sending import split_html
 from bot.i18n import Translator
 from bot.parsing import COMMANDS, Parser
 from bot.reply import Reply, esc, to_plain
-from bot.splitting import utf16_len
+from bot.splitting import split_lines, split_marked, utf16_len
 from fakes.telegram import parse_html
 from ranking.catalog import load_catalog
 from ranking.importer import read_and_validate, sha256
@@ -463,6 +463,24 @@ def test_split_html_long_bmp_line(piece: str, bold: bool) -> None:
     markup = f"<b>{text}</b>" if bold else text
     assume(to_plain(markup).strip())
     check_chunks(markup)
+
+
+@given(
+    marked=st.one_of(
+        st.text(alphabet=st.sampled_from("ab \n<>/&#;x0123amplt\U0001f600é"), max_size=400),
+        safe_lines().map("\n".join),
+    ),
+    max_units=st.integers(1, 500),
+    max_entities=st.integers(1, 20),
+)
+@example(marked="&amp;&lt;\n&#128512;", max_units=5, max_entities=1)
+@example(marked="\n\n", max_units=3, max_entities=1)
+def test_the_one_chunk_shortcut_cuts_as_the_lines_would(
+    marked: str, max_units: int, max_entities: int
+) -> None:
+    """Markup that fits whole skips the line-by-line count, with the same chunks."""
+    limits = {"max_units": max_units, "max_entities": max_entities}
+    assert split_marked(marked, **limits) == split_lines(marked, **limits)
 
 
 def test_regression_long_line_of_astral_characters() -> None:

@@ -278,6 +278,26 @@ async def test_language_from_telegram_and_switch(running: Bot) -> None:
     assert await store.people.language(555) == "vi"  # remembered in the store
 
 
+async def test_a_language_chosen_before_the_start_answers_the_first_question(
+    tmp_path: Path,
+) -> None:
+    """The stored choices are read once, not one trip per person's first question."""
+    db = tmp_path / "bot.sqlite3"
+    store = await Store.open(db)
+    try:
+        await store.people.set_language(777, "en")
+    finally:
+        await store.close()
+    async with FakeBotAPI() as srv, serving(settings_for(srv, db)) as app:
+        bot = Bot(srv, app)
+        call = await bot.say("/top 1 huyen", user_id=777, language_code="vi")
+        assert "651.93 (65.19%) · Advanced" in plain(call)
+        call = await bot.say("/top 1 huyen", user_id=778, language_code="vi")
+        assert "651,93 (65,19 %) · Nâng cao" in plain(call)  # no choice: Telegram's
+        assert app.bot_data.languages == {777: "en"}
+        assert srv.violations == []
+
+
 async def test_menus_and_descriptions_are_set(running: Bot) -> None:
     def methods() -> list[str]:
         return [c.method for c in running.srv.calls if c.done]

@@ -48,6 +48,11 @@ class People:
         )
         return str(row["language"]) if row else None
 
+    async def languages(self) -> dict[int, str]:
+        """Every stored choice at once: only people who picked a language have one."""
+        rows = await self._db.rows("SELECT user_id, language FROM user_settings")
+        return {int(row["user_id"]): str(row["language"]) for row in rows}
+
     async def set_language(self, user_id: int, language: str) -> None:
         async with self._db.write() as db:
             await db.execute(

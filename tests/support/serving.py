@@ -9,16 +9,19 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.channels.telegram.app import build_application, post_init, post_shutdown
+from bot.channels.telegram.app import build_application, post_init, post_shutdown, post_stop
 from bot.settings import Settings
 
 
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
-    """post_init, polling and start on entry; stop, shutdown and post_shutdown on exit.
+    """post_init, polling and start on entry; stop, post_stop, shutdown and post_shutdown
+    on exit.
 
-    `Application.initialize()` does not call post_init (only run_polling does), so the
-    tests call it here exactly as run_polling would.
+    `Application.initialize()` does not call post_init nor post_stop (only run_polling
+    does), so the tests call them here exactly as run_polling would: post_stop lets the
+    set-up calls end before shutdown closes the HTTP client (closed under a call still
+    connecting, on a loaded machine, it left a socket unclosed for a later test to trip on).
     """
     app = build_application(settings)
     async with app:
@@ -33,4 +36,5 @@ async def serving(settings: Settings) -> AsyncIterator[Application[Any, Any, Any
         finally:
             await app.updater.stop()
             await app.stop()
+            await post_stop(app)
     await post_shutdown(app)

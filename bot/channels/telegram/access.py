@@ -35,8 +35,10 @@ async def language_of(update: Update, context: BotContext) -> str:
         return pick_language(None)
     if context.user_data is not None and context.user_data.lang is not None:
         return context.user_data.lang
-    stored = await context.store.people.language(user.id)
-    lang = stored or pick_language(user.language_code)
+    known = context.bot_data.languages
+    if known is None:
+        known = context.bot_data.languages = await context.store.people.languages()
+    lang = known.get(user.id) or pick_language(user.language_code)
     if context.user_data is not None:
         context.user_data.lang = lang
     return lang

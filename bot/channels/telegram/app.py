@@ -52,6 +52,7 @@ from bot.channels.telegram.access import Handler, let_through, translator
 from bot.channels.telegram.context import CONTEXT_TYPES, BotApp, BotContext
 from bot.channels.telegram.errors import on_error
 from bot.channels.telegram.outbox import Outbox
+from bot.channels.telegram.sending import ReplyRequest
 from bot.commands import COMMANDS, Scope, menu, telegram_names
 from bot.flood import FloodGuard
 from bot.i18n import LANGUAGES, Translator
@@ -292,9 +293,15 @@ def application_builder(settings: Settings) -> ApplicationBuilder[Any, Any, Any,
         )
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(8)
-        .connect_timeout(10)
-        .read_timeout(settings.request_timeout)
-        .write_timeout(settings.request_timeout)
+        # every call but getUpdates: the pool size the builder would give it (256)
+        .request(
+            ReplyRequest(
+                connection_pool_size=256,
+                connect_timeout=10,
+                read_timeout=settings.request_timeout,
+                write_timeout=settings.request_timeout,
+            )
+        )
     )
 
 

@@ -48,6 +48,10 @@ class BotData:
         self.owns_store = True
         # replies sent without a clear answer since start (may have arrived: not resent)
         self.uncertain_replies = 0
+        # the languages people chose (user_settings), read once on the first update: a
+        # person's first question needs no trip to the database thread for it. Kept in
+        # step by UserData.lang, which a choice made in this process sets first.
+        self.languages: dict[int, str] | None = None
         # other channels' outbox workers in this process, woken with Telegram's
         self.also_wake: list[Callable[[], None]] = []
 
