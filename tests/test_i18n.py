@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import re
 import string
+import subprocess
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from bot.i18n import LANGUAGES, Translator, catalog, pick_language
+from bot.i18n import (
+    LANGUAGES,
+    LOCAL_TIME,
+    SEPARATORS,
+    Translator,
+    _digit_pattern,
+    catalog,
+    pick_language,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*ROOT.glob("bot/**/*.py"), *ROOT.glob("ranking/**/*.py")]
@@ -94,3 +108,75 @@ def test_one_rule_for_shares() -> None:
     # the decision's own bounds are rules, written as it writes them
     assert t.threshold(Decimal("0.75")) == "75 %"
     assert t.threshold(Decimal("0.5")) == "50 %"
+
+
+# ---- numbers and dates without loading babel's locale data (bot/i18n.py) ------------
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_separators_are_babels(lang: str) -> None:
+    from babel.core import Locale
+
+    symbols = Locale.parse(lang).number_symbols["latn"]
+    assert SEPARATORS[lang] == (symbols["decimal"], symbols["group"])
+
+
+@given(
+    digits=st.integers(min_value=-(10**18), max_value=10**18),
+    places=st.integers(min_value=-3, max_value=12),  # -3: "1E+3", as Decimal may hold it
+    lang=st.sampled_from(LANGUAGES),
+)
+def test_a_figure_is_formatted_exactly_as_babel_formats_it(
+    digits: int, places: int, lang: str
+) -> None:
+    from babel.numbers import format_decimal
+
+    value = Decimal(digits).scaleb(-places)  # trailing zeros kept: "402,00"
+
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    pattern = "#,##0." + "0" * places if places else "#,##0"
+    assert Translator(lang).number(value) == format_decimal(value, format=pattern, locale=lang)
+
+
+@given(value=st.integers(min_value=-(10**15), max_value=10**15), lang=st.sampled_from(LANGUAGES))
+def test_a_count_is_formatted_exactly_as_babel_formats_it(value: int, lang: str) -> None:
+    from babel.numbers import format_decimal
+
+    assert Translator(lang).number(value) == format_decimal(value, locale=lang)
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+    lang=st.sampled_from(LANGUAGES),
+)
+def test_dates_are_formatted_exactly_as_babel_formats_them(moment: datetime, lang: str) -> None:
+    from babel.dates import format_date, format_datetime
+
+    t = Translator(lang)
+    aware = moment.replace(tzinfo=UTC)
+    day = aware.astimezone(LOCAL_TIME).date()
+    assert t.date(aware) == format_date(day, t("fmt.date"), locale=lang)
+    assert t.datetime(aware) == format_datetime(
+        aware, t("fmt.datetime"), tzinfo=LOCAL_TIME, locale=lang
+    )
+    assert t.date(moment.date()) == format_date(moment.date(), t("fmt.date"), locale=lang)
+
+
+def test_a_digit_only_date_pattern_is_read_here_and_others_go_to_babel() -> None:
+    assert _digit_pattern("HH:mm dd/M/yyyy") == "{H:02}:{m:02} {d:02}/{M}/{y:04}"
+    assert _digit_pattern("d MMM yyyy") is None  # a month's name
+    assert _digit_pattern("dd 'tháng' M") is None  # quoted text
+
+
+def test_vietnamese_numbers_and_dates_load_no_babel_locale_data() -> None:
+    code = (
+        "import sys\nfrom decimal import Decimal\nfrom bot.i18n import Translator\n"
+        "t = Translator('vi')\nt.number(Decimal('1234.50')); t.number(7)\n"
+        "t.date('2023-04-11'); t.datetime('2026-12-02T01:05:00')\n"
+        "import babel.localedata as data\nprint(sorted(data._cache))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"
