@@ -21,7 +21,6 @@ from bot.announcements import (
 from bot.answers import Answers
 from bot.backup import BackupError, refuse_damaged
 from bot.backup import restore as restore_backup
-from bot.console import Console
 from bot.i18n import Translator
 from bot.reply import to_plain
 from bot.settings import Settings, SettingsError
@@ -65,6 +64,9 @@ async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
 def ask(text: str | None, *, lang: str = "vi") -> int:
     """One reply to `text`, or a console until Ctrl-D, Ctrl-C or a closed stdin; a
     closed stdout (`… | head -1`) ends it too. Every way out is quiet, exit 0."""
+    # the console's module only for the console, not with every `python -m bot run`
+    from bot.console import Console
+
     settings = load_settings()
     try:
         # one loop for the whole conversation; it runs only while a reply is made, and
