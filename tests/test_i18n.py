@@ -22,6 +22,7 @@ from bot.i18n import (
     _digit_pattern,
     catalog,
     pick_language,
+    read_messages,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,3 +181,43 @@ def test_vietnamese_numbers_and_dates_load_no_babel_locale_data() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+def babel_messages(data: bytes, lang: str) -> dict[str, str]:
+    """What catalog() read with babel's read_po before it read .po files itself."""
+    from io import BytesIO
+
+    from babel.messages.pofile import read_po
+
+    messages: dict[str, str] = {}
+    for message in read_po(BytesIO(data), locale=lang):
+        if message.id and isinstance(message.id, str) and message.string:
+            messages[message.id] = str(message.string)
+        elif isinstance(message.id, tuple) and message.string:
+            messages[message.id[0]] = str(message.string[0])
+    return messages
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_shipped_po_file_reads_as_babel_reads_it(lang: str) -> None:
+    files = sorted((ROOT / "locales" / lang / "LC_MESSAGES").glob("*.po"))
+    assert files
+    for po in files:
+        data = po.read_bytes()
+        assert read_messages(data.decode("utf-8")) == babel_messages(data, lang), po.name
+
+
+def test_a_po_file_with_every_construct_reads_as_babel_reads_it() -> None:
+    text = (
+        '# a comment\n#, fuzzy\nmsgid ""\nmsgstr ""\n"Language: vi\\n"\n\n'
+        'msgid "a.one"\nmsgstr "dòng \\"một\\"\\n"\n"tiếp\\tnối \\\\ hết"\n\n'
+        '#: file.py:1\n#, fuzzy\nmsgid "a.fuzzy"\nmsgstr "vẫn đọc"\n\n'
+        'msgid "a.empty"\nmsgstr ""\n\n'
+        'msgid ""\n"a.split"\nmsgstr ""\n"hai "\n"dòng"\n\n'
+        'msgid "a.count"\nmsgid_plural "a.count"\nmsgstr[0] "{count} cái"\n'
+        'msgstr[1] "{count} cái nữa"\n\n'
+        '#~ msgid "a.gone"\n#~ msgstr "cũ"\n\n'
+        'msgid "a.last"\nmsgstr "cuối"'
+    )
+    assert read_messages(text) == babel_messages(text.encode("utf-8"), "vi")
+    assert read_messages(text)["a.one"] == 'dòng "một"\ntiếp\tnối \\ hết'
