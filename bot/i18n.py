@@ -1,13 +1,14 @@
 """Translations, plurals, numbers and dates.
 
 Every user-facing string lives in locales/<lang>/LC_MESSAGES/*.po under a
-stable key ("top.header"); code only names keys. The .po files are read with
-Babel at start-up and compiled in memory into a gettext catalog (a few ms), so
-there is no compiled .mo to go stale, and plurals follow each catalog's
-Plural-Forms through gettext's ngettext ("1 subscriber", "2 subscribers";
-Vietnamese has one form). Vietnamese is the default; English the second
-language. Dates are shown in Lào Cai's time (Asia/Ho_Chi_Minh) in the pattern
-each catalog gives (fmt.date: 01/12/2026).
+stable key ("top.header"); code only names keys. The .po files are read at
+start-up (`read_messages`), and for plurals compiled in memory by Babel into a
+gettext catalog on a language's first plural, so there is no compiled .mo to go
+stale, and plurals follow each catalog's Plural-Forms through gettext's ngettext
+("1 subscriber", "2 subscribers"; Vietnamese has one form). Figures and
+all-digit dates are formatted here, longer date patterns by Babel. Vietnamese is
+the default; English the second language. Dates are shown in Lào Cai's time
+(Asia/Ho_Chi_Minh) in the pattern each catalog gives (fmt.date: 01/12/2026).
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ import functools
 import gettext
 import io
 import re
+import struct
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, unescape
+from babel.messages.pofile import unescape
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = ("vi", "en")
@@ -44,21 +45,54 @@ _DIGIT_FIELDS |= {"H": "{H}", "HH": "{H:02}", "mm": "{m:02}"}
 
 @cache
 def translations(lang: str) -> gettext.GNUTranslations:
-    """Every .po of `lang` merged into one gettext catalog."""
-    merged: Catalog | None = None
+    """Every .po of `lang` merged into one gettext catalog (a later file's message
+    wins; the first file's header gives the Plural-Forms), as babel's write_mo
+    compiles it: fuzzy and untranslated messages left out. Compiled on a
+    language's first plural; the files are read by `entries`, a few ms."""
+    header: str | None = None
+    merged: dict[str, Entry] = {}
     for po in sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po")):
-        with po.open("rb") as fh:
-            catalog = read_po(fh, locale=lang)
-        if merged is None:
-            merged = catalog
+        for entry in entries(po.read_text(encoding="utf-8-sig")):
+            if not entry.msgid:
+                header = entry.strings[0] if header is None and entry.strings else header
+            else:
+                merged[entry.msgid] = entry
+    compiled = {b"": (header or "").encode()}
+    for entry in merged.values():
+        if entry.fuzzy or not any(entry.strings):
             continue
-        for message in catalog:
-            if message.id:
-                merged[message.id] = message
-    buffer = io.BytesIO()
-    write_mo(buffer, merged if merged is not None else Catalog(locale=lang))
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+        if entry.plural is None:
+            compiled[entry.msgid.encode()] = entry.strings[0].encode()
+        else:
+            key = f"{entry.msgid}\0{entry.plural}".encode()
+            compiled[key] = "\0".join(entry.strings).encode()
+    return gettext.GNUTranslations(io.BytesIO(_mo(compiled)))
+
+
+def _mo(messages: dict[bytes, bytes]) -> bytes:
+    """A GNU .mo file of `messages` (the layout of CPython's Tools/i18n/msgfmt.py)."""
+    keys = sorted(messages)
+    ids = strs = b""
+    offsets = []
+    for key in keys:
+        offsets.append((len(ids), len(key), len(strs), len(messages[key])))
+        ids += key + b"\0"
+        strs += messages[key] + b"\0"
+    key_start = 7 * 4 + 16 * len(keys)
+    value_start = key_start + len(ids)
+    key_table: list[int] = []
+    value_table: list[int] = []
+    for id_at, id_len, str_at, str_len in offsets:
+        key_table += [id_len, id_at + key_start]
+        value_table += [str_len, str_at + value_start]
+    head = struct.pack("Iiiiiii", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + len(keys) * 8, 0, 0)
+    return (
+        head
+        + struct.pack(f"{len(key_table)}i", *key_table)
+        + struct.pack(f"{len(value_table)}i", *value_table)
+        + ids
+        + strs
+    )
 
 
 @cache
@@ -67,48 +101,74 @@ def catalog(lang: str) -> dict[str, str]:
     of a plural message, its first form."""
     messages: dict[str, str] = {}
     for po in sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po")):
-        messages.update(read_messages(po.read_text(encoding="utf-8")))
+        messages.update(read_messages(po.read_text(encoding="utf-8-sig")))
     return messages
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message of a .po file: `plural` is its msgid_plural, `strings` its
+    msgstr (one) or msgstr[0], msgstr[1]… ."""
+
+    msgid: str
+    plural: str | None
+    strings: tuple[str, ...]
+    fuzzy: bool
 
 
 def read_messages(text: str) -> dict[str, str]:
     """The messages of one .po file as babel's read_po gives them (the header, an
-    empty msgid, and untranslated singulars left out; comments ignored, obsolete
-    `#~` entries too). Read here because babel's general parser took ≈ 25 ms a
-    language at every start, for both languages (the menus are set in both);
-    tests/test_i18n.py compares the two on every shipped file."""
+    empty msgid, and untranslated singulars left out)."""
     messages: dict[str, str] = {}
-    entry: dict[str, list[str]] = {}
+    for entry in entries(text):
+        if entry.msgid and (entry.plural is not None or entry.strings[0]):
+            messages[entry.msgid] = entry.strings[0]
+    return messages
+
+
+def entries(text: str) -> list[Entry]:
+    """The entries of one .po file, comments ignored (obsolete `#~` entries too).
+    Read here because babel's general parser took ≈ 25 ms a language at every
+    start, for both languages (the menus are set in both); tests/test_i18n.py
+    compares the two on every shipped file."""
+    found: list[Entry] = []
+    parts: dict[str, list[str]] = {}
     current: list[str] | None = None
+    fuzzy = next_fuzzy = False
 
     def finish() -> None:
-        msgid = "".join(entry.get("msgid", ()))
-        if msgid:
-            if "msgid_plural" in entry:
-                messages[msgid] = "".join(entry.get("msgstr[0]", ()))
-            elif string := "".join(entry.get("msgstr", ())):
-                messages[msgid] = string
-        entry.clear()
+        if "msgid" in parts:
+            plural = "".join(parts["msgid_plural"]) if "msgid_plural" in parts else None
+            strings: tuple[str, ...]
+            if plural is None:
+                strings = ("".join(parts.get("msgstr", ())),)
+            else:
+                count = sum(1 for k in parts if k.startswith("msgstr["))
+                strings = tuple("".join(parts.get(f"msgstr[{i}]", ())) for i in range(count))
+            found.append(Entry("".join(parts["msgid"]), plural, strings, fuzzy))
+        parts.clear()
 
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line:
+            continue
+        if line.startswith("#"):
+            if line.startswith("#,") and "fuzzy" in (f.strip() for f in line[2:].split(",")):
+                next_fuzzy = True
             continue
         if line.startswith('"'):
             if current is not None:
                 current.append(unescape(line))
             continue
         keyword, _, rest = line.partition(" ")
-        if (
-            keyword in ("msgctxt", "msgid")
-            and "msgid" in entry
-            and any(k.startswith("msgstr") for k in entry)
-        ):
+        if keyword in ("msgctxt", "msgid") and any(k.startswith("msgstr") for k in parts):
             finish()
-        current = entry.setdefault(keyword, [])
+        if keyword in ("msgctxt", "msgid") and not parts:
+            fuzzy, next_fuzzy = next_fuzzy, False
+        current = parts.setdefault(keyword, [])
         current.append(unescape(rest.strip()))
     finish()
-    return messages
+    return found
 
 
 def pick_language(code: str | None) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 import string
 import subprocess
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -15,14 +17,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.i18n import (
+    DEFAULT_LANGUAGE,
     LANGUAGES,
     LOCAL_TIME,
     SEPARATORS,
     Translator,
     _digit_pattern,
     catalog,
+    entries,
     pick_language,
     read_messages,
+    translations,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,8 +190,6 @@ def test_vietnamese_numbers_and_dates_load_no_babel_locale_data() -> None:
 
 def babel_messages(data: bytes, lang: str) -> dict[str, str]:
     """What catalog() read with babel's read_po before it read .po files itself."""
-    from io import BytesIO
-
     from babel.messages.pofile import read_po
 
     messages: dict[str, str] = {}
@@ -221,3 +224,52 @@ def test_a_po_file_with_every_construct_reads_as_babel_reads_it() -> None:
     )
     assert read_messages(text) == babel_messages(text.encode("utf-8"), "vi")
     assert read_messages(text)["a.one"] == 'dòng "một"\ntiếp\tnối \\ hết'
+
+
+def babel_translations(lang: str) -> gettext.GNUTranslations:
+    """What translations() compiled with babel's read_po and write_mo before."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    merged = None
+    for po in sorted((ROOT / "locales" / lang / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            read = read_po(fh, locale=lang)
+        if merged is None:
+            merged = read
+            continue
+        for message in read:
+            if message.id:
+                merged[message.id] = message
+    assert merged is not None
+    buffer = BytesIO()
+    write_mo(buffer, merged)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_plurals_and_texts_compile_as_babel_compiled_them(lang: str) -> None:
+    ours, babels = translations(lang), babel_translations(lang)
+    assert ours.info().get("plural-forms") == babels.info().get("plural-forms")
+    keys = set(catalog(lang)) | set(catalog(DEFAULT_LANGUAGE))
+    for key in sorted(keys):
+        assert ours.gettext(key) == babels.gettext(key), key
+        for count in (*range(0, 25), 100, 101, 111, 1000, 1001):
+            assert ours.ngettext(key, key, count) == babels.ngettext(key, key, count), key
+    plural_keys = [
+        e.msgid
+        for p in (ROOT / "locales" / lang / "LC_MESSAGES").glob("*.po")
+        for e in entries(p.read_text(encoding="utf-8"))
+        if e.plural
+    ]
+    assert plural_keys  # the loop above did reach plurals
+
+
+def test_fuzzy_entries_are_marked_and_read_as_babel_reads_them() -> None:
+    text = '#, fuzzy\nmsgid ""\nmsgstr "Plural-Forms: nplurals=1; plural=0;\\n"\n\n'
+    text += '#, python-format, fuzzy\nmsgid "a.guess"\nmsgstr "đoán"\n\n'
+    text += 'msgid "a.sure"\nmsgstr "chắc"\n'
+    found = {e.msgid: e.fuzzy for e in entries(text)}
+    assert found == {"": True, "a.guess": True, "a.sure": False}
+    assert read_messages(text) == babel_messages(text.encode("utf-8"), "vi")
