@@ -25,8 +25,6 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.messages.pofile import unescape
-
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -41,6 +39,8 @@ SEPARATORS = {"vi": (",", "."), "en": (".", ",")}
 _DATE_FIELD = re.compile(r"([A-Za-z])\1*|[^A-Za-z']+")
 _DIGIT_FIELDS = {"d": "{d}", "dd": "{d:02}", "M": "{M}", "MM": "{M:02}", "yyyy": "{y:04}"}
 _DIGIT_FIELDS |= {"H": "{H}", "HH": "{H:02}", "mm": "{m:02}"}
+_ESCAPE = re.compile(r'\\([\\abfnrtv"])')
+_ESCAPED = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
 @cache
@@ -126,6 +126,15 @@ def read_messages(text: str) -> dict[str, str]:
     return messages
 
 
+def _unescape(quoted: str) -> str:
+    """A quoted .po string's text: babel's pofile.unescape (babel is not imported
+    at start: only an English date needs it)."""
+    inner = quoted[1:-1]
+    if "\\" not in inner:
+        return inner
+    return _ESCAPE.sub(lambda m: _ESCAPED.get(m[1], m[1]), inner)
+
+
 def entries(text: str) -> list[Entry]:
     """The entries of one .po file, comments ignored (obsolete `#~` entries too).
     Read here because babel's general parser took ≈ 25 ms a language at every
@@ -133,6 +142,7 @@ def entries(text: str) -> list[Entry]:
     compares the two on every shipped file."""
     found: list[Entry] = []
     parts: dict[str, list[str]] = {}
+
     current: list[str] | None = None
     fuzzy = next_fuzzy = False
 
@@ -158,7 +168,7 @@ def entries(text: str) -> list[Entry]:
             continue
         if line.startswith('"'):
             if current is not None:
-                current.append(unescape(line))
+                current.append(_unescape(line))
             continue
         keyword, _, rest = line.partition(" ")
         if keyword in ("msgctxt", "msgid") and any(k.startswith("msgstr") for k in parts):
@@ -166,7 +176,7 @@ def entries(text: str) -> list[Entry]:
         if keyword in ("msgctxt", "msgid") and not parts:
             fuzzy, next_fuzzy = next_fuzzy, False
         current = parts.setdefault(keyword, [])
-        current.append(unescape(rest.strip()))
+        current.append(_unescape(rest.strip()))
     finish()
     return found
 

@@ -10,7 +10,8 @@ import sys
 HEAVY = ("openpyxl", "numpy", "matplotlib")
 # ≈ 9 MB and a tenth of a second at every start before they went (bot/settings.py)
 SETTINGS_LIBRARIES = ("pydantic", "pydantic_settings", "pydantic_core")
-ON_FIRST_USE = ("bot.console",)  # the offline console, never with `python -m bot run`
+# the offline console, never with `python -m bot run`; babel: English dates only
+ON_FIRST_USE = ("bot.console", "babel")
 START = "import bot.cli, bot.service, bot.channels.telegram.app"
 
 
@@ -26,7 +27,7 @@ def test_the_bot_starts_without_the_heavy_libraries() -> None:
     assert loaded_after(START) == []
 
 
-def test_the_bot_starts_without_pydantic_or_the_console() -> None:
+def test_the_bot_starts_without_pydantic_babel_or_the_console() -> None:
     assert loaded_after(START, SETTINGS_LIBRARIES + ON_FIRST_USE) == []
 
 
