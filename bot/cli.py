@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from bot.announcements import (
     finish_announcements,
     queue_version,
@@ -23,10 +21,9 @@ from bot.announcements import (
 from bot.answers import Answers
 from bot.backup import BackupError, refuse_damaged
 from bot.backup import restore as restore_backup
-from bot.console import Console
 from bot.i18n import Translator
 from bot.reply import to_plain
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.catalog import load_catalog
 from ranking.importer import ImportFailed
@@ -42,9 +39,8 @@ DESCRIPTION = "Lào Cai digital-transformation ranking bot"
 def load_settings() -> Settings:
     try:
         return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise SystemExit(f"error: {first.get('loc', [''])[0]}: {first['msg']}") from None
+    except SettingsError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 @asynccontextmanager
@@ -68,6 +64,9 @@ async def open_rankings(settings: Settings) -> AsyncIterator[Rankings]:
 def ask(text: str | None, *, lang: str = "vi") -> int:
     """One reply to `text`, or a console until Ctrl-D, Ctrl-C or a closed stdin; a
     closed stdout (`… | head -1`) ends it too. Every way out is quiet, exit 0."""
+    # the console's module only for the console, not with every `python -m bot run`
+    from bot.console import Console
+
     settings = load_settings()
     try:
         # one loop for the whole conversation; it runs only while a reply is made, and
@@ -150,9 +149,8 @@ def has_token() -> int:
     scripts/run asks this, so it never disagrees with the bot about .env."""
     try:
         settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"error: {first.get('loc', [''])[0]}: {first['msg']}", file=sys.stderr)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0 if settings.token() or settings.zalo_token() else 1
 

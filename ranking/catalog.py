@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from ranking.text import fold
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
+# Frozen dataclasses, not pydantic models: the catalog is a few dozen records read at
+# start, and pydantic alone costs every process ≈ 5 MB and a tenth of a second to
+# import. What pydantic did with catalog.toml's values is done here: lists become
+# tuples, a level's bound a Decimal (from its text, digits kept), a publisher's table
+# a Publisher; keys the records do not know are ignored, as they were.
+def _known(cls: type, spec: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in spec.items() if k in names}
 
 
-class Level(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Level:
     """One band of a scheme: applies when share of the max is strictly above `above`."""
 
     code: str
@@ -26,11 +34,16 @@ class Level(_Frozen):
     name_vi: str
     name_en: str
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.above, Decimal):
+            object.__setattr__(self, "above", Decimal(str(self.above)))
+
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
 
 
-class Publisher(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Publisher:
     """Who publishes a ranking, from the edition (year assessed) `from_year` on."""
 
     from_year: int
@@ -41,7 +54,8 @@ class Publisher(_Frozen):
         return self.name_en if lang == "en" else self.name_vi
 
 
-class Ranking(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Ranking:
     code: str
     name_vi: str
     name_en: str
@@ -49,6 +63,14 @@ class Ranking(_Frozen):
     band_scheme: str | None = None
     default: bool = False
     publishers: tuple[Publisher, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "aliases", tuple(self.aliases))
+        publishers = tuple(
+            p if isinstance(p, Publisher) else Publisher(**_known(Publisher, p))
+            for p in self.publishers
+        )
+        object.__setattr__(self, "publishers", publishers)
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
@@ -59,7 +81,8 @@ class Ranking(_Frozen):
         return max(earlier, key=lambda p: p.from_year) if earlier else None
 
 
-class Group(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Group:
     code: str
     ranking: str
     name_vi: str
@@ -71,6 +94,9 @@ class Group(_Frozen):
     note_en: str | None = None
     created_by_version: int | None = None  # None: from data/catalog.toml
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "aliases", tuple(self.aliases))
+
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
 
@@ -81,7 +107,8 @@ class Group(_Frozen):
         return self.note_en if lang == "en" else self.note_vi
 
 
-class Catalog(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
     rankings: dict[str, Ranking]
     groups: dict[str, Group]
     band_schemes: dict[str, tuple[Level, ...]]
@@ -119,7 +146,7 @@ class Catalog(_Frozen):
         groups = dict(self.groups)
         for group in extra:
             groups.setdefault(group.code, group)
-        return self.model_copy(update={"groups": groups})
+        return dataclasses.replace(self, groups=groups)
 
     def find_group(self, text: str) -> Group | None:
         code = self.group_aliases().get(fold(text))
@@ -132,12 +159,14 @@ class Catalog(_Frozen):
 
 def parse_catalog(raw: dict[str, object]) -> Catalog:
     rankings = {
-        code: Ranking(code=code, **spec)  # publishers: a list of tables → Publisher models
+        code: Ranking(**_known(Ranking, {**spec, "code": code}))  # publishers: tables
         for code, spec in raw["rankings"].items()  # type: ignore[attr-defined]
     }
-    groups = {spec["code"]: Group(**spec) for spec in raw["groups"]}  # type: ignore[attr-defined]
+    groups = {spec["code"]: Group(**_known(Group, spec)) for spec in raw["groups"]}  # type: ignore[attr-defined]
     schemes = {
-        name: tuple(sorted((Level(**lvl) for lvl in levels), key=lambda lv: -lv.above))
+        name: tuple(
+            sorted((Level(**_known(Level, lvl)) for lvl in levels), key=lambda lv: -lv.above)
+        )
         for name, levels in raw["band_schemes"].items()  # type: ignore[attr-defined]
     }
     return Catalog(rankings=rankings, groups=groups, band_schemes=schemes)

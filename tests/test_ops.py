@@ -115,7 +115,7 @@ async def test_daily_backup_failure_is_told_to_the_admins(tmp_path: Path) -> Non
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the backup folder should be")
     async with FakeBotAPI() as srv:
-        settings = settings_for(srv, tmp_path).model_copy(update={"backup_dir": str(blocker)})
+        settings = settings_for(srv, tmp_path).replace(backup_dir=str(blocker))
         async with serving(settings) as app:
             jobs = app.job_queue
             assert jobs is not None

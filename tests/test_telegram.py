@@ -361,9 +361,7 @@ async def test_server_faults_are_survived(running: Bot) -> None:
 async def test_a_timed_out_send_is_not_resent(tmp_path: Path) -> None:
     """Telegram may have delivered a message whose answer timed out: no blind resend."""
     async with FakeBotAPI() as srv:
-        settings = settings_for(srv, tmp_path / "bot.sqlite3").model_copy(
-            update={"request_timeout": 0.5}
-        )
+        settings = settings_for(srv, tmp_path / "bot.sqlite3").replace(request_timeout=0.5)
         async with serving(settings) as app:
             srv.delay_next("sendMessage", 1.5)
             mark = srv.mark()
