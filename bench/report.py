@@ -224,26 +224,28 @@ def _queries(d: JSON) -> list[str]:
     if "first_p99_ms" in d["sizes"][sizes[0]]["types"][next(iter(d["sizes"][sizes[0]]["types"]))]:
         out += [
             "",
-            f"First ask: {d.get('samples', '?')} more calls a type and size, the answers the bot"
-            " keeps per data version (pages, cards, level counts, rendered replies) dropped"
-            " before each; the slices and the unit index stay. What a question costs the first"
-            " time it is asked of the data:",
+            f"First ask: up to {d.get('samples', '?')} more calls a type and size (at most"
+            " 2 s of them: the calls column), the answers the bot keeps per data version"
+            " (pages, cards, level counts, rendered replies) dropped before each; the slices"
+            " and the unit index stay. What a question costs the first time it is asked of"
+            " the data:",
             "",
             "| query type | "
             + " | ".join(f"{s} p50 / p99 / p99.9 ms" for s in sizes)
-            + " | round trips |",
-            "|---" * (len(sizes) + 2) + "|",
+            + " | calls | round trips |",
+            "|---" * (len(sizes) + 3) + "|",
         ]
         for t in d["sizes"][sizes[0]]["types"]:
             figures = [d["sizes"][s]["types"][t] for s in sizes]
             trips = sorted({int(f["first_trips"]) for f in figures})
+            calls = " / ".join(f"{f.get('first_calls', 0):.0f}" for f in figures)
             out.append(
                 f"| {t} | "
                 + " | ".join(
                     f"{f['first_p50_ms']:.2f} / {f['first_p99_ms']:.2f} / {f['first_p999_ms']:.2f}"
                     for f in figures
                 )
-                + f" | {' / '.join(str(n) for n in trips)} |"
+                + f" | {calls} | {' / '.join(str(n) for n in trips)} |"
             )
     out += [
         "",
