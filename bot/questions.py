@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -63,21 +63,22 @@ class Phrases:
     """Phrases tried in the order given; see `PhraseTable`. Iterating gives them in
     that order; `in` asks whether one of them is exactly a phrase."""
 
-    __slots__ = ("_all", "_table")
+    __slots__ = ("_all", "as_table")
 
     def __init__(self, phrases: Iterable[Phrase]) -> None:
-        self._table: PhraseTable[None] = PhraseTable((p, None) for p in phrases)
-        self._all = frozenset(p for p, _ in self._table.items)
+        # each phrase's value is the phrase: take() gives back the phrases found
+        self.as_table: PhraseTable[Phrase] = PhraseTable((p, p) for p in phrases)
+        self._all = frozenset(p for p, _ in self.as_table.items)
 
     def at(self, words: Sequence[str], i: int) -> Phrase | None:
-        hit = self._table.at(words, i)
+        hit = self.as_table.at(words, i)
         return hit[0] if hit else None
 
     def __iter__(self) -> Iterator[Phrase]:
-        return (p for p, _ in self._table.items)
+        return (p for p, _ in self.as_table.items)
 
     def __len__(self) -> int:
-        return len(self._table.items)
+        return len(self.as_table.items)
 
     def __contains__(self, phrase: object) -> bool:
         return phrase in self._all
@@ -162,47 +163,51 @@ class Question:
     unplaced: list[str] | None = None  # the name without a place said after it
 
 
-def rewrite(words: list[str], rewrites: PhraseTable[Phrase]) -> list[str]:
-    out: list[str] = []
+def _pieces(words: list[str], table: PhraseTable[V]) -> list[str | tuple[Phrase, V]]:
+    """`words` from left to right as the table reads them: each phrase found (the
+    first of the table at that position) as (phrase, value), every other word as it is."""
+    pieces: list[str | tuple[Phrase, V]] = []
     i = 0
     while i < len(words):
-        hit = rewrites.at(words, i)
+        hit = table.at(words, i)
         if hit:
-            out.extend(hit[1])
+            pieces.append(hit)
             i += len(hit[0])
         else:
-            out.append(words[i])
+            pieces.append(words[i])
             i += 1
+    return pieces
+
+
+def rewrite(words: list[str], rewrites: PhraseTable[Phrase]) -> list[str]:
+    out: list[str] = []
+    for piece in _pieces(words, rewrites):
+        if isinstance(piece, str):
+            out.append(piece)
+        else:
+            out.extend(piece[1])
     return out
+
+
+def _take_values(words: list[str], table: PhraseTable[V]) -> tuple[list[str], list[V]]:
+    """`words` without the phrases of `table` (longest first), and their values."""
+    pieces = _pieces(words, table)
+    rest = [p for p in pieces if isinstance(p, str)]
+    return rest, [p[1] for p in pieces if not isinstance(p, str)]
 
 
 def take(words: list[str], phrases: Phrases) -> tuple[list[str], list[Phrase]]:
     """`words` without every phrase found (longest first), and the phrases found."""
-    rest: list[str] = []
-    found: list[Phrase] = []
-    i = 0
-    while i < len(words):
-        hit = phrases.at(words, i)
-        if hit:
-            found.append(hit)
-            i += len(hit)
-        else:
-            rest.append(words[i])
-            i += 1
-    return rest, found
+    return _take_values(words, phrases.as_table)
 
 
 def split_on(words: list[str], separators: Phrases) -> list[list[str]]:
     parts: list[list[str]] = [[]]
-    i = 0
-    while i < len(words):
-        hit = separators.at(words, i)
-        if hit:
-            parts.append([])
-            i += len(hit)
+    for piece in _pieces(words, separators.as_table):
+        if isinstance(piece, str):
+            parts[-1].append(piece)
         else:
-            parts[-1].append(words[i])
-            i += 1
+            parts.append([])
     return [p for p in parts if p]
 
 
@@ -286,9 +291,9 @@ class QuestionReader:
             return q
         words, national = take(words, self._national)
         q.national = bool(national)
-        words = self._take_into(words, self._intents, q.intents.add)
-        named_levels: list[str] = []
-        words = self._take_into(words, self._levels, named_levels.append)
+        words, intents = _take_values(words, self._intents)
+        q.intents.update(intents)
+        words, named_levels = _take_values(words, self._levels)
         if named_levels:
             q.level = named_levels[0]
         # what the rest names: groups, a ranking, or a unit
@@ -334,20 +339,3 @@ class QuestionReader:
         )
         q.unplaced = rest[: -len(trailing)] if trailing else None
         return q
-
-    @staticmethod
-    def _take_into(
-        words: list[str], table: PhraseTable[str], found: Callable[[str], object]
-    ) -> list[str]:
-        """`words` without the phrases of `table`, each phrase's value given to `found`."""
-        rest: list[str] = []
-        i = 0
-        while i < len(words):
-            hit = table.at(words, i)
-            if hit:
-                found(hit[1])
-                i += len(hit[0])
-            else:
-                rest.append(words[i])
-                i += 1
-        return rest
