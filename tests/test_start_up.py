@@ -48,3 +48,12 @@ def test_the_zalo_channel_still_gets_pydantic() -> None:
 def test_an_xlsx_export_loads_openpyxl_when_asked() -> None:
     statement = "import ranking.export as e\ne.to_xlsx(e.HEADERS, [])"
     assert "openpyxl" in loaded_after(statement)
+
+
+# httpx imports its command-line client whenever rich and click are importable; the dev tool
+# that brought them (import-linter) lives in .venv-lint (scripts/lint-requirements.txt)
+TERMINAL_LIBRARIES = ("rich", "click", "pygments")
+
+
+def test_the_bot_starts_without_httpx_command_line_libraries() -> None:
+    assert loaded_after(START, TERMINAL_LIBRARIES) == []
