@@ -16,10 +16,11 @@ import itertools
 import re
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
-from rapidfuzz.distance import LCSseq
+from rapidfuzz import process
+from rapidfuzz.distance import Indel, LCSseq
 
 from ranking.text import expand
 
@@ -29,6 +30,7 @@ SUGGESTIONS = 3  # near misses offered for a name not found
 # holding all of the query's words but one (every real data set is far smaller).
 SIMILAR_SCAN_LIMIT = 500
 PAIRS_KEPT = 4096  # two-word runs remembered per index for the phrase tier
+NEAR = 0.6  # the least similarity of a near miss (difflib's ratio)
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per unit in the index
@@ -65,6 +67,7 @@ class UnitIndex:
         ids, rankings, names, keys = columns
         codes = {code: n for n, code in enumerate(dict.fromkeys(rankings))}
         self._codes = list(codes)
+        self._code_of = codes
         self._ids = array("q", ids)
         self._rankings = array("H", map(codes.__getitem__, rankings))
         self._names: list[str] = list(names)
@@ -111,6 +114,7 @@ class UnitIndex:
         # a word → its closest known word (difflib over the whole vocabulary: the
         # typo path's most repeated cost), per index, so per data version
         self._corrections: dict[str, str] = {}
+        self._recent_similar: _Ranked | None = None
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -208,7 +212,7 @@ class UnitIndex:
         if fixed != words:
             suggestions = self._refs(_members(self._with_all(fixed, scope)))
         if not suggestions:
-            suggestions = [ref for _, ref in self._similar(key, scope, SUGGESTIONS)]
+            suggestions = [ref for _, ref in self._similar(key, ranking, SUGGESTIONS)]
         return LookupResult([], suggestions[:SUGGESTIONS])
 
     def _phrase_pool(self, key: str, words: list[str], with_all: int, scope: int) -> list[int]:
@@ -248,9 +252,10 @@ class UnitIndex:
             self._pairs[pair] = found
         return found
 
-    def _similar(self, key: str, scope: int, limit: int) -> list[tuple[float, UnitRef]]:
-        """The `limit` distinct units of `scope` whose name is most similar to `key`
-        (difflib's ratio, at least 0.6), best first; ties in index order.
+    def _similar(self, key: str, ranking: str | None, limit: int) -> list[tuple[float, UnitRef]]:
+        """The `limit` distinct units of `ranking` (or of all) whose name is most
+        similar to `key` (difflib's ratio, at least NEAR), best first; ties in index
+        order.
 
         ratio = 2·M / (len key + len name), where M, the characters of difflib's
         matching blocks, is a common subsequence of the two: so ratio ≤ 2·LCS / (len key
@@ -260,34 +265,95 @@ class UnitIndex:
         ratio above the next candidate's bound: no later one can reach them. A large
         index (synthetic benchmarks) compares only names sharing all query words but one.
         """
-        pool = scope
+        code = None if ranking is None else self._code_of.get(ranking)
+        if ranking is not None and code is None:
+            return []
+        recent = self._recent_similar
+        if recent is None or recent.key != key:
+            recent = self._recent_similar = self._ranked(key)
+        rankings = self._rankings
+        keys = self._keys
+        bounds = recent.bounds
+        ratios = recent.ratios
+        matcher: difflib.SequenceMatcher[str] | None = None
+        scored: list[tuple[float, int, UnitRef]] = []  # kept sorted, best first
+        for i in recent.entries():
+            if code is not None and rankings[i] != code:
+                continue
+            bound = bounds.get(i)
+            if bound is None:
+                # the exact bound, as difflib's ratio is computed: ties and the stop
+                # below compare the two as floats
+                name_key = keys[i]
+                bound = bounds[i] = (
+                    2.0 * LCSseq.similarity(key, name_key) / (len(key) + len(name_key))
+                )
+            if bound < NEAR or _settled(scored, limit, bound):
+                break  # the candidates are in bound order: none later can do better
+            ratio = ratios.get(i)
+            if ratio is None:
+                if matcher is None:
+                    matcher = difflib.SequenceMatcher(None, key)
+                matcher.set_seq2(keys[i])
+                ratio = ratios[i] = matcher.ratio()
+            if ratio >= NEAR:
+                bisect.insort(
+                    scored, (ratio, i, self._ref(i)), key=lambda item: (-item[0], item[1])
+                )
+        return [(ratio, ref) for ratio, _, ref in _best_distinct(scored, limit)]
+
+    def _ranked(self, key: str) -> _Ranked:
+        """Every candidate entry for names similar to `key`, of all rankings, in order
+        of the bound 2·LCS / (len key + len name), highest first, ties in index order.
+
+        One call into rapidfuzz ranks them all: its Indel normalised similarity is
+        1 − (len key + len name − 2·LCS) / (len key + len name), the same fraction, so
+        the same order (two different fractions of names this short are far more than
+        a rounding apart, and equal ones round alike), and its ties are in index order
+        too. Its float may differ from the bound's by a rounding, hence the lower
+        cutoff; `_similar` computes the exact bound of each candidate it reaches."""
+        pool = self._everything
         if len(self._keys) > SIMILAR_SCAN_LIMIT:
             words = key.split()
             pool = 0
             for skip in range(len(words)):
                 rest = words[:skip] + words[skip + 1 :]
                 if rest:
-                    pool |= self._with_all(rest, scope)
-        candidates: list[tuple[float, int]] = []  # (bound, index)
-        longest = LCSseq.similarity
-        for i in _members(pool):
-            name_key = self._keys[i]
-            bound = 2.0 * longest(key, name_key) / (len(key) + len(name_key))
-            if bound >= 0.6:
-                candidates.append((bound, i))
-        candidates.sort(key=lambda item: (-item[0], item[1]))
-        matcher = difflib.SequenceMatcher(None, key)
-        scored: list[tuple[float, int, UnitRef]] = []  # kept sorted, best first
-        for n, (_, i) in enumerate(candidates):
-            matcher.set_seq2(self._keys[i])
-            ratio = matcher.ratio()
-            if ratio >= 0.6:
-                bisect.insort(
-                    scored, (ratio, i, self._ref(i)), key=lambda item: (-item[0], item[1])
-                )
-            if n + 1 < len(candidates) and _settled(scored, limit, candidates[n + 1][0]):
-                break
-        return [(ratio, ref) for ratio, _, ref in _best_distinct(scored, limit)]
+                    pool |= self._with_all(rest, self._everything)
+        if pool == self._everything:
+            members: Sequence[int] = range(len(self._keys))
+            choices = self._keys
+        else:
+            members = _members(pool)
+            keys = self._keys
+            choices = [keys[i] for i in members]
+        found = process.extract(
+            key,
+            choices,
+            scorer=Indel.normalized_similarity,
+            processor=None,
+            limit=None,
+            score_cutoff=NEAR - 0.01,
+        )
+        return _Ranked(key, members, found)
+
+
+@dataclass(slots=True)
+class _Ranked:
+    """The similarity candidates of the last near-miss search (see `UnitIndex._ranked`),
+    with the bounds and ratios found so far: a name is looked up in the default
+    ranking, then in all (`Rankings.find_units`), and the second search of the same
+    text reuses them."""
+
+    key: str
+    members: Sequence[int]  # candidate number → entry
+    found: list[tuple[str, float, int]]  # rapidfuzz's (choice, score, candidate number)
+    bounds: dict[int, float] = field(default_factory=dict)  # entry → 2·LCS / total length
+    ratios: dict[int, float] = field(default_factory=dict)  # entry → difflib's ratio
+
+    def entries(self) -> Iterator[int]:
+        members = self.members
+        return (members[n] for _, _, n in self.found)
 
 
 _ONE = re.compile("1")
