@@ -189,3 +189,11 @@ def test_candidates_come_in_order_of_the_exact_bound(key: str, names: list[str])
     reaching = [i for i in expected if bounds[i] >= lookup.NEAR]
     assert entries[: len(reaching)] == reaching
     assert all(bounds[i] < lookup.NEAR for i in entries[len(reaching) :])
+
+
+@given(st.sets(st.integers(0, 200_000), max_size=60), st.integers(0, 200_000))
+def test_sparse_bit_sets_hold_their_members(found: set[int], highest: int) -> None:
+    """Few members among many entries take the word-by-word path of `_members`."""
+    ordered = sorted({*found, highest})
+    mask = lookup._mask_of(ordered)
+    assert lookup._members(mask) == lookup._sparse_members(mask) == ordered
