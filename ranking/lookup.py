@@ -263,8 +263,8 @@ class UnitIndex:
         matching blocks, is a common subsequence of the two: so ratio ≤ 2·LCS / (len key
         + len name), the longest common subsequence's length found in C (rapidfuzz),
         far tighter than counting shared characters. Candidates are compared in order
-        of that bound, highest first, and the search stops once `limit` units have a
-        ratio above the next candidate's bound: no later one can reach them. A large
+        of that bound, highest first, and the search stops once `limit` units rank
+        before the next candidate's bound (see `_settled`): no later one can. A large
         index (synthetic benchmarks) compares only names sharing all query words but one.
         """
         code = None if ranking is None else self._code_of.get(ranking)
@@ -290,7 +290,7 @@ class UnitIndex:
                 bound = bounds[i] = (
                     2.0 * LCSseq.similarity(key, name_key) / (len(key) + len(name_key))
                 )
-            if bound < NEAR or _settled(scored, limit, bound):
+            if bound < NEAR or _settled(scored, limit, bound, i):
                 break  # the candidates are in bound order: none later can do better
             ratio = ratios.get(i)
             if ratio is None:
@@ -448,12 +448,18 @@ def _best_distinct(
     return found
 
 
-def _settled(scored: list[tuple[float, int, UnitRef]], limit: int, following: float) -> bool:
-    """Whether `limit` distinct units already score above `following`, the highest
-    ratio any candidate not yet compared could reach (scored: sorted best first)."""
+def _settled(
+    scored: list[tuple[float, int, UnitRef]], limit: int, following: float, after: int
+) -> bool:
+    """Whether `limit` distinct units already rank before any candidate not yet
+    compared: `following` is the highest ratio one could reach and `after` the entry
+    of the next (scored: sorted best first). A ratio above `following` ranks before
+    them all; one equal to it before them too if its entry comes first, since ties
+    rank in entry order and the candidates of that bound come in entry order (names
+    of equal length often tie: "xa bac bac ho", "xa bac bao an", …)."""
     seen: set[tuple[int, str]] = set()
-    for ratio, _, ref in scored:
-        if ratio <= following:
+    for ratio, i, ref in scored:
+        if ratio < following or (ratio == following and i > after):
             return False
         seen.add((ref.unit_id, ref.ranking))
         if len(seen) == limit:
