@@ -7,7 +7,8 @@ Per size, in a fresh event loop with a fresh store, and with the process-wide
 caches (number formatting, level-name folding) emptied, so no size inherits
 another's warm caches:
 - "cold": the first query after opening the store (it builds the caches of the
-  data version: slices and the unit index) and the first /muc of a year (its
+  data version: slices; the unit index is built by the first lookup, in the cold
+  figure of the first type that looks a unit up) and the first /muc of a year (its
   level counts); then, per query type, its first call (cold for that type);
 - "warm": p50 / p99 / p99.9 over SAMPLES calls per type with rotating
   arguments (40 units, every year and group), after one call of each argument;
@@ -147,7 +148,6 @@ async def measure_size(rows: int, opts: Options) -> JSON:
         result: JSON = {
             "cold_first_query_ms": ms(cold),
             "cold_levels_ms": ms(cold_levels),
-            "typo_algorithm": typo_algorithm(answers.rankings),
             "types": {},
         }
         for name, query in query_types(answers, shape).items():
@@ -188,6 +188,7 @@ async def measure_size(rows: int, opts: Options) -> JSON:
                 "first_trips": first_trips.count,
                 "first_calls": len(asked),
             }
+        result["typo_algorithm"] = typo_algorithm(answers.rankings)  # built by a lookup
         return result
     finally:
         await store.close()

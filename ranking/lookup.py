@@ -14,12 +14,14 @@ import bisect
 import difflib
 import itertools
 import re
+import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
-from rapidfuzz.distance import LCSseq
+from rapidfuzz import process
+from rapidfuzz.distance import Indel, LCSseq
 
 from ranking.text import expand
 
@@ -29,6 +31,8 @@ SUGGESTIONS = 3  # near misses offered for a name not found
 # holding all of the query's words but one (every real data set is far smaller).
 SIMILAR_SCAN_LIMIT = 500
 PAIRS_KEPT = 4096  # two-word runs remembered per index for the phrase tier
+NEAR = 0.6  # the least similarity of a near miss (difflib's ratio)
+SPARSE = 256  # a bit set with fewer members than one in this many bits: see _sparse_members
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per unit in the index
@@ -65,6 +69,7 @@ class UnitIndex:
         ids, rankings, names, keys = columns
         codes = {code: n for n, code in enumerate(dict.fromkeys(rankings))}
         self._codes = list(codes)
+        self._code_of = codes
         self._ids = array("q", ids)
         self._rankings = array("H", map(codes.__getitem__, rankings))
         self._names: list[str] = list(names)
@@ -111,6 +116,7 @@ class UnitIndex:
         # a word → its closest known word (difflib over the whole vocabulary: the
         # typo path's most repeated cost), per index, so per data version
         self._corrections: dict[str, str] = {}
+        self._recent_similar: _Ranked | None = None
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -208,7 +214,7 @@ class UnitIndex:
         if fixed != words:
             suggestions = self._refs(_members(self._with_all(fixed, scope)))
         if not suggestions:
-            suggestions = [ref for _, ref in self._similar(key, scope, SUGGESTIONS)]
+            suggestions = [ref for _, ref in self._similar(key, ranking, SUGGESTIONS)]
         return LookupResult([], suggestions[:SUGGESTIONS])
 
     def _phrase_pool(self, key: str, words: list[str], with_all: int, scope: int) -> list[int]:
@@ -248,46 +254,108 @@ class UnitIndex:
             self._pairs[pair] = found
         return found
 
-    def _similar(self, key: str, scope: int, limit: int) -> list[tuple[float, UnitRef]]:
-        """The `limit` distinct units of `scope` whose name is most similar to `key`
-        (difflib's ratio, at least 0.6), best first; ties in index order.
+    def _similar(self, key: str, ranking: str | None, limit: int) -> list[tuple[float, UnitRef]]:
+        """The `limit` distinct units of `ranking` (or of all) whose name is most
+        similar to `key` (difflib's ratio, at least NEAR), best first; ties in index
+        order.
 
         ratio = 2·M / (len key + len name), where M, the characters of difflib's
         matching blocks, is a common subsequence of the two: so ratio ≤ 2·LCS / (len key
         + len name), the longest common subsequence's length found in C (rapidfuzz),
         far tighter than counting shared characters. Candidates are compared in order
-        of that bound, highest first, and the search stops once `limit` units have a
-        ratio above the next candidate's bound: no later one can reach them. A large
+        of that bound, highest first, and the search stops once `limit` units rank
+        before the next candidate's bound (see `_settled`): no later one can. A large
         index (synthetic benchmarks) compares only names sharing all query words but one.
         """
-        pool = scope
+        code = None if ranking is None else self._code_of.get(ranking)
+        if ranking is not None and code is None:
+            return []
+        recent = self._recent_similar
+        if recent is None or recent.key != key:
+            recent = self._recent_similar = self._ranked(key)
+        rankings = self._rankings
+        keys = self._keys
+        bounds = recent.bounds
+        ratios = recent.ratios
+        matcher: difflib.SequenceMatcher[str] | None = None
+        scored: list[tuple[float, int, UnitRef]] = []  # kept sorted, best first
+        for i in recent.entries():
+            if code is not None and rankings[i] != code:
+                continue
+            bound = bounds.get(i)
+            if bound is None:
+                # the exact bound, as difflib's ratio is computed: ties and the stop
+                # below compare the two as floats
+                name_key = keys[i]
+                bound = bounds[i] = (
+                    2.0 * LCSseq.similarity(key, name_key) / (len(key) + len(name_key))
+                )
+            if bound < NEAR or _settled(scored, limit, bound, i):
+                break  # the candidates are in bound order: none later can do better
+            ratio = ratios.get(i)
+            if ratio is None:
+                if matcher is None:
+                    matcher = difflib.SequenceMatcher(None, key)
+                matcher.set_seq2(keys[i])
+                ratio = ratios[i] = matcher.ratio()
+            if ratio >= NEAR:
+                bisect.insort(
+                    scored, (ratio, i, self._ref(i)), key=lambda item: (-item[0], item[1])
+                )
+        return [(ratio, ref) for ratio, _, ref in _best_distinct(scored, limit)]
+
+    def _ranked(self, key: str) -> _Ranked:
+        """Every candidate entry for names similar to `key`, of all rankings, in order
+        of the bound 2·LCS / (len key + len name), highest first, ties in index order.
+
+        One call into rapidfuzz ranks them all: its Indel normalised similarity is
+        1 − (len key + len name − 2·LCS) / (len key + len name), the same fraction, so
+        the same order (two different fractions of names this short are far more than
+        a rounding apart, and equal ones round alike), and its ties are in index order
+        too. Its float may differ from the bound's by a rounding, hence the lower
+        cutoff; `_similar` computes the exact bound of each candidate it reaches."""
+        pool = self._everything
         if len(self._keys) > SIMILAR_SCAN_LIMIT:
             words = key.split()
             pool = 0
             for skip in range(len(words)):
                 rest = words[:skip] + words[skip + 1 :]
                 if rest:
-                    pool |= self._with_all(rest, scope)
-        candidates: list[tuple[float, int]] = []  # (bound, index)
-        longest = LCSseq.similarity
-        for i in _members(pool):
-            name_key = self._keys[i]
-            bound = 2.0 * longest(key, name_key) / (len(key) + len(name_key))
-            if bound >= 0.6:
-                candidates.append((bound, i))
-        candidates.sort(key=lambda item: (-item[0], item[1]))
-        matcher = difflib.SequenceMatcher(None, key)
-        scored: list[tuple[float, int, UnitRef]] = []  # kept sorted, best first
-        for n, (_, i) in enumerate(candidates):
-            matcher.set_seq2(self._keys[i])
-            ratio = matcher.ratio()
-            if ratio >= 0.6:
-                bisect.insort(
-                    scored, (ratio, i, self._ref(i)), key=lambda item: (-item[0], item[1])
-                )
-            if n + 1 < len(candidates) and _settled(scored, limit, candidates[n + 1][0]):
-                break
-        return [(ratio, ref) for ratio, _, ref in _best_distinct(scored, limit)]
+                    pool |= self._with_all(rest, self._everything)
+        if pool == self._everything:
+            members: Sequence[int] = range(len(self._keys))
+            choices = self._keys
+        else:
+            members = _members(pool)
+            keys = self._keys
+            choices = [keys[i] for i in members]
+        found = process.extract(
+            key,
+            choices,
+            scorer=Indel.normalized_similarity,
+            processor=None,
+            limit=None,
+            score_cutoff=NEAR - 0.01,
+        )
+        return _Ranked(key, members, found)
+
+
+@dataclass(slots=True)
+class _Ranked:
+    """The similarity candidates of the last near-miss search (see `UnitIndex._ranked`),
+    with the bounds and ratios found so far: a name is looked up in the default
+    ranking, then in all (`Rankings.find_units`), and the second search of the same
+    text reuses them."""
+
+    key: str
+    members: Sequence[int]  # candidate number → entry
+    found: list[tuple[str, float, int]]  # rapidfuzz's (choice, score, candidate number)
+    bounds: dict[int, float] = field(default_factory=dict)  # entry → 2·LCS / total length
+    ratios: dict[int, float] = field(default_factory=dict)  # entry → difflib's ratio
+
+    def entries(self) -> Iterator[int]:
+        members = self.members
+        return (members[n] for _, _, n in self.found)
 
 
 _ONE = re.compile("1")
@@ -332,13 +400,35 @@ def _unpacked(found: int | array[int] | None) -> int:
 def _members(mask: int) -> list[int]:
     """The entry numbers in bit set `mask`, ascending. Its binary digits are searched
     in C (bit i is the digit i places from the end): a loop over the bits or bytes in
-    Python costs several times more."""
+    Python costs several times more, except for a few members among many entries."""
     if not mask:
         return []
+    if mask.bit_count() * SPARSE < mask.bit_length():
+        return _sparse_members(mask)
     digits = bin(mask)
     last = len(digits) - 1
     found = [last - one.start() for one in _ONE.finditer(digits)]
     found.reverse()
+    return found
+
+
+def _sparse_members(mask: int) -> list[int]:
+    """`_members` of a bit set with few members: its 64-bit words, the non-zero ones
+    found in C, then the bits of each in Python. Writing out and searching all the
+    binary digits (a character per entry) costs more for a handful of members among
+    100,000 entries (≈ 95 µs against ≈ 35), the two about even near one member in
+    150 entries: SPARSE keeps a margin."""
+    words = array("Q", mask.to_bytes((mask.bit_length() + 63) // 64 * 8, "little"))
+    if sys.byteorder == "big":
+        words.byteswap()
+    found = []
+    for n in itertools.compress(range(len(words)), words):
+        word = words[n]
+        base = n << 6
+        while word:
+            low = word & -word
+            found.append(base + low.bit_length() - 1)
+            word ^= low
     return found
 
 
@@ -358,12 +448,18 @@ def _best_distinct(
     return found
 
 
-def _settled(scored: list[tuple[float, int, UnitRef]], limit: int, following: float) -> bool:
-    """Whether `limit` distinct units already score above `following`, the highest
-    ratio any candidate not yet compared could reach (scored: sorted best first)."""
+def _settled(
+    scored: list[tuple[float, int, UnitRef]], limit: int, following: float, after: int
+) -> bool:
+    """Whether `limit` distinct units already rank before any candidate not yet
+    compared: `following` is the highest ratio one could reach and `after` the entry
+    of the next (scored: sorted best first). A ratio above `following` ranks before
+    them all; one equal to it before them too if its entry comes first, since ties
+    rank in entry order and the candidates of that bound come in entry order (names
+    of equal length often tie: "xa bac bac ho", "xa bac bao an", …)."""
     seen: set[tuple[int, str]] = set()
-    for ratio, _, ref in scored:
-        if ratio <= following:
+    for ratio, i, ref in scored:
+        if ratio < following or (ratio == following and i > after):
             return False
         seen.add((ref.unit_id, ref.ranking))
         if len(seen) == limit:

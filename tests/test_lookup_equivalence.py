@@ -149,3 +149,51 @@ def test_pairs_dropped_beyond_the_limit_answer_as_before(monkeypatch: pytest.Mon
     for query in queries * 2:
         assert shown(index.search(query)) == shown(BIG_OLD.search(query))
         assert len(index._pairs) <= 2
+
+
+@settings(max_examples=EXAMPLES)
+@given(
+    query_list=st.lists(big_queries, min_size=1, max_size=3),
+    rankings=st.lists(st.sampled_from([None, *RANKINGS, "nope"]), min_size=1, max_size=4),
+)
+@example(query_list=["Bắc Hà Sơx", "Sở Tài Sơx"], rankings=["cds", None, "dti", None])
+def test_large_index_reuses_a_near_miss_search_only_for_its_text(
+    query_list: list[str], rankings: list[str | None]
+) -> None:
+    """The last near-miss search's candidates are kept for the same text in another
+    ranking (find_units asks the default ranking, then all): every order of texts and
+    rankings answers as a fresh search does."""
+    index = UnitIndex(BIG)
+    for query in query_list:
+        for ranking in rankings:
+            assert shown(index.search(query, ranking)) == shown(BIG_OLD.search(query, ranking))
+
+
+words = st.text(alphabet="abcxyz ăđơ", max_size=12)
+
+
+@settings(max_examples=EXAMPLES)
+@given(key=words.filter(str.strip), names=st.lists(words, max_size=30))
+@example(key="abc", names=["abc", "abx", "xbc", "abc", "ab", "abcc"])
+def test_candidates_come_in_order_of_the_exact_bound(key: str, names: list[str]) -> None:
+    """rapidfuzz ranks the candidates by its own float of 2·LCS / (len + len): the
+    order, ties in index order, is that of the exact bound, and every name whose bound
+    reaches the near-miss cutoff is among them."""
+    from rapidfuzz.distance import LCSseq
+
+    index = UnitIndex([(n, "cds", name, name) for n, name in enumerate(names)])
+    ranked = index._ranked(key)
+    entries = list(ranked.entries())
+    bounds = [2.0 * LCSseq.similarity(key, k) / (len(key) + len(k)) for k in names]
+    expected = sorted(range(len(names)), key=lambda i: (-bounds[i], i))
+    reaching = [i for i in expected if bounds[i] >= lookup.NEAR]
+    assert entries[: len(reaching)] == reaching
+    assert all(bounds[i] < lookup.NEAR for i in entries[len(reaching) :])
+
+
+@given(st.sets(st.integers(0, 200_000), max_size=60), st.integers(0, 200_000))
+def test_sparse_bit_sets_hold_their_members(found: set[int], highest: int) -> None:
+    """Few members among many entries take the word-by-word path of `_members`."""
+    ordered = sorted({*found, highest})
+    mask = lookup._mask_of(ordered)
+    assert lookup._members(mask) == lookup._sparse_members(mask) == ordered

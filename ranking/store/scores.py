@@ -372,17 +372,15 @@ class Scores:
         # current_names: the name in the unit's latest current year, kept by every
         # import and undo (migration 0009); finding it from the scores is a sort of
         # every current row
-        rows = await self._db.rows(
+        # plain tuples, the shape the index takes: no Row object per unit
+        result: list[tuple[int, str, str, str]] = await self._db.tuples(
             "SELECT n.unit_id, n.ranking, n.name, u.name_key FROM current_names n"
             " JOIN units u ON u.id = n.unit_id ORDER BY n.unit_id"
         )
-        result = [(r["unit_id"], r["ranking"], r["name"], r["name_key"]) for r in rows]
-        del rows  # at 1M rows the row objects are most of the refresh's memory
-        for alias in await self._db.rows(
+        result += await self._db.tuples(
             "SELECT a.unit_id, a.ranking, n.name, a.alias_key FROM unit_aliases a"
             " JOIN current_names n ON n.unit_id = a.unit_id"
-        ):
-            result.append((alias["unit_id"], alias["ranking"], alias["name"], alias["alias_key"]))
+        )
         return result
 
     async def _known_keys(self, ranking: str) -> dict[str, tuple[int, str]]:
