@@ -1,7 +1,8 @@
 """The unit index (bit sets of entries) against the index it replaced, kept as the
 oracle in tests/support/lookup_oracle.py: the same matches, in the same order, and
 the same "did you mean" offers, for generated names, aliases, rankings and queries,
-below and above the size where the similarity search narrows its candidates."""
+below and above the size where the similarity search narrows its candidates, and
+with either bound on its ratio (characters shared, or rapidfuzz's LCS)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ranking import lookup
-from ranking.lookup import SIMILAR_SCAN_LIMIT, UnitIndex
+from ranking.lookup import LCS_BOUND_ABOVE, SIMILAR_SCAN_LIMIT, UnitIndex
 from ranking.text import expand
 from tests.support import lookup_oracle
 
@@ -86,7 +87,20 @@ queries = st.one_of(
 @example(entries=[], query_list=["", "so"])
 @example(entries=[(1, "cds", "Sở Tài chính", "so tai chinh")], query_list=["tai chinhh"])
 def test_small_index_answers_as_before(entries: Entries, query_list: list[str]) -> None:
+    assert len(entries) <= LCS_BOUND_ABOVE  # bounded by the characters shared
     assert_same(entries, query_list)
+
+
+@settings(max_examples=EXAMPLES)
+@given(entries=indexes(), query_list=st.lists(queries, min_size=1, max_size=4))
+@example(entries=[(1, "cds", "Sở Tài chính", "so tai chinh")], query_list=["tai chinhh"])
+def test_small_index_answers_as_before_with_the_lcs_bound(
+    entries: Entries, query_list: list[str]
+) -> None:
+    """The bound a large index uses, on small ones too: either bound, the same offers."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lookup, "LCS_BOUND_ABOVE", -1)
+        assert_same(entries, query_list)
 
 
 # words of a few names only: stored as arrays of entries, not bit sets
@@ -109,6 +123,7 @@ def big_entries() -> Entries:
 
 
 BIG = big_entries()
+assert len(BIG) > LCS_BOUND_ABOVE  # the large index is bounded by rapidfuzz's LCS
 BIG_NEW, BIG_OLD = UnitIndex(BIG), lookup_oracle.UnitIndex(BIG)
 
 
