@@ -26,10 +26,8 @@ from bot.reply import to_plain
 from bot.settings import Settings, SettingsError
 from bot.uploads import build_preview, problem_lines, reader_message
 from ranking.catalog import load_catalog
-from ranking.importer import ImportFailed
 from ranking.publishing import load_shipped_data, publish_upload, read_upload
 from ranking.queries import Rankings
-from ranking.reader import ReadProblem
 from ranking.store import AlreadyImported, Store, StoreError
 from ranking.text import expand
 
@@ -187,6 +185,11 @@ def import_file(
     except OSError as exc:
         print(t("import.cannot_read", file=file_name, reason=exc.strerror or str(exc)))
         return 2
+
+    # the reader's and the importer's exceptions: those modules load for an import,
+    # not with every `python -m bot run`
+    from ranking.importer import ImportFailed
+    from ranking.reader import ReadProblem
 
     async def main() -> int:
         async with open_rankings(settings) as rankings:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
 from bot.reply import esc, esc_params
-from ranking.importer import Dataset, Problem
 from ranking.queries import Rankings
-from ranking.reader import ReadProblem
 from ranking.store import NewLink, NewScore
 from ranking.text import expand, fold
+
+if TYPE_CHECKING:  # the reader and the importer load with the first upload, not at start
+    from ranking.importer import Dataset, Problem
+    from ranking.reader import ReadProblem
 
 PREVIEW_TTL = 15 * 60  # seconds an upload's preview can be confirmed; its bytes go after
 MAX_LISTED = 10  # changes listed per kind before "… and N more"

@@ -53,6 +53,7 @@ from typing import Literal, TypeVar
 
 from ranking.bands import level_for, match_level
 from ranking.catalog import Catalog, Group
+from ranking.digest import sha256
 from ranking.layout import decision_in, parse_max, section_of, years_in_title
 from ranking.lineage import is_lineage, validate_lineage
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
@@ -62,7 +63,7 @@ from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, collection_paused, 
 from ranking.store import NewGroup, NewLink, NewScore, NewSlice
 from ranking.text import expand, fold, nfc
 
-# ImportFailed and Problem are re-exported: the bot, the CLI and the tests name them here
+# ImportFailed, Problem and sha256 are re-exported: the bot, the CLI and the tests name them here
 __all__ = [
     "Dataset",
     "ImportFailed",
@@ -93,10 +94,6 @@ class Dataset:
     new_groups: list[NewGroup] = field(default_factory=list)
     # a reorganisation file's rows (old unit → new unit from a date); then no slices
     links: list[NewLink] = field(default_factory=list)
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _text(value: str | Decimal | None) -> str | None:

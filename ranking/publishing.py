@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ranking.catalog import DATA_DIR, Catalog
-from ranking.importer import Dataset, read_and_validate, sha256
+from ranking.digest import sha256
 from ranking.store import AlreadyImported, NewLink, Retraction, Store, VersionInfo
+
+if TYPE_CHECKING:
+    from ranking.importer import Dataset
 
 Known = Literal["ever", "live"]
 
@@ -47,6 +50,10 @@ async def read_upload(data: bytes, file_name: str, catalog: Catalog) -> Upload:
     stall the bot). Raises ReadProblem or ImportFailed on bad input."""
 
     def read() -> Upload:
+        # imported here, in the worker thread, on the first file read: a start on a
+        # database that has the shipped data already never needs the reader
+        from ranking.importer import read_and_validate
+
         dataset = read_and_validate(data, file_name, catalog)
         return Upload(file_name, sha256(data), dataset, catalog.default_ranking)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("openpyxl", "numpy", "matplotlib")
 # ≈ 9 MB and a tenth of a second at every start before they went (bot/settings.py)
@@ -57,3 +58,46 @@ TERMINAL_LIBRARIES = ("rich", "click", "pygments")
 
 def test_the_bot_starts_without_httpx_command_line_libraries() -> None:
     assert loaded_after(START, TERMINAL_LIBRARIES) == []
+
+
+# the upload path (the reader, the importer, python-calamine) loads with the first
+# upload, or with shipped data a database does not have yet; rapidfuzz only for a
+# typo in a large index
+UPLOAD_PATH = ("ranking.reader", "ranking.importer", "python_calamine", "rapidfuzz")
+
+
+def test_the_bot_starts_without_the_upload_path() -> None:
+    assert loaded_after(START, UPLOAD_PATH) == []
+
+
+def load_shipped(db: Path) -> str:
+    return (
+        "import asyncio\nfrom pathlib import Path\nfrom ranking.catalog import load_catalog\n"
+        "from ranking.publishing import load_shipped_data\nfrom ranking.store import Store\n"
+        "async def main():\n"
+        f"    store = await Store.open(Path({str(db)!r}))\n"
+        "    try:\n"
+        "        print(*await load_shipped_data(store, load_catalog()), end=' ')\n"
+        "    finally:\n"
+        "        await store.close()\n"
+        "asyncio.run(main())"
+    )
+
+
+def test_a_database_with_the_shipped_data_starts_without_the_reader(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    first = loaded_after(load_shipped(db), UPLOAD_PATH)
+    assert "ranking.importer" in first  # a new database: the shipped files are read
+    assert any(name.endswith(".csv") for name in first)  # and were loaded
+    assert loaded_after(load_shipped(db), UPLOAD_PATH) == []
+
+
+def test_a_typo_loads_rapidfuzz_only_for_a_large_index() -> None:
+    small = "[(1, 'cds', 'Sở Tài chính', 'so tai chinh')]"
+    large = "[(i, 'cds', f'Xã {i}', f'xa {i}') for i in range(LCS_BOUND_ABOVE + 1)]"
+    search = (
+        "from ranking.lookup import LCS_BOUND_ABOVE, UnitIndex\n"
+        "UnitIndex({}).search('zzq kwx')"  # no word near: the similarity search
+    )
+    assert loaded_after(search.format(small), UPLOAD_PATH) == []
+    assert loaded_after(search.format(large), UPLOAD_PATH) == ["rapidfuzz"]

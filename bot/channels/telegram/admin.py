@@ -22,16 +22,16 @@ from bot.i18n import Translator
 from bot.parsing import parse_action_button
 from bot.reply import esc
 from bot.settings import FORBIDDEN_ADMIN_IDS
-from bot.template import template_ods, template_xlsx
 from bot.uploads import PREVIEW_TTL, build_preview, problem_lines, reader_message
-from ranking.importer import Dataset, ImportFailed, read_and_validate, sha256
+from ranking.digest import sha256
 from ranking.publishing import publish, undo_latest
-from ranking.reader import Limits, ReadProblem, problem_for_name
 from ranking.store import ActionTaken, AlreadyImported, PendingAction
+
+# The reader and the importer (and openpyxl's template) are imported by the handlers
+# that need them, on the first upload: not at every start, when nobody uploads.
 
 log = logging.getLogger("rankbot.admin")
 
-UPLOAD_LIMITS = Limits()
 UPLOAD = BY_KEY["upload"]  # a document captioned with one of its names is an upload
 
 
@@ -53,11 +53,13 @@ def confirm_buttons(action_id: str, t: Translator, *, near: bool = False) -> Inl
 @admin_only
 async def upload_command(update: Update, context: BotContext) -> None:
     """/tailen: the next document is the upload (or a document captioned /tailen)."""
+    from ranking.reader import Limits
+
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
     if context.user_data is not None:
         context.user_data.awaiting_upload = time.monotonic()
-    await send_text(message, t("upload.send_file", limit_mb=UPLOAD_LIMITS.max_bytes // 2**20))
+    await send_text(message, t("upload.send_file", limit_mb=Limits().max_bytes // 2**20))
 
 
 async def on_document(update: Update, context: BotContext) -> None:
@@ -82,13 +84,16 @@ async def on_document(update: Update, context: BotContext) -> None:
 
 @admin_only
 async def receive_upload(update: Update, context: BotContext) -> None:
+    from ranking.importer import ImportFailed, read_and_validate
+    from ranking.reader import Limits, ReadProblem, problem_for_name
+
     message = cast(Message, update.effective_message)
     document = message.document
     assert document is not None
     t = await translator(update, context)
     user_id = cast(int, update.effective_user and update.effective_user.id)
     name = document.file_name or "upload"
-    limit = UPLOAD_LIMITS.max_bytes
+    limit = Limits().max_bytes
     refused = problem_for_name(name)  # before downloading: says how to convert it
     if refused is not None:
         await send_text(message, reader_message(refused, t))
@@ -117,7 +122,7 @@ async def receive_upload(update: Update, context: BotContext) -> None:
     digest = sha256(data)
     await context.store.people.audit(user_id, "upload", f"{name} {digest}")
     try:
-        dataset: Dataset = await asyncio.to_thread(read_and_validate, data, name, rankings.catalog)
+        dataset = await asyncio.to_thread(read_and_validate, data, name, rankings.catalog)
     except ReadProblem as problem:
         await send_text(message, reader_message(problem, t))
         return
@@ -390,6 +395,8 @@ async def admins_command(update: Update, context: BotContext) -> None:
 
 @admin_only
 async def template_command(update: Update, context: BotContext) -> None:
+    from bot.template import template_ods, template_xlsx
+
     message = cast(Message, update.effective_message)
     t = await translator(update, context)
     # Excel's format and ODF, which state bodies publish editable files in (TT 19/2011)
