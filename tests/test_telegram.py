@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
+from bot.channels.telegram import app as telegram_app
 from bot.channels.telegram.app import build_application, post_init, post_shutdown
 from bot.logs import setup_logging
 from bot.settings import Settings
@@ -303,7 +304,7 @@ async def test_menus_and_descriptions_are_set(running: Bot) -> None:
     def methods() -> list[str]:
         return [c.method for c in running.srv.calls if c.done]
 
-    # after the first poll, not before it (a question need not wait for them)
+    # after the first update's answer, or a second without one (SET_UP_AFTER)
     await eventually(lambda: methods().count("setMyShortDescription") == 2, "set-up calls")
     assert methods().count("setMyCommands") == 6
     commands = [c for c in running.srv.calls if c.method == "setMyCommands"]
@@ -326,6 +327,33 @@ async def test_set_up_calls_do_not_delay_the_first_answer(tmp_path: Path) -> Non
 
 def held(srv: FakeBotAPI) -> list[Call]:
     return [c for c in srv.calls if c.method == "setMyCommands"]
+
+
+async def test_set_up_calls_go_out_after_the_first_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not beside the first poll: the loop answers the question that waited first."""
+    monkeypatch.setattr(telegram_app, "SET_UP_AFTER", 60.0)  # only the answer lets them go
+    async with FakeBotAPI() as srv, serving(settings_for(srv, tmp_path / "db.sqlite3")) as app:
+        await asyncio.sleep(0.3)
+        assert held(srv) == []  # no update yet: none of them
+        call = await Bot(srv, app).say("/top 1 huyen")
+        await eventually(lambda: held(srv) != [], "the set-up calls began")
+        assert call.at <= held(srv)[0].at
+
+
+async def test_a_stop_before_any_update_does_not_wait_for_the_set_up_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(telegram_app, "SET_UP_AFTER", 60.0)
+    async with FakeBotAPI() as srv:
+        bot = serving(settings_for(srv, tmp_path / "bot.sqlite3"))
+        await bot.__aenter__()
+        stopping = time.monotonic()
+        await bot.__aexit__(None, None, None)
+        # not held SET_UP_GRACE by set-up calls that never began
+        assert time.monotonic() - stopping < telegram_app.SET_UP_GRACE
+        assert held(srv) == []
 
 
 async def test_failed_set_up_calls_do_not_stop_the_bot(tmp_path: Path) -> None:

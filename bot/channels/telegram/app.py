@@ -8,7 +8,8 @@ bot/commands.py gets a CommandHandler (its own handler when the channel answers
 it, the generic query handler otherwise), then documents, unknown commands,
 plain text, mentions, buttons and inline queries, all in one handler group:
 the first handler that matches answers, and a failure goes to the one error
-handler instead of falling through to another handler.
+handler instead of falling through to another handler. A second group holds one
+handler only, which notes that the first update has been handled.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -65,6 +67,7 @@ from ranking.store import Store
 
 log = logging.getLogger("rankbot")
 SET_UP_GRACE = 2.0  # seconds the set-up calls may still take at shutdown
+SET_UP_AFTER = 1.0  # seconds the set-up calls wait at most for a first update to be handled
 
 # The commands Telegram answers with handlers of their own (bot/commands.py: channel=True).
 CHANNEL_HANDLERS: dict[str, Handler] = {
@@ -165,13 +168,29 @@ async def post_init(application: BotApp) -> None:
         await finish_announcements(data.answers.rankings)  # a crash may have left one
     elif data.answers is None:
         data.answers = Answers(Rankings(data.store, load_catalog()))
-    # Menus and descriptions (ten calls to the Bot API) go out beside the first poll,
-    # not before it: nobody's question waits for them. post_stop waits for the task.
-    data.set_up = asyncio.create_task(set_up_menus(application), name="telegram set-up calls")
+    # Menus and descriptions (ten calls to the Bot API) go out after the first update
+    # is handled, not before the first poll nor beside it: a question that waited for
+    # the start is not kept waiting by them (they cost the loop ≈ 15 ms of CPU, and the
+    # English catalog is read for them). post_stop waits for the task.
+    data.set_up = asyncio.create_task(set_up_soon(application), name="telegram set-up calls")
     await asyncio.to_thread(ops.sweep_leftovers, application)
     ops.schedule_backups(application)
     # Deliveries left pending by the last run continue now.
     await start_outbox(application)
+
+
+async def set_up_soon(application: BotApp) -> None:
+    """set_up_menus once the first update has been handled, or after SET_UP_AFTER
+    seconds without one."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(application.bot_data.first_handled.wait(), SET_UP_AFTER)
+    application.bot_data.set_up_begun = True
+    await set_up_menus(application)
+
+
+async def first_handled(update: object, context: BotContext) -> None:
+    """After every other handler (group 1): the first update has had its answer."""
+    context.bot_data.first_handled.set()
 
 
 async def set_up_menus(application: BotApp) -> None:
@@ -237,10 +256,13 @@ async def stop_set_up(application: BotApp) -> None:
 
     They are let finish first (they take milliseconds): a request cancelled while it
     connects can leave its socket unclosed. Only one held past SET_UP_GRACE (Telegram
-    unreachable) is cancelled, so the stop is never held by them."""
+    unreachable) is cancelled, so the stop is never held by them; calls not begun yet
+    (no update handled yet) are cancelled at once: nothing is in flight."""
     task, application.bot_data.set_up = application.bot_data.set_up, None
     if task is None:
         return
+    if not application.bot_data.set_up_begun:
+        task.cancel()
     done, _ = await asyncio.wait({task}, timeout=SET_UP_GRACE)
     if not done:
         task.cancel()
@@ -319,6 +341,7 @@ def build_application(settings: Settings, *, redacting: RedactingFilter | None =
             rate=settings.flood_per_minute, per=60.0, burst=settings.flood_burst
         )
     application.add_handlers(handlers())
+    application.add_handler(TypeHandler(Update, first_handled), group=1)
     application.add_error_handler(on_error)
     return application
 

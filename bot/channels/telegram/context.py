@@ -35,6 +35,9 @@ class BotData:
         self.refusals = RefusalLog()
         self.outbox: Outbox | None = None
         self.set_up: asyncio.Task[None] | None = None  # menus and descriptions (post_init)
+        # set when the first update has been handled: the set-up calls wait for it
+        self.first_handled = asyncio.Event()
+        self.set_up_begun = False  # the set-up calls have begun (else a stop cancels them)
         self.charts = ChartCache()
         # chat id → (monotonic time, its administrators' ids): /dangky in groups
         self.group_admins: dict[int, tuple[float, set[int]]] = {}
