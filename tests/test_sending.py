@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
+from telegram.ext import ApplicationBuilder
 
 from bot.channels.telegram.app import application_builder
 from bot.channels.telegram.sending import ReplyRequest, keyboard, result_unread
@@ -103,3 +104,26 @@ async def test_an_unread_send_keeps_the_defaults_and_the_errors(
         "link_preview_options"
     )
     assert [m["text"] for m in srv.sent_messages(DEFAULT_USER_ID)][-2:] == ["Top 1", "Top 2"]
+
+
+def test_both_clients_share_one_tls_context_as_httpx_builds_it(tmp_path: Path) -> None:
+    """getUpdates' client is the one PTB's builder makes (one connection, its
+    timeouts), and both clients verify with the context httpx would build for each."""
+    settings = Settings(TELEGRAM_BOT_TOKEN=TOKEN, RANKBOT_DB=str(tmp_path / "bot.sqlite3"))
+    ours = application_builder(settings).build().bot._request
+    ptb = ApplicationBuilder().token(TOKEN).build().bot._request
+
+    def client(request: Any) -> tuple[Any, ...]:
+        pool = request._client._transport._pool
+        keeps = (pool._max_connections, pool._max_keepalive_connections, pool._http2)
+        return (request._client.timeout, *keeps, request._client.trust_env)
+
+    assert client(ours[0]) == client(ptb[0])  # getUpdates'
+    contexts = [request._client._transport._pool._ssl_context for request in (*ours, ptb[0])]
+    assert contexts[0] is contexts[1]
+    shared, default = contexts[0], contexts[2]
+    for attribute in ("protocol", "verify_mode", "check_hostname", "options", "verify_flags"):
+        assert getattr(shared, attribute) == getattr(default, attribute), attribute
+    assert shared.minimum_version == default.minimum_version
+    assert shared.cert_store_stats() == default.cert_store_stats()
+    assert shared.get_ciphers() == default.get_ciphers()

@@ -21,6 +21,7 @@ import logging
 from http import HTTPStatus
 from typing import Any, cast
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -45,6 +46,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.announcements import finish_announcements
 from bot.answers import Answers
@@ -301,6 +303,10 @@ def application_builder(settings: Settings) -> ApplicationBuilder[Any, Any, Any,
     token = settings.token()
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    # One TLS context for both HTTP clients (getUpdates' and every other call's), the
+    # one httpx builds for each by default: reading the CA bundle into it is ≈ 25 ms of
+    # CPU, once instead of twice at every start.
+    tls = httpx.create_ssl_context()
     return (
         ApplicationBuilder()
         .token(token)
@@ -322,8 +328,11 @@ def application_builder(settings: Settings) -> ApplicationBuilder[Any, Any, Any,
                 connect_timeout=10,
                 read_timeout=settings.request_timeout,
                 write_timeout=settings.request_timeout,
+                httpx_kwargs={"verify": tls},
             )
         )
+        # what the builder would make for getUpdates (one connection, PTB's timeouts)
+        .get_updates_request(HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls}))
     )
 
 
