@@ -181,3 +181,29 @@ def test_a_script_ending_inside_a_statement_is_an_error() -> None:
     assert statements("CREATE TABLE a (x);\n-- done\n") == ["CREATE TABLE a (x);"]
     with pytest.raises(StoreError):
         statements("CREATE TABLE a (x);\nCREATE TABLE b (\n")
+
+
+class Fine(Migration):
+    def sql(self) -> str:
+        return f"CREATE TABLE fine (x INTEGER);\nPRAGMA user_version = {self.number};\n"
+
+
+async def test_the_missing_migrations_are_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new database is made with one commit, and an upgrade is all or nothing: a
+    good file before a broken one is rolled back with it."""
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    await store.close()
+    released = migrations()
+    fine = Fine(SCHEMA_VERSION + 1, f"{SCHEMA_VERSION + 1:04d}_fine.sql")
+    broken = Unfinished(SCHEMA_VERSION + 2, f"{SCHEMA_VERSION + 2:04d}_unfinished.sql")
+    monkeypatch.setattr(ranking.store.db, "migrations", lambda: [*released, fine, broken])
+    monkeypatch.setattr(ranking.store.db, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
+    with pytest.raises(StoreError, match="PRAGMA user_version"):
+        await Store.open(path)
+    assert user_version(path) == SCHEMA_VERSION
+    with closing(sqlite3.connect(path)) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
+    assert not tables & {"fine", "half_done"}

@@ -188,13 +188,16 @@ class Database:
         if not missing:
             return
         scripts = await asyncio.to_thread(lambda: [m.sql() for m in missing])
-        for migration, script in zip(missing, scripts, strict=True):
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Another process starting at the same moment may have migrated while we
-                # waited for the lock: read the version again under it.
-                if await _user_version(conn) >= migration.number:
-                    await conn.execute("COMMIT")
+        # All the missing files in one transaction: a new database is created with one
+        # commit (one sync to disk, not one a file: ≈ 2 ms each with synchronous=FULL),
+        # and an upgrade is still all or nothing.
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process starting at the same moment may have migrated while we
+            # waited for the lock: read the version again under it.
+            done = await _user_version(conn)
+            for migration, script in zip(missing, scripts, strict=True):
+                if done >= migration.number:
                     continue
                 for statement in statements(script):
                     await conn.execute(statement)
@@ -203,10 +206,10 @@ class Database:
                         f"{migration.file_name} must end with"
                         f" PRAGMA user_version = {migration.number}"
                     )
-                await conn.execute("COMMIT")
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
