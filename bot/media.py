@@ -34,7 +34,6 @@ from bot.parsing import ChartQuery, ExportQuery, HistoryChart, chart_callback
 from bot.render import source_line
 from bot.reply import Choice, MediaRequest, Reply, esc, to_plain
 from bot.splitting import utf16_len, utf16_prefix
-from ranking.export import export_rows, to_csv, to_xlsx
 from ranking.queries import Entry, Rankings, UnitCard
 from ranking.ranks import gaps
 from ranking.store import SliceInfo
@@ -284,6 +283,9 @@ async def export_file(
     target: MediaTarget, query: ExportQuery, rankings: Rankings, t: Translator
 ) -> MediaFile:
     """The ranking as a file in the upload format."""
+    # the export's module (and csv) with the first export, not at every start
+    from ranking.export import export_rows, to_csv, to_xlsx
+
     catalog = rankings.catalog
     store = rankings.store
     slices = [(s, await store.scores.slice_records(s)) for s in target.slices]

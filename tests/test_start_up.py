@@ -11,8 +11,9 @@ from pathlib import Path
 HEAVY = ("openpyxl", "numpy", "matplotlib")
 # ≈ 9 MB and a tenth of a second at every start before they went (bot/settings.py)
 SETTINGS_LIBRARIES = ("pydantic", "pydantic_settings", "pydantic_core")
-# the offline console, never with `python -m bot run`; babel: English dates only
-ON_FIRST_USE = ("bot.console", "babel")
+# the offline console, never with `python -m bot run`; babel: English dates only; the
+# export's module and the template's: the first export or /mau
+ON_FIRST_USE = ("bot.console", "babel", "ranking.export", "bot.template")
 START = "import bot.cli, bot.service, bot.channels.telegram.app"
 
 
