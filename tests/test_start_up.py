@@ -102,3 +102,24 @@ def test_a_typo_loads_rapidfuzz_only_for_a_large_index() -> None:
     )
     assert loaded_after(search.format(small), UPLOAD_PATH) == []
     assert loaded_after(search.format(large), UPLOAD_PATH) == ["rapidfuzz"]
+
+
+def test_the_collector_is_off_only_while_the_program_starts() -> None:
+    """bot/__main__.py turns it off as a program, not when imported (as here); once
+    the channels run it is on again, with what the start built frozen."""
+    import gc
+
+    import bot.__main__  # noqa: F401 - imported, not run
+    from bot.service import started
+
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        started()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    started()  # on already: left as it is, nothing frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
