@@ -45,10 +45,11 @@ import json
 import operator
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 from typing import Literal, TypeVar
 
 from ranking.bands import level_for, match_level
@@ -283,15 +284,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     if missing or any(p.code.startswith("title_") for p in errors):
         raise ImportFailed(sorted(errors + missing, key=_order))
 
-    # One decimal mark per file, decided by its unambiguous number-like cells.
-    # (read lazily: the first unambiguous cell decides, usually in the first row)
-    number_texts = (
-        v.replace("%", "")
-        for row in table.rows
-        for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
-        if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
-    )
-    mark = infer_decimal_mark(number_texts)
+    mark = _decimal_mark(table)
 
     # a cell's text → its number, None if it is not one: years, maxima, unit counts
     # and ranks repeat down the file, and reading a number is a few regexes
@@ -344,22 +337,34 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     section: _Section | None = None
     data_rows = 0
     no_section: list[RawRow] = []
+    # looked up once, not on every row
+    has_year, has_group, has_score = "nam" in columns, "nhom" in columns, "diem" in columns
+    has_max, has_rank, has_count = (
+        "diem_toi_da" in columns,
+        "hang" in columns,
+        "so_don_vi" in columns,
+    )
+    has_source = "can_cu" in columns
+    known_years, known_ranks = known_wholes["nam"], known_wholes["hang"]
+    known_counts = known_wholes["so_don_vi"]
+    last_year = today.year + 1
 
     for row in table.rows:
         if row.number in sections:
             section = sections[row.number]
             continue
         data_rows += 1
-        if "nam" in columns:
-            year = known_wholes["nam"].get(row.cells.get("nam"))
+        cells = row.cells
+        if has_year:
+            year = known_years.get(cells.get("nam"))
             if year is None:
                 year = whole(row, "nam", required=True)
         else:
             year = layout.year
-        if year is not None and not 2000 <= year <= today.year + 1:
+        if year is not None and not 2000 <= year <= last_year:
             errors.append(problem("year_out_of_range", row, "nam", year=year, last=today.year + 1))
             year = None
-        ranking_text = text_of(row.cells.get("bang"))
+        ranking_text = text_of(cells.get("bang"))
         ranking = default_ranking
         if ranking_text:
             found = ranking_codes.get(fold_cell[ranking_text])
@@ -376,8 +381,8 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                 continue
             ranking = found
         group: str | None = None
-        group_text = text_of(row.cells.get("nhom")) if "nhom" in columns else None
-        if group_text is None and "nhom" in columns and section is None:
+        group_text = text_of(cells.get("nhom")) if has_group else None
+        if group_text is None and has_group and section is None:
             errors.append(problem("empty_cell", row, "nhom", column=name("nhom")))
         elif group_text is None:
             if section is None:
@@ -414,7 +419,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                         )
                     )
                 group = created.code
-        unit = text_of(row.cells.get("don_vi"))
+        unit = text_of(cells.get("don_vi"))
         if unit is None:
             errors.append(problem("empty_cell", row, "don_vi", column=name("don_vi")))
         elif unit.startswith(_FORMULA_START):
@@ -427,12 +432,20 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                     params={"name": unit},
                 )
             )
-        score = number(row, "diem", required=False) if "diem" in columns else None
-        if "diem_toi_da" in columns:
-            max_score = known_maxima.get(row.cells.get("diem_toi_da"))
+        score: Decimal | None = None
+        if has_score:
+            written_score = cells.get("diem")
+            # a spreadsheet's number is read already: no call for it
+            score = (
+                written_score
+                if isinstance(written_score, Decimal)
+                else number(row, "diem", required=False)
+            )
+        if has_max:
+            max_score = known_maxima.get(cells.get("diem_toi_da"))
             if max_score is None:
                 max_score = number(row, "diem_toi_da", required=True)
-                written = row.cells["diem_toi_da"]
+                written = cells["diem_toi_da"]
                 if max_score is not None and type(written) is str:
                     known_maxima[written] = max_score
         elif section is not None and section.max_score is not None:
@@ -440,18 +453,18 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
         else:
             max_score = layout.header_max
         rank = None
-        if "hang" in columns:
-            rank = known_wholes["hang"].get(row.cells.get("hang"))
+        if has_rank:
+            rank = known_ranks.get(cells.get("hang"))
             if rank is None:
                 rank = whole(row, "hang", required=False)
-        if "so_don_vi" in columns:
-            unit_count = known_wholes["so_don_vi"].get(row.cells.get("so_don_vi"))
+        if has_count:
+            unit_count = known_counts.get(cells.get("so_don_vi"))
             if unit_count is None:
                 unit_count = whole(row, "so_don_vi", required=False)
         else:
             unit_count = section.unit_count if section is not None else None
         share: Decimal | None = None
-        share_raw = row.cells.get("ty_le")
+        share_raw = cells.get("ty_le")
         if share_raw is not None:
             try:
                 share, fraction = parse_share(share_raw, mark)
@@ -465,10 +478,10 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             if share is not None and not 0 <= share <= 100:
                 errors.append(problem("share_out_of_range", row, "ty_le", value=share))
                 share = None
-        source = text_of(row.cells.get("can_cu")) if "can_cu" in columns else layout.source
+        source = text_of(cells.get("can_cu")) if has_source else layout.source
         if source is None:
             errors.append(problem("empty_cell", row, "can_cu", column=name("can_cu")))
-        if score is None and rank is None and row.cells.get("diem") is None:
+        if score is None and rank is None and cells.get("diem") is None:
             errors.append(problem("no_score_no_rank", row, "diem"))
         if max_score is not None and max_score <= 0:
             errors.append(problem("max_not_positive", row, "diem_toi_da", value=max_score))
@@ -495,8 +508,8 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                 rank=rank,
                 unit_count=unit_count,
                 source=source,
-                level=text_of(row.cells.get("muc")),
-                note=text_of(row.cells.get("ghi_chu")),
+                level=text_of(cells.get("muc")),
+                note=text_of(cells.get("ghi_chu")),
                 components=components,
                 share=share,
             )
@@ -584,6 +597,36 @@ def _new_group(name: str, ranking: str, catalog: Catalog, others: Iterable[NewGr
 
 def _as_group(created: NewGroup) -> Group:
     return Group(**asdict(created))  # a NewGroup's fields are the catalog Group's
+
+
+def _number_texts(table: RawTable) -> Iterator[str]:
+    """The number-like texts of the numeric and extra columns, row by row."""
+    return (
+        v.replace("%", "")
+        for row in table.rows
+        for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
+        if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
+    )
+
+
+def _decimal_mark(table: RawTable) -> Literal[",", "."]:
+    """One decimal mark per file, decided by its unambiguous number-like cells
+    (read lazily: the first unambiguous cell decides, usually in the first row)."""
+    # A spreadsheet's numbers are numbers, not texts: often no cell is number-like
+    # text, and seeing so column by column at C speed spares a generator step for
+    # each cell (the texts are looked at row by row only when there are some).
+    cells = list(map(_cells_of, table.rows))
+    columns = (map(operator.methodcaller("get", k), cells) for k in NUMERIC_KEYS)
+    extras = chain.from_iterable(row.extras.values() for row in table.rows if row.extras)
+    texts = filter(_IS_STR, chain(chain.from_iterable(columns), extras))
+    number_like = filter(_NUMBER_LIKE.fullmatch, texts)
+    if next(number_like, None) is None:
+        return infer_decimal_mark(())
+    return infer_decimal_mark(_number_texts(table))
+
+
+_cells_of = operator.attrgetter("cells")
+_IS_STR = str.__instancecheck__
 
 
 def _has_scores(row: RawRow) -> bool:
