@@ -1432,7 +1432,8 @@ def _prescan(
             declared = _XML_DECL_ENCODING.match(buf)
             if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
                 raise ReadProblem("not_xlsx", detail=f"{name[:80]!r} is not UTF-8")
-        if b"<!DOCTYPE" in buf or b"<!ENTITY" in buf:
+        # (one search for "<!" in the common case, where no part has any)
+        if b"<!" in buf and (b"<!DOCTYPE" in buf or b"<!ENTITY" in buf):
             raise ReadProblem("xml_bomb", detail=f"DTD in {name[:80]!r}")
         # Every tag that starts before the last "<" of the buffer ends before it:
         # the rest waits for the next chunk, so no tag is seen cut in two.
@@ -1444,14 +1445,11 @@ def _prescan(
         # Segments wholly inside this buffer hold fewer tags than any cap (a tag
         # is at least 3 bytes, a buffer about _CHUNK): only the segment running
         # in from the previous buffer and the one running on need counting.
+        part = buf[:cut]
         first_start = last_start = -1
         found = 0
         if splitter is not None:
-            for match in splitter.finditer(buf, 0, cut):
-                last_start = match.start()
-                if first_start < 0:
-                    first_start = last_start
-                found += 1
+            found, first_start, last_start = _start_tags_of(splitter, part)
         previous = 0
         if found:
             tags += _start_tags(buf[:first_start])
@@ -1468,25 +1466,74 @@ def _prescan(
         if tags > (segment_cap if segments else _MAX_TAGS_PER_PART):
             raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: oversized element")
         if stats is not None:
-            part = buf[:cut]
             rows = _CELL_ROW.findall(part)
             stats.referenced += len(rows)
-            # cells as Excel and LibreOffice write them; a prefixed sheet ("x:c")
-            # counts as cells without references, for the exact scan
-            stats.cells += part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/")
-            if b":sheetData" in part or b":row" in part:
+            # a prefixed sheet ("x:c") counts as cells without references, for the exact scan
+            stats.cells += _cells_in(part, len(rows))
+            # (a prefix needs a ":", and most of a sheet has none: one byte search)
+            colon = b":" in part
+            if colon and (b":sheetData" in part or b":row" in part):
                 stats.cells += 1
             stats.columns.update(_CELL_COLUMN.findall(part))
             stats.rows.update(rows)
             # "<f" starts every formula element (and nothing else in a sheet but
             # autoFilter's <filters>, which only sends the part to the exact scan)
             stats.formulas_or_errors = (
-                stats.formulas_or_errors or b"<f" in part or b":f" in part or b't="e"' in part
+                stats.formulas_or_errors
+                or b"<f" in part
+                or (colon and b":f" in part)
+                or b't="e"' in part
             )
         tail = buf[cut:]
         if not chunk:
             return stats
     return stats
+
+
+def _cells_in(part: bytes, references: int) -> int:
+    """The cells of a worksheet's bytes as Excel and LibreOffice write them
+    ("<c ", "<c>", "<c/"), given how many cell references (_CELL_ROW) it has.
+    Every reference starts a "<c " and every cell a "<c": as many "<c" as
+    references means as many cells, with one count of the part, not three."""
+    starts = part.count(b"<c")
+    if starts == references:
+        return starts
+    return part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/")
+
+
+# The splitters as the literal their start tags begin with, and what a prefixed
+# one contains ("x:row"); a start tag's name ends with a space, "/" or ">".
+_SPLITTER_LITERALS: Final[dict[re.Pattern[bytes], tuple[bytes, bytes | None]]] = {
+    _ROW_TAG: (b"<row", b":row"),
+    _SI_TAG: (b"<si", b":si"),
+    _ODS_ROW_TAG: (b"<table:table-row", None),
+}
+_NAME_ENDS: Final = frozenset(b" \t\n\r\f\v/>")  # \s of a bytes pattern, "/", ">"
+
+
+def _start_tags_of(splitter: re.Pattern[bytes], part: bytes) -> tuple[int, int, int]:
+    """How many matches of `splitter` in `part`, where the first and the last start
+    (-1 for none). Found with bytes.find where no tag can be prefixed: the regex
+    steps through every "<" of the part, find jumps to the next literal."""
+    literal, prefixed = _SPLITTER_LITERALS[splitter]
+    found, first, last = 0, -1, -1
+    if prefixed is not None and b":" in part and prefixed in part:
+        for match in splitter.finditer(part):
+            last = match.start()
+            if first < 0:
+                first = last
+            found += 1
+        return found, first, last
+    size = len(literal)
+    at = part.find(literal)
+    while at >= 0:
+        if at + size < len(part) and part[at + size] in _NAME_ENDS:
+            last = at
+            if first < 0:
+                first = at
+            found += 1
+        at = part.find(literal, at + size)
+    return found, first, last
 
 
 def _parse_part(
