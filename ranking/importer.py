@@ -348,6 +348,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     known_years, known_ranks = known_wholes["nam"], known_wholes["hang"]
     known_counts = known_wholes["so_don_vi"]
     last_year = today.year + 1
+    known_places: dict[tuple[str | Decimal | None, str | Decimal | None], tuple[str, str]] = {}
 
     for row in table.rows:
         if row.number in sections:
@@ -364,61 +365,72 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
         if year is not None and not 2000 <= year <= last_year:
             errors.append(problem("year_out_of_range", row, "nam", year=year, last=today.year + 1))
             year = None
-        ranking_text = text_of(cells.get("bang"))
-        ranking = default_ranking
-        if ranking_text:
-            found = ranking_codes.get(fold_cell[ranking_text])
-            if found is None:
-                errors.append(
-                    problem(
-                        "unknown_ranking",
-                        row,
-                        "bang",
-                        value=ranking_text,
-                        known=", ".join(catalog.rankings),
-                    )
-                )
-                continue
-            ranking = found
+        # the ranking and group of a (ranking, group) pair of texts seen before
+        # with no problem: one lookup (each is a fold and a few lookups otherwise)
+        place_cells = (cells.get("bang"), cells.get("nhom"))
+        place = known_places.get(place_cells)
         group: str | None = None
-        group_text = text_of(cells.get("nhom")) if has_group else None
-        if group_text is None and has_group and section is None:
-            errors.append(problem("empty_cell", row, "nhom", column=name("nhom")))
-        elif group_text is None:
-            if section is None:
-                no_section.append(row)
-            else:
-                group = section.group
+        if place is not None:
+            ranking, group = place
         else:
-            group = find_group(group_text, ranking)
-            if group is None:
-                # Groups change by year («Xã, phường» in 2025): a name the catalog does
-                # not know is a new group, called out in the preview (with the closest
-                # known one, in case it is a typo) and created when it is confirmed.
-                created = new_groups.get((ranking, fold_cell[group_text]))
-                if created is None:
-                    created = _new_group(group_text, ranking, catalog, new_groups.values())
-                    new_groups[(ranking, fold_cell[group_text])] = created
-                    close = difflib.get_close_matches(
-                        fold_cell[group_text], list(group_codes), 1, 0.6
-                    )
-                    facts.append(
-                        Problem(
-                            "fact_new_group_close" if close else "fact_new_group",
-                            severity="info",
-                            row=row.number,
-                            column=letters.get("nhom"),
-                            params={
-                                "group": created.name_vi,
-                                "ranking": catalog.rankings[ranking].name_vi,
-                                "aliases": ", ".join(created.aliases),
-                                "close": catalog.groups[group_codes[close[0]]].name_vi
-                                if close
-                                else "",
-                            },
+            ranking_text = text_of(cells.get("bang"))
+            ranking = default_ranking
+            if ranking_text:
+                found = ranking_codes.get(fold_cell[ranking_text])
+                if found is None:
+                    errors.append(
+                        problem(
+                            "unknown_ranking",
+                            row,
+                            "bang",
+                            value=ranking_text,
+                            known=", ".join(catalog.rankings),
                         )
                     )
-                group = created.code
+                    continue
+                ranking = found
+            catalog_group: str | None = None  # the Nhóm cell's group, when the catalog has it
+            group_text = text_of(cells.get("nhom")) if has_group else None
+            if group_text is None and has_group and section is None:
+                errors.append(problem("empty_cell", row, "nhom", column=name("nhom")))
+            elif group_text is None:
+                if section is None:
+                    no_section.append(row)
+                else:
+                    group = section.group
+            else:
+                group = find_group(group_text, ranking)
+                catalog_group = group
+                if group is None:
+                    # Groups change by year («Xã, phường» in 2025): a name the catalog does
+                    # not know is a new group, called out in the preview (with the closest
+                    # known one, in case it is a typo) and created when it is confirmed.
+                    created = new_groups.get((ranking, fold_cell[group_text]))
+                    if created is None:
+                        created = _new_group(group_text, ranking, catalog, new_groups.values())
+                        new_groups[(ranking, fold_cell[group_text])] = created
+                        close = difflib.get_close_matches(
+                            fold_cell[group_text], list(group_codes), 1, 0.6
+                        )
+                        facts.append(
+                            Problem(
+                                "fact_new_group_close" if close else "fact_new_group",
+                                severity="info",
+                                row=row.number,
+                                column=letters.get("nhom"),
+                                params={
+                                    "group": created.name_vi,
+                                    "ranking": catalog.rankings[ranking].name_vi,
+                                    "aliases": ", ".join(created.aliases),
+                                    "close": catalog.groups[group_codes[close[0]]].name_vi
+                                    if close
+                                    else "",
+                                },
+                            )
+                        )
+                    group = created.code
+            if catalog_group is not None and all(v is None or type(v) is str for v in place_cells):
+                known_places[place_cells] = (ranking, catalog_group)
         unit = text_of(cells.get("don_vi"))
         if unit is None:
             errors.append(problem("empty_cell", row, "don_vi", column=name("don_vi")))
