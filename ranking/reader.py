@@ -678,7 +678,10 @@ def _read_body(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    marked: frozenset[int] | None = None,
 ) -> RawTable:
+    """The table under `header`. `marked`: the numbers of the rows where the
+    byte scan laid a formula or error mark (None: any row may hold one)."""
     named = set(header.mapped.values()) | set(header.extras) | header.ignored
     kept: list[tuple[int, dict[int, Value], str | None]] = []
     unnamed_with_data: set[int] = set()
@@ -755,6 +758,9 @@ def _read_body(
             checks_fail = (
                 max(map(len, cast(Iterator[str], values.values())), default=0) > max_chars
             )
+        elif marked is not None and number not in marked:  # texts, numbers and None only
+            texts = cast(Iterator[str], filter(_IS_STR, values.values()))
+            checks_fail = max(map(len, texts), default=0) > max_chars
         else:
             kinds = set(map(type, values.values()))
             checks_fail = (
@@ -1992,12 +1998,17 @@ def _read_sheets(
     for title in candidates:
         where = {"sheet": title}
         sheet = _guarded(kind, "sheet", functools.partial(workbook.get_sheet_by_name, title))
-        rows = _sheet_rows(sheet, kind, marks.get(title, {}))
+        sheet_marks = marks.get(title, {})
+        rows = _sheet_rows(sheet, kind, sheet_marks)
         try:
             header, seen = _find_header(rows, limits, where)
             seen_any = seen_any or seen
             if header is not None:
-                return _read_body(header, rows, limits, where, kind=table_kind, sheet=title)
+                # _sheet_rows numbers rows from 1; a mark's row is 0-based
+                marked = frozenset(row + 1 for row, _ in sheet_marks)
+                return _read_body(
+                    header, rows, limits, where, kind=table_kind, sheet=title, marked=marked
+                )
         finally:
             rows.close()
     if seen_any:
@@ -2039,21 +2050,12 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
             if number > last_mark:
                 return
             values = []
-        cells: list[_Cell] = (
-            [
-                *pad,
-                *[
-                    texts[v]
-                    if type(v) is str
-                    else floats[v]
-                    if type(v) is float and v
-                    else _cell_value(v)
-                    for v in values
-                ],
-            ]
-            if values
-            else []
-        )
+        cells: list[_Cell] = [
+            texts[v] if type(v) is str else floats[v] if type(v) is float and v else _cell_value(v)
+            for v in values
+        ]
+        if pad and cells:  # one list a row where the rectangle starts at column A
+            cells[:0] = pad
         if number in by_row:
             for col, mark in by_row[number]:
                 if col >= len(cells):
