@@ -680,29 +680,30 @@ class Scores:
                     s.source,
                 ),
             )
-            params = []
-            for row in s.rows:
-                params.append(
-                    (
-                        version_id,
-                        s.ranking,
-                        s.year,
-                        s.group_code,
-                        unit_ids[(s.ranking, row.name_key)],
-                        row.name,
-                        None if row.score is None else str(row.score),
-                        row.rank,
-                        int(row.rank_official),
-                        row.published_level,
-                        row.note,
-                        json.dumps({k: str(v) for k, v in row.components.items()})
-                        if row.components
-                        else None,
-                        row.source,
-                        row.source_row,
-                        None if row.share is None else str(row.share),
-                    )
+            # the slice's fields and its ranking's units looked up once, not a row
+            ranking, year, group_code = s.ranking, s.year, s.group_code
+            params = [
+                (
+                    version_id,
+                    ranking,
+                    year,
+                    group_code,
+                    unit_ids[(ranking, row.name_key)],
+                    row.name,
+                    None if row.score is None else str(row.score),
+                    row.rank,
+                    int(row.rank_official),
+                    row.published_level,
+                    row.note,
+                    json.dumps({k: str(v) for k, v in row.components.items()})
+                    if row.components
+                    else None,
+                    row.source,
+                    row.source_row,
+                    None if row.share is None else str(row.share),
                 )
+                for row in s.rows
+            ]
             await db.executemany(
                 "INSERT INTO scores (version_id, ranking, year, group_code, unit_id, name,"
                 " score, rank, rank_official, published_level, note, components, source,"
