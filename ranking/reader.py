@@ -1015,8 +1015,8 @@ class _LineFeed:
     ``cap`` characters for one record, so a 10^6-column row is refused without
     building a 10^6-element list."""
 
-    def __init__(self, text: str, cap: int) -> None:
-        self._lines = _lines(text)
+    def __init__(self, text: str, cap: int, lone_cr: bool | None = None) -> None:
+        self._lines = _lines(text, lone_cr)
         self._cap = cap
         self._used = 0
         self._pending: list[str] = []
@@ -1047,9 +1047,11 @@ def _record_cap(limits: Limits) -> int:
     return (limits.max_columns + 1) * (2 * limits.max_cell_chars + 3) + 1024
 
 
-def _records(text: str, delimiter: str, cap: int) -> Iterator[list[str]]:
+def _records(
+    text: str, delimiter: str, cap: int, lone_cr: bool | None = None
+) -> Iterator[list[str]]:
     """csv records; raises _Overflow for a record longer than ``cap`` characters."""
-    feed = _LineFeed(text, cap)
+    feed = _LineFeed(text, cap, lone_cr)
     reader = csv.reader(feed, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
     while True:
         try:
@@ -1088,9 +1090,14 @@ def _overflow_problem(pending: str, delimiter: str, row: int, limits: Limits) ->
     return _too_long(row, index, limits, {})
 
 
-def _lines(text: str) -> Iterator[str]:
-    """Physical lines with their endings (CRLF, LF or a lone CR), lazily."""
-    if text.count("\r") != text.count("\r\n"):  # old Mac line ends: slower path
+def _has_lone_cr(text: str) -> bool:
+    return text.count("\r") != text.count("\r\n")
+
+
+def _lines(text: str, lone_cr: bool | None = None) -> Iterator[str]:
+    """Physical lines with their endings (CRLF, LF or a lone CR), lazily.
+    `lone_cr`: whether the text has a CR without LF (_has_lone_cr), if known."""
+    if _has_lone_cr(text) if lone_cr is None else lone_cr:  # old Mac line ends: slower path
         yield from (m.group() for m in _LINE.finditer(text))
         return
     start = 0
@@ -1118,18 +1125,18 @@ def _decode(data: bytes) -> tuple[str, str]:
     raise ReadProblem("encoding")
 
 
-def _csv_rows(text: str, delimiter: str, limits: Limits) -> _Rows:
+def _csv_rows(text: str, delimiter: str, limits: Limits, lone_cr: bool | None = None) -> _Rows:
     cap = _record_cap(limits)
     number = 0
     try:
-        for number, record in enumerate(_records(text, delimiter, cap), start=1):
+        for number, record in enumerate(_records(text, delimiter, cap, lone_cr), start=1):
             # _clean inlined: one call fewer for each cell of the file
             yield number, [(c if c.isascii() else _nfc(c)).strip() or None for c in record]
     except _Overflow as overflow:
         raise _overflow_problem(overflow.pending, delimiter, number + 1, limits) from None
 
 
-def _sniff(text: str, limits: Limits) -> str:
+def _sniff(text: str, limits: Limits, lone_cr: bool | None = None) -> str:
     """The delimiter whose parse has a header row; ties go to the most consistent width."""
     cap = _record_cap(limits)
     best: tuple[tuple[int, int, int], str] | None = None
@@ -1142,7 +1149,7 @@ def _sniff(text: str, limits: Limits) -> str:
         consistent = 0
         number = 0
         try:
-            for number, record in enumerate(_records(text, delimiter, cap), start=1):
+            for number, record in enumerate(_records(text, delimiter, cap, lone_cr), start=1):
                 if not header_at:
                     if number > HEADER_SCAN_ROWS:
                         break
@@ -1165,7 +1172,7 @@ def _sniff(text: str, limits: Limits) -> str:
     if overflows:
         _, delimiter, row = max(overflows)
         raise _overflow_problem(pendings[delimiter], delimiter, row, limits)
-    if not any(line.strip(' \t\r\n,;|"') for line in _lines(text)):
+    if not any(line.strip(' \t\r\n,;|"') for line in _lines(text, lone_cr)):
         raise ReadProblem("empty")
     raise _no_header()
 
@@ -1181,8 +1188,11 @@ def _read_csv(data: bytes, limits: Limits) -> RawTable:
         text = text[forced.end() :]
     if not text.strip():
         raise ReadProblem("empty")
-    delimiter = forced.group(1) if forced else _sniff(text, limits)
-    rows = _csv_rows(text, delimiter, limits)
+    # the line ends decided once: two counts of the whole text, not one each time
+    # the text is split (four sniffing parses and the read)
+    lone_cr = _has_lone_cr(text)
+    delimiter = forced.group(1) if forced else _sniff(text, limits, lone_cr)
+    rows = _csv_rows(text, delimiter, limits, lone_cr)
     try:
         header, seen = _find_header(rows, limits, {})
         if header is None:
