@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import chain
+from itertools import chain, repeat
 from typing import Literal, TypeVar
 
 from ranking.bands import level_for, match_level
@@ -839,6 +839,15 @@ class _Parsed:
 
 
 _max_score = operator.attrgetter("max_score")
+_source = operator.attrgetter("source")
+
+
+def _spellings(values: Sequence[object]) -> set[str]:
+    """The distinct texts of `values`: one str() when they are all one object, as
+    a group's maximum or unit count is (a cell's text is read once a file)."""
+    if values and all(map(operator.is_, values, repeat(values[0]))):
+        return {str(values[0])}
+    return set(map(str, values))
 
 
 def _build_slice(
@@ -857,9 +866,10 @@ def _build_slice(
         errors.append(Problem(code, row=row.number, column=letters.get(key), params=params))
 
     where: dict[str, ParamValue] = {"group": catalog.groups[group].name_vi, "year": year}
+    counts = [r.unit_count for r in rows if r.unit_count is not None]
     for values, key in (
-        (set(map(str, map(_max_score, rows))), "diem_toi_da"),
-        ({str(r.unit_count) for r in rows if r.unit_count is not None}, "so_don_vi"),
+        (_spellings(list(map(_max_score, rows))), "diem_toi_da"),
+        (_spellings(counts), "so_don_vi"),
     ):
         if len(values) > 1:
             err(
@@ -871,7 +881,6 @@ def _build_slice(
             )
             return None
     max_score = rows[0].max_score
-    counts = [r.unit_count for r in rows if r.unit_count is not None]
     unit_count = counts[0] if counts else len(rows)
     if len(rows) > unit_count:
         err("too_many_units", rows[-1].row, "so_don_vi", **where, rows=len(rows), count=unit_count)
@@ -999,7 +1008,7 @@ def _build_slice(
         unit_count=unit_count,
         band_scheme=catalog.rankings[ranking].band_scheme,
         # the slice's source is what most rows cite; each row keeps its own
-        source=Counter(r.source for r in rows).most_common(1)[0][0],
+        source=Counter(map(_source, rows)).most_common(1)[0][0],
         rows=new_rows,
     )
 

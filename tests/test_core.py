@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ranking.importer import _NUMBER_LIKE, NUMERIC_KEYS, _decimal_mark
+from ranking.importer import _NUMBER_LIKE, NUMERIC_KEYS, _decimal_mark, _spellings
 from ranking.lookup import UnitIndex
 from ranking.numbers import NotANumber, _parse_written, infer_decimal_mark, parse_number
 from ranking.ranks import competition_ranks, gaps
@@ -249,3 +249,13 @@ def test_the_decimal_mark_is_the_one_the_row_by_row_texts_decide(
         if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
     )
     assert _decimal_mark(table) == infer_decimal_mark(row_by_row)
+
+
+@given(
+    st.lists(st.sampled_from([Decimal("1000"), Decimal("1E+3"), Decimal("1000.0"), Decimal(7)])),
+    st.booleans(),
+)
+def test_spellings_are_the_texts_of_the_values(values: list[Decimal], shared: bool) -> None:
+    # one object repeated (as a memo hands it out) or equal values spelled apart
+    values = [values[0]] * len(values) if shared and values else values
+    assert _spellings(values) == set(map(str, values))
