@@ -197,8 +197,11 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     cell_texts = _Memo(_text)
 
     def text_of(value: str | Decimal | None) -> str | None:
-        # a Decimal is not looked up: Decimal("1.0") == Decimal("1"), their texts differ
-        return cell_texts[value] if type(value) is str else _text(value)
+        # a Decimal is not looked up: Decimal("1.0") == Decimal("1"), their texts differ;
+        # an empty cell (most Mức and Ghi chú cells) is no call at all
+        if type(value) is str:
+            return cell_texts[value]
+        return None if value is None else _text(value)
 
     layout = _read_layout(table, errors, facts)
     ranking_codes = catalog.ranking_aliases()
@@ -780,6 +783,9 @@ def _num(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
 
 
+_rank_and_key = operator.attrgetter("rank", "name_key")  # a slice's rows in digest order
+
+
 def slice_digest(s: NewSlice) -> str:
     """SHA-256 of one slice's content in a canonical form: rows in a fixed order,
     numbers by value ("731,61" = 731.610), no row positions, no file facts."""
@@ -797,7 +803,7 @@ def slice_digest(s: NewSlice) -> str:
             r.source,
             None if r.share is None else format(r.share.normalize(), "f"),
         ]
-        for r in sorted(s.rows, key=lambda r: (r.rank, r.name_key))
+        for r in sorted(s.rows, key=_rank_and_key)
     ]
     canonical = [
         s.ranking,

@@ -2071,11 +2071,10 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
                 if col >= len(cells):
                     cells += [None] * (col + 1 - len(cells))
                 cells[col] = mark
-        width = len(cells)
-        while width and cells[width - 1] is None:
-            width -= 1
+        while cells and cells[-1] is None:  # the row's own list: trimmed, not copied
+            cells.pop()
         number += 1
-        yield number, cells[:width] if width < len(cells) else cells
+        yield number, cells
 
 
 class _Converted(dict[Any, _Cell]):
