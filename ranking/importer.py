@@ -45,10 +45,11 @@ import json
 import operator
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import chain, repeat
 from typing import Literal, TypeVar
 
 from ranking.bands import level_for, match_level
@@ -193,8 +194,11 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     cell_texts = _Memo(_text)
 
     def text_of(value: str | Decimal | None) -> str | None:
-        # a Decimal is not looked up: Decimal("1.0") == Decimal("1"), their texts differ
-        return cell_texts[value] if type(value) is str else _text(value)
+        # a Decimal is not looked up: Decimal("1.0") == Decimal("1"), their texts differ;
+        # an empty cell (most Mức and Ghi chú cells) is no call at all
+        if type(value) is str:
+            return cell_texts[value]
+        return None if value is None else _text(value)
 
     layout = _read_layout(table, errors, facts)
     ranking_codes = catalog.ranking_aliases()
@@ -280,15 +284,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     if missing or any(p.code.startswith("title_") for p in errors):
         raise ImportFailed(sorted(errors + missing, key=_order))
 
-    # One decimal mark per file, decided by its unambiguous number-like cells.
-    # (read lazily: the first unambiguous cell decides, usually in the first row)
-    number_texts = (
-        v.replace("%", "")
-        for row in table.rows
-        for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
-        if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
-    )
-    mark = infer_decimal_mark(number_texts)
+    mark = _decimal_mark(table)
 
     # a cell's text → its number, None if it is not one: years, maxima, unit counts
     # and ranks repeat down the file, and reading a number is a few regexes
@@ -341,77 +337,101 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     section: _Section | None = None
     data_rows = 0
     no_section: list[RawRow] = []
+    # looked up once, not on every row
+    has_year, has_group, has_score = "nam" in columns, "nhom" in columns, "diem" in columns
+    has_max, has_rank, has_count = (
+        "diem_toi_da" in columns,
+        "hang" in columns,
+        "so_don_vi" in columns,
+    )
+    has_source = "can_cu" in columns
+    known_years, known_ranks = known_wholes["nam"], known_wholes["hang"]
+    known_counts = known_wholes["so_don_vi"]
+    last_year = today.year + 1
+    known_places: dict[tuple[str | Decimal | None, str | Decimal | None], tuple[str, str]] = {}
 
     for row in table.rows:
         if row.number in sections:
             section = sections[row.number]
             continue
         data_rows += 1
-        if "nam" in columns:
-            year = known_wholes["nam"].get(row.cells.get("nam"))
+        cells = row.cells
+        if has_year:
+            year = known_years.get(cells.get("nam"))
             if year is None:
                 year = whole(row, "nam", required=True)
         else:
             year = layout.year
-        if year is not None and not 2000 <= year <= today.year + 1:
+        if year is not None and not 2000 <= year <= last_year:
             errors.append(problem("year_out_of_range", row, "nam", year=year, last=today.year + 1))
             year = None
-        ranking_text = text_of(row.cells.get("bang"))
-        ranking = default_ranking
-        if ranking_text:
-            found = ranking_codes.get(fold_cell[ranking_text])
-            if found is None:
-                errors.append(
-                    problem(
-                        "unknown_ranking",
-                        row,
-                        "bang",
-                        value=ranking_text,
-                        known=", ".join(catalog.rankings),
-                    )
-                )
-                continue
-            ranking = found
+        # the ranking and group of a (ranking, group) pair of texts seen before
+        # with no problem: one lookup (each is a fold and a few lookups otherwise)
+        place_cells = (cells.get("bang"), cells.get("nhom"))
+        place = known_places.get(place_cells)
         group: str | None = None
-        group_text = text_of(row.cells.get("nhom")) if "nhom" in columns else None
-        if group_text is None and "nhom" in columns and section is None:
-            errors.append(problem("empty_cell", row, "nhom", column=name("nhom")))
-        elif group_text is None:
-            if section is None:
-                no_section.append(row)
-            else:
-                group = section.group
+        if place is not None:
+            ranking, group = place
         else:
-            group = find_group(group_text, ranking)
-            if group is None:
-                # Groups change by year («Xã, phường» in 2025): a name the catalog does
-                # not know is a new group, called out in the preview (with the closest
-                # known one, in case it is a typo) and created when it is confirmed.
-                created = new_groups.get((ranking, fold_cell[group_text]))
-                if created is None:
-                    created = _new_group(group_text, ranking, catalog, new_groups.values())
-                    new_groups[(ranking, fold_cell[group_text])] = created
-                    close = difflib.get_close_matches(
-                        fold_cell[group_text], list(group_codes), 1, 0.6
-                    )
-                    facts.append(
-                        Problem(
-                            "fact_new_group_close" if close else "fact_new_group",
-                            severity="info",
-                            row=row.number,
-                            column=letters.get("nhom"),
-                            params={
-                                "group": created.name_vi,
-                                "ranking": catalog.rankings[ranking].name_vi,
-                                "aliases": ", ".join(created.aliases),
-                                "close": catalog.groups[group_codes[close[0]]].name_vi
-                                if close
-                                else "",
-                            },
+            ranking_text = text_of(cells.get("bang"))
+            ranking = default_ranking
+            if ranking_text:
+                found = ranking_codes.get(fold_cell[ranking_text])
+                if found is None:
+                    errors.append(
+                        problem(
+                            "unknown_ranking",
+                            row,
+                            "bang",
+                            value=ranking_text,
+                            known=", ".join(catalog.rankings),
                         )
                     )
-                group = created.code
-        unit = text_of(row.cells.get("don_vi"))
+                    continue
+                ranking = found
+            catalog_group: str | None = None  # the Nhóm cell's group, when the catalog has it
+            group_text = text_of(cells.get("nhom")) if has_group else None
+            if group_text is None and has_group and section is None:
+                errors.append(problem("empty_cell", row, "nhom", column=name("nhom")))
+            elif group_text is None:
+                if section is None:
+                    no_section.append(row)
+                else:
+                    group = section.group
+            else:
+                group = find_group(group_text, ranking)
+                catalog_group = group
+                if group is None:
+                    # Groups change by year («Xã, phường» in 2025): a name the catalog does
+                    # not know is a new group, called out in the preview (with the closest
+                    # known one, in case it is a typo) and created when it is confirmed.
+                    created = new_groups.get((ranking, fold_cell[group_text]))
+                    if created is None:
+                        created = _new_group(group_text, ranking, catalog, new_groups.values())
+                        new_groups[(ranking, fold_cell[group_text])] = created
+                        close = difflib.get_close_matches(
+                            fold_cell[group_text], list(group_codes), 1, 0.6
+                        )
+                        facts.append(
+                            Problem(
+                                "fact_new_group_close" if close else "fact_new_group",
+                                severity="info",
+                                row=row.number,
+                                column=letters.get("nhom"),
+                                params={
+                                    "group": created.name_vi,
+                                    "ranking": catalog.rankings[ranking].name_vi,
+                                    "aliases": ", ".join(created.aliases),
+                                    "close": catalog.groups[group_codes[close[0]]].name_vi
+                                    if close
+                                    else "",
+                                },
+                            )
+                        )
+                    group = created.code
+            if catalog_group is not None and all(v is None or type(v) is str for v in place_cells):
+                known_places[place_cells] = (ranking, catalog_group)
+        unit = text_of(cells.get("don_vi"))
         if unit is None:
             errors.append(problem("empty_cell", row, "don_vi", column=name("don_vi")))
         elif unit.startswith(_FORMULA_START):
@@ -424,12 +444,20 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                     params={"name": unit},
                 )
             )
-        score = number(row, "diem", required=False) if "diem" in columns else None
-        if "diem_toi_da" in columns:
-            max_score = known_maxima.get(row.cells.get("diem_toi_da"))
+        score: Decimal | None = None
+        if has_score:
+            written_score = cells.get("diem")
+            # a spreadsheet's number is read already: no call for it
+            score = (
+                written_score
+                if isinstance(written_score, Decimal)
+                else number(row, "diem", required=False)
+            )
+        if has_max:
+            max_score = known_maxima.get(cells.get("diem_toi_da"))
             if max_score is None:
                 max_score = number(row, "diem_toi_da", required=True)
-                written = row.cells["diem_toi_da"]
+                written = cells["diem_toi_da"]
                 if max_score is not None and type(written) is str:
                     known_maxima[written] = max_score
         elif section is not None and section.max_score is not None:
@@ -437,18 +465,18 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
         else:
             max_score = layout.header_max
         rank = None
-        if "hang" in columns:
-            rank = known_wholes["hang"].get(row.cells.get("hang"))
+        if has_rank:
+            rank = known_ranks.get(cells.get("hang"))
             if rank is None:
                 rank = whole(row, "hang", required=False)
-        if "so_don_vi" in columns:
-            unit_count = known_wholes["so_don_vi"].get(row.cells.get("so_don_vi"))
+        if has_count:
+            unit_count = known_counts.get(cells.get("so_don_vi"))
             if unit_count is None:
                 unit_count = whole(row, "so_don_vi", required=False)
         else:
             unit_count = section.unit_count if section is not None else None
         share: Decimal | None = None
-        share_raw = row.cells.get("ty_le")
+        share_raw = cells.get("ty_le")
         if share_raw is not None:
             try:
                 share, fraction = parse_share(share_raw, mark)
@@ -462,10 +490,10 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             if share is not None and not 0 <= share <= 100:
                 errors.append(problem("share_out_of_range", row, "ty_le", value=share))
                 share = None
-        source = text_of(row.cells.get("can_cu")) if "can_cu" in columns else layout.source
+        source = text_of(cells.get("can_cu")) if has_source else layout.source
         if source is None:
             errors.append(problem("empty_cell", row, "can_cu", column=name("can_cu")))
-        if score is None and rank is None and row.cells.get("diem") is None:
+        if score is None and rank is None and cells.get("diem") is None:
             errors.append(problem("no_score_no_rank", row, "diem"))
         if max_score is not None and max_score <= 0:
             errors.append(problem("max_not_positive", row, "diem_toi_da", value=max_score))
@@ -492,8 +520,8 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                 rank=rank,
                 unit_count=unit_count,
                 source=source,
-                level=text_of(row.cells.get("muc")),
-                note=text_of(row.cells.get("ghi_chu")),
+                level=text_of(cells.get("muc")),
+                note=text_of(cells.get("ghi_chu")),
                 components=components,
                 share=share,
             )
@@ -581,6 +609,36 @@ def _new_group(name: str, ranking: str, catalog: Catalog, others: Iterable[NewGr
 
 def _as_group(created: NewGroup) -> Group:
     return Group(**asdict(created))  # a NewGroup's fields are the catalog Group's
+
+
+def _number_texts(table: RawTable) -> Iterator[str]:
+    """The number-like texts of the numeric and extra columns, row by row."""
+    return (
+        v.replace("%", "")
+        for row in table.rows
+        for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
+        if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
+    )
+
+
+def _decimal_mark(table: RawTable) -> Literal[",", "."]:
+    """One decimal mark per file, decided by its unambiguous number-like cells
+    (read lazily: the first unambiguous cell decides, usually in the first row)."""
+    # A spreadsheet's numbers are numbers, not texts: often no cell is number-like
+    # text, and seeing so column by column at C speed spares a generator step for
+    # each cell (the texts are looked at row by row only when there are some).
+    cells = list(map(_cells_of, table.rows))
+    columns = (map(operator.methodcaller("get", k), cells) for k in NUMERIC_KEYS)
+    extras = chain.from_iterable(row.extras.values() for row in table.rows if row.extras)
+    texts = filter(_IS_STR, chain(chain.from_iterable(columns), extras))
+    number_like = filter(_NUMBER_LIKE.fullmatch, texts)
+    if next(number_like, None) is None:
+        return infer_decimal_mark(())
+    return infer_decimal_mark(_number_texts(table))
+
+
+_cells_of = operator.attrgetter("cells")
+_IS_STR = str.__instancecheck__
 
 
 def _has_scores(row: RawRow) -> bool:
@@ -722,6 +780,9 @@ def _num(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
 
 
+_rank_and_key = operator.attrgetter("rank", "name_key")  # a slice's rows in digest order
+
+
 def slice_digest(s: NewSlice) -> str:
     """SHA-256 of one slice's content in a canonical form: rows in a fixed order,
     numbers by value ("731,61" = 731.610), no row positions, no file facts."""
@@ -739,7 +800,7 @@ def slice_digest(s: NewSlice) -> str:
             r.source,
             None if r.share is None else format(r.share.normalize(), "f"),
         ]
-        for r in sorted(s.rows, key=lambda r: (r.rank, r.name_key))
+        for r in sorted(s.rows, key=_rank_and_key)
     ]
     canonical = [
         s.ranking,
@@ -781,6 +842,15 @@ class _Parsed:
 
 
 _max_score = operator.attrgetter("max_score")
+_source = operator.attrgetter("source")
+
+
+def _spellings(values: Sequence[object]) -> set[str]:
+    """The distinct texts of `values`: one str() when they are all one object, as
+    a group's maximum or unit count is (a cell's text is read once a file)."""
+    if values and all(map(operator.is_, values, repeat(values[0]))):
+        return {str(values[0])}
+    return set(map(str, values))
 
 
 def _build_slice(
@@ -799,9 +869,10 @@ def _build_slice(
         errors.append(Problem(code, row=row.number, column=letters.get(key), params=params))
 
     where: dict[str, ParamValue] = {"group": catalog.groups[group].name_vi, "year": year}
+    counts = [r.unit_count for r in rows if r.unit_count is not None]
     for values, key in (
-        (set(map(str, map(_max_score, rows))), "diem_toi_da"),
-        ({str(r.unit_count) for r in rows if r.unit_count is not None}, "so_don_vi"),
+        (_spellings(list(map(_max_score, rows))), "diem_toi_da"),
+        (_spellings(counts), "so_don_vi"),
     ):
         if len(values) > 1:
             err(
@@ -813,7 +884,6 @@ def _build_slice(
             )
             return None
     max_score = rows[0].max_score
-    counts = [r.unit_count for r in rows if r.unit_count is not None]
     unit_count = counts[0] if counts else len(rows)
     if len(rows) > unit_count:
         err("too_many_units", rows[-1].row, "so_don_vi", **where, rows=len(rows), count=unit_count)
@@ -941,7 +1011,7 @@ def _build_slice(
         unit_count=unit_count,
         band_scheme=catalog.rankings[ranking].band_scheme,
         # the slice's source is what most rows cite; each row keeps its own
-        source=Counter(r.source for r in rows).most_common(1)[0][0],
+        source=Counter(map(_source, rows)).most_common(1)[0][0],
         rows=new_rows,
     )
 

@@ -195,7 +195,9 @@ Value = str | Decimal | None
 Kind = Literal["csv", "xlsx", "xls", "ods"]
 
 
-@dataclass(frozen=True)
+# Not frozen: a file's every row is one, and a frozen __init__ sets each field
+# through object.__setattr__ (0.8 against 0.3 µs a row); nothing changes one.
+@dataclass(slots=True)
 class RawRow:
     # row number as the user sees it in Excel / the CSV record number
     # (1-based, header included in the count)
@@ -680,7 +682,10 @@ def _read_body(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    marked: frozenset[int] | None = None,
 ) -> RawTable:
+    """The table under `header`. `marked`: the numbers of the rows where the
+    byte scan laid a formula or error mark (None: any row may hold one)."""
     named = set(header.mapped.values()) | set(header.extras) | header.ignored
     kept: list[tuple[int, dict[int, Value], str | None]] = []
     unnamed_with_data: set[int] = set()
@@ -695,6 +700,7 @@ def _read_body(
     ignored_below = 0
     below: list[int] = []
     max_chars = limits.max_cell_chars
+    text_only = kind == "csv"  # a CSV cell is a text or None: no marks, no numbers
     for number, cells in rows:
         if number > last_physical:
             raise ReadProblem("too_many_rows", limit=limits.max_rows, row=number, **where)
@@ -726,9 +732,13 @@ def _read_body(
                 below.append(number)
                 continue
         # a unit may be called anything: a row with a number as score or rank is data
+        # (_is_number_like inlined: a call fewer for each row of the file)
         has_scores = False
         for i in data_keys:
-            if _is_number_like(values.get(i)):
+            v = values.get(i)
+            if isinstance(v, Decimal) or (
+                isinstance(v, str) and _NUMBER_WITH_DIGIT.fullmatch(v) is not None
+            ):
                 has_scores = True
                 break
         if kept and not has_scores:
@@ -748,13 +758,22 @@ def _read_body(
         blank_run = 0
         if not values and heading is None:
             continue  # only the STT column: a blank row
-        kinds = set(map(type, values.values()))
-        if (
-            _Formula in kinds
-            or _Error in kinds
-            or max(map(len, cast(Iterator[str], filter(_IS_STR, values.values()))), default=0)
-            > max_chars
-        ):
+        if text_only:
+            checks_fail = (
+                max(map(len, cast(Iterator[str], values.values())), default=0) > max_chars
+            )
+        elif marked is not None and number not in marked:  # texts, numbers and None only
+            texts = cast(Iterator[str], filter(_IS_STR, values.values()))
+            checks_fail = max(map(len, texts), default=0) > max_chars
+        else:
+            kinds = set(map(type, values.values()))
+            checks_fail = (
+                _Formula in kinds
+                or _Error in kinds
+                or max(map(len, cast(Iterator[str], filter(_IS_STR, values.values()))), default=0)
+                > max_chars
+            )
+        if checks_fail:
             # the cell by cell checks, only for a row that fails one of them
             clean: dict[int, Value] = {}
             for index, cell in values.items():
@@ -802,10 +821,12 @@ def _read_body(
     extra_names = tuple(extras[index] for index in extra_order)
     table_rows = [
         RawRow(
-            number=number,
-            cells=dict(zip(keys, map(values.get, indexes), strict=True)),
-            extras=dict(zip(extra_names, map(values.get, extra_order), strict=True)),
-            heading=heading,
+            number,
+            dict(zip(keys, map(values.get, indexes), strict=True)),
+            dict(zip(extra_names, map(values.get, extra_order), strict=True))
+            if extra_names
+            else {},
+            heading,
         )
         for number, values, heading in kept
     ]
@@ -998,8 +1019,8 @@ class _LineFeed:
     ``cap`` characters for one record, so a 10^6-column row is refused without
     building a 10^6-element list."""
 
-    def __init__(self, text: str, cap: int) -> None:
-        self._lines = _lines(text)
+    def __init__(self, text: str, cap: int, lone_cr: bool | None = None) -> None:
+        self._lines = _lines(text, lone_cr)
         self._cap = cap
         self._used = 0
         self._pending: list[str] = []
@@ -1030,9 +1051,11 @@ def _record_cap(limits: Limits) -> int:
     return (limits.max_columns + 1) * (2 * limits.max_cell_chars + 3) + 1024
 
 
-def _records(text: str, delimiter: str, cap: int) -> Iterator[list[str]]:
+def _records(
+    text: str, delimiter: str, cap: int, lone_cr: bool | None = None
+) -> Iterator[list[str]]:
     """csv records; raises _Overflow for a record longer than ``cap`` characters."""
-    feed = _LineFeed(text, cap)
+    feed = _LineFeed(text, cap, lone_cr)
     reader = csv.reader(feed, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
     while True:
         try:
@@ -1071,9 +1094,14 @@ def _overflow_problem(pending: str, delimiter: str, row: int, limits: Limits) ->
     return _too_long(row, index, limits, {})
 
 
-def _lines(text: str) -> Iterator[str]:
-    """Physical lines with their endings (CRLF, LF or a lone CR), lazily."""
-    if text.count("\r") != text.count("\r\n"):  # old Mac line ends: slower path
+def _has_lone_cr(text: str) -> bool:
+    return text.count("\r") != text.count("\r\n")
+
+
+def _lines(text: str, lone_cr: bool | None = None) -> Iterator[str]:
+    """Physical lines with their endings (CRLF, LF or a lone CR), lazily.
+    `lone_cr`: whether the text has a CR without LF (_has_lone_cr), if known."""
+    if _has_lone_cr(text) if lone_cr is None else lone_cr:  # old Mac line ends: slower path
         yield from (m.group() for m in _LINE.finditer(text))
         return
     start = 0
@@ -1101,18 +1129,18 @@ def _decode(data: bytes) -> tuple[str, str]:
     raise ReadProblem("encoding")
 
 
-def _csv_rows(text: str, delimiter: str, limits: Limits) -> _Rows:
+def _csv_rows(text: str, delimiter: str, limits: Limits, lone_cr: bool | None = None) -> _Rows:
     cap = _record_cap(limits)
     number = 0
     try:
-        for number, record in enumerate(_records(text, delimiter, cap), start=1):
+        for number, record in enumerate(_records(text, delimiter, cap, lone_cr), start=1):
             # _clean inlined: one call fewer for each cell of the file
             yield number, [(c if c.isascii() else _nfc(c)).strip() or None for c in record]
     except _Overflow as overflow:
         raise _overflow_problem(overflow.pending, delimiter, number + 1, limits) from None
 
 
-def _sniff(text: str, limits: Limits) -> str:
+def _sniff(text: str, limits: Limits, lone_cr: bool | None = None) -> str:
     """The delimiter whose parse has a header row; ties go to the most consistent width."""
     cap = _record_cap(limits)
     best: tuple[tuple[int, int, int], str] | None = None
@@ -1125,7 +1153,7 @@ def _sniff(text: str, limits: Limits) -> str:
         consistent = 0
         number = 0
         try:
-            for number, record in enumerate(_records(text, delimiter, cap), start=1):
+            for number, record in enumerate(_records(text, delimiter, cap, lone_cr), start=1):
                 if not header_at:
                     if number > HEADER_SCAN_ROWS:
                         break
@@ -1148,7 +1176,7 @@ def _sniff(text: str, limits: Limits) -> str:
     if overflows:
         _, delimiter, row = max(overflows)
         raise _overflow_problem(pendings[delimiter], delimiter, row, limits)
-    if not any(line.strip(' \t\r\n,;|"') for line in _lines(text)):
+    if not any(line.strip(' \t\r\n,;|"') for line in _lines(text, lone_cr)):
         raise ReadProblem("empty")
     raise _no_header()
 
@@ -1164,8 +1192,11 @@ def _read_csv(data: bytes, limits: Limits) -> RawTable:
         text = text[forced.end() :]
     if not text.strip():
         raise ReadProblem("empty")
-    delimiter = forced.group(1) if forced else _sniff(text, limits)
-    rows = _csv_rows(text, delimiter, limits)
+    # the line ends decided once: two counts of the whole text, not one each time
+    # the text is split (four sniffing parses and the read)
+    lone_cr = _has_lone_cr(text)
+    delimiter = forced.group(1) if forced else _sniff(text, limits, lone_cr)
+    rows = _csv_rows(text, delimiter, limits, lone_cr)
     try:
         header, seen = _find_header(rows, limits, {})
         if header is None:
@@ -1421,7 +1452,8 @@ def _prescan(
             declared = _XML_DECL_ENCODING.match(buf)
             if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
                 raise ReadProblem("not_xlsx", detail=f"{name[:80]!r} is not UTF-8")
-        if b"<!DOCTYPE" in buf or b"<!ENTITY" in buf:
+        # (one search for "<!" in the common case, where no part has any)
+        if b"<!" in buf and (b"<!DOCTYPE" in buf or b"<!ENTITY" in buf):
             raise ReadProblem("xml_bomb", detail=f"DTD in {name[:80]!r}")
         # Every tag that starts before the last "<" of the buffer ends before it:
         # the rest waits for the next chunk, so no tag is seen cut in two.
@@ -1433,14 +1465,11 @@ def _prescan(
         # Segments wholly inside this buffer hold fewer tags than any cap (a tag
         # is at least 3 bytes, a buffer about _CHUNK): only the segment running
         # in from the previous buffer and the one running on need counting.
+        part = buf[:cut]
         first_start = last_start = -1
         found = 0
         if splitter is not None:
-            for match in splitter.finditer(buf, 0, cut):
-                last_start = match.start()
-                if first_start < 0:
-                    first_start = last_start
-                found += 1
+            found, first_start, last_start = _start_tags_of(splitter, part)
         previous = 0
         if found:
             tags += _start_tags(buf[:first_start])
@@ -1457,25 +1486,74 @@ def _prescan(
         if tags > (segment_cap if segments else _MAX_TAGS_PER_PART):
             raise ReadProblem("zip_bomb", detail=f"{name[:80]!r}: oversized element")
         if stats is not None:
-            part = buf[:cut]
             rows = _CELL_ROW.findall(part)
             stats.referenced += len(rows)
-            # cells as Excel and LibreOffice write them; a prefixed sheet ("x:c")
-            # counts as cells without references, for the exact scan
-            stats.cells += part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/")
-            if b":sheetData" in part or b":row" in part:
+            # a prefixed sheet ("x:c") counts as cells without references, for the exact scan
+            stats.cells += _cells_in(part, len(rows))
+            # (a prefix needs a ":", and most of a sheet has none: one byte search)
+            colon = b":" in part
+            if colon and (b":sheetData" in part or b":row" in part):
                 stats.cells += 1
             stats.columns.update(_CELL_COLUMN.findall(part))
             stats.rows.update(rows)
             # "<f" starts every formula element (and nothing else in a sheet but
             # autoFilter's <filters>, which only sends the part to the exact scan)
             stats.formulas_or_errors = (
-                stats.formulas_or_errors or b"<f" in part or b":f" in part or b't="e"' in part
+                stats.formulas_or_errors
+                or b"<f" in part
+                or (colon and b":f" in part)
+                or b't="e"' in part
             )
         tail = buf[cut:]
         if not chunk:
             return stats
     return stats
+
+
+def _cells_in(part: bytes, references: int) -> int:
+    """The cells of a worksheet's bytes as Excel and LibreOffice write them
+    ("<c ", "<c>", "<c/"), given how many cell references (_CELL_ROW) it has.
+    Every reference starts a "<c " and every cell a "<c": as many "<c" as
+    references means as many cells, with one count of the part, not three."""
+    starts = part.count(b"<c")
+    if starts == references:
+        return starts
+    return part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/")
+
+
+# The splitters as the literal their start tags begin with, and what a prefixed
+# one contains ("x:row"); a start tag's name ends with a space, "/" or ">".
+_SPLITTER_LITERALS: Final[dict[re.Pattern[bytes], tuple[bytes, bytes | None]]] = {
+    _ROW_TAG: (b"<row", b":row"),
+    _SI_TAG: (b"<si", b":si"),
+    _ODS_ROW_TAG: (b"<table:table-row", None),
+}
+_NAME_ENDS: Final = frozenset(b" \t\n\r\f\v/>")  # \s of a bytes pattern, "/", ">"
+
+
+def _start_tags_of(splitter: re.Pattern[bytes], part: bytes) -> tuple[int, int, int]:
+    """How many matches of `splitter` in `part`, where the first and the last start
+    (-1 for none). Found with bytes.find where no tag can be prefixed: the regex
+    steps through every "<" of the part, find jumps to the next literal."""
+    literal, prefixed = _SPLITTER_LITERALS[splitter]
+    found, first, last = 0, -1, -1
+    if prefixed is not None and b":" in part and prefixed in part:
+        for match in splitter.finditer(part):
+            last = match.start()
+            if first < 0:
+                first = last
+            found += 1
+        return found, first, last
+    size = len(literal)
+    at = part.find(literal)
+    while at >= 0:
+        if at + size < len(part) and part[at + size] in _NAME_ENDS:
+            last = at
+            if first < 0:
+                first = at
+            found += 1
+        at = part.find(literal, at + size)
+    return found, first, last
 
 
 def _parse_part(
@@ -1934,12 +2012,17 @@ def _read_sheets(
     for title in candidates:
         where = {"sheet": title}
         sheet = _guarded(kind, "sheet", functools.partial(workbook.get_sheet_by_name, title))
-        rows = _sheet_rows(sheet, kind, marks.get(title, {}))
+        sheet_marks = marks.get(title, {})
+        rows = _sheet_rows(sheet, kind, sheet_marks)
         try:
             header, seen = _find_header(rows, limits, where)
             seen_any = seen_any or seen
             if header is not None:
-                return _read_body(header, rows, limits, where, kind=table_kind, sheet=title)
+                # _sheet_rows numbers rows from 1; a mark's row is 0-based
+                marked = frozenset(row + 1 for row, _ in sheet_marks)
+                return _read_body(
+                    header, rows, limits, where, kind=table_kind, sheet=title, marked=marked
+                )
         finally:
             rows.close()
     if seen_any:
@@ -1981,31 +2064,21 @@ def _sheet_rows(sheet: Any, kind: str, marks: _Marks) -> _Rows:
             if number > last_mark:
                 return
             values = []
-        cells: list[_Cell] = (
-            [
-                *pad,
-                *[
-                    texts[v]
-                    if type(v) is str
-                    else floats[v]
-                    if type(v) is float and v
-                    else _cell_value(v)
-                    for v in values
-                ],
-            ]
-            if values
-            else []
-        )
+        cells: list[_Cell] = [
+            texts[v] if type(v) is str else floats[v] if type(v) is float and v else _cell_value(v)
+            for v in values
+        ]
+        if pad and cells:  # one list a row where the rectangle starts at column A
+            cells[:0] = pad
         if number in by_row:
             for col, mark in by_row[number]:
                 if col >= len(cells):
                     cells += [None] * (col + 1 - len(cells))
                 cells[col] = mark
-        width = len(cells)
-        while width and cells[width - 1] is None:
-            width -= 1
+        while cells and cells[-1] is None:  # the row's own list: trimmed, not copied
+            cells.pop()
         number += 1
-        yield number, cells[:width] if width < len(cells) else cells
+        yield number, cells
 
 
 class _Converted(dict[Any, _Cell]):

@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ranking.importer import _NUMBER_LIKE, NUMERIC_KEYS, _decimal_mark, _spellings
 from ranking.lookup import UnitIndex
 from ranking.numbers import NotANumber, _parse_written, infer_decimal_mark, parse_number
 from ranking.ranks import competition_ranks, gaps
+from ranking.reader import RawRow, RawTable, Value
 from ranking.text import expand, fold, strip_marks
 
 
@@ -204,3 +206,56 @@ def test_marks_stripped_from_vietnamese() -> None:
     assert strip_marks("Ủy ban nhân dân tỉnh Lào Cai") == "uy ban nhan dan tinh lao cai"
     assert strip_marks("uỷ") == strip_marks("ủy") == "uy"
     assert strip_marks(unicodedata.normalize("NFD", "Đội Bắc Hà")) == "doi bac ha"
+
+
+_MARK_CELLS = st.one_of(
+    st.none(),
+    st.sampled_from(["1.000", "731,61", "0.638", "12 %", "1,000", "x", "Huyện", "", "73.16"]),
+    st.text(alphabet="0123456789.,% x", max_size=8),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(
+                st.sampled_from(["nam", "diem", "hang", "ty_le", "don_vi"]), _MARK_CELLS
+            ),
+            st.dictionaries(st.sampled_from(["Chỉ số 1", "Tỷ lệ (%)"]), _MARK_CELLS),
+        ),
+        max_size=12,
+    )
+)
+def test_the_decimal_mark_is_the_one_the_row_by_row_texts_decide(
+    rows: list[tuple[dict[str, Value], dict[str, Value]]],
+) -> None:
+    # the column-by-column look for number-like texts decides as the row by row one did
+    table = RawTable(
+        kind="csv",
+        encoding=None,
+        delimiter=None,
+        sheet=None,
+        header_row=1,
+        columns={},
+        column_letters={},
+        extra_columns=[],
+        rows=[RawRow(i + 2, cells, extras) for i, (cells, extras) in enumerate(rows)],
+    )
+    row_by_row = (
+        v.replace("%", "")
+        for row in table.rows
+        for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
+        if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
+    )
+    assert _decimal_mark(table) == infer_decimal_mark(row_by_row)
+
+
+@given(
+    st.lists(st.sampled_from([Decimal("1000"), Decimal("1E+3"), Decimal("1000.0"), Decimal(7)])),
+    st.booleans(),
+)
+def test_spellings_are_the_texts_of_the_values(values: list[Decimal], shared: bool) -> None:
+    # one object repeated (as a memo hands it out) or equal values spelled apart
+    values = [values[0]] * len(values) if shared and values else values
+    assert _spellings(values) == set(map(str, values))

@@ -4,6 +4,7 @@ filled from the rows already there when an older store upgrades."""
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -152,3 +153,28 @@ def test_an_older_store_upgrades_with_its_names_filled(tmp_path: Path) -> None:
     on_record = asyncio.run(upgrade())
     assert names(path) == {1: ("Sở A", 2023), 2: ("Sở B", 2022)}
     assert sorted(on_record) == [(1, "cds", "Sở A", "so a"), (2, "cds", "Sở B", "so b")]
+
+
+async def test_random_imports_and_undos_keep_the_names(
+    rankings: Rankings, catalog: Catalog
+) -> None:
+    # units in two groups and several years, replaced, dropped and brought back by undo:
+    # after every step the table is what the scores say (a tie of years goes to the
+    # first group code)
+    store = rankings.store
+    rng = random.Random(9)
+    units = [f"Đơn vị {i}" for i in range(12)]
+    for _ in range(25):
+        if rng.random() < 0.3:
+            await store.scores.undo_latest(undone_by=42)
+        else:
+            rows = []
+            for year in rng.sample(range(2020, 2025), rng.randint(1, 3)):
+                for group in rng.sample(["huyen", "tthc"], rng.randint(1, 2)):
+                    chosen = rng.sample(units, rng.randint(1, 5))
+                    for rank, unit in enumerate(chosen, start=1):
+                        name = unit if rng.random() < 0.5 else unit.lower()
+                        score = 900 - rank
+                        rows.append(f"{year};{group};{rank};{name};{score};1.000;12;{SOURCE}")
+            await import_csv(store, catalog, csv(*rows))
+        names(store.path)

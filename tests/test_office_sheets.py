@@ -823,6 +823,72 @@ def test_a_cell_read_before_is_checked_again_on_every_row(catalog: Catalog) -> N
     )
 
 
+def test_a_group_with_two_maxima_or_counts_is_refused_with_both(catalog: Catalog) -> None:
+    # the rows of a group share one maximum and one unit count (as one cell read
+    # once, or as equal numbers spelled alike); two are named, in order
+    for rows, key, values in (
+        ([("1.000", "9"), ("1.000", "9"), ("800", "9")], "diem_toi_da", "1000 / 800"),
+        ([("1.000", "9"), ("1000", "12"), ("1.000", "9")], "so_don_vi", "12 / 9"),
+    ):
+        lines = [
+            f"2023;huyen;{rank};Đơn vị {rank};{500 - rank};{top};{count};{SOURCE}"
+            for rank, (top, count) in enumerate(rows, start=1)
+        ]
+        with pytest.raises(ImportFailed) as caught:
+            read_and_validate(csv_rows(*lines), "x.csv", catalog)
+        (problem,) = caught.value.problems
+        assert (problem.code, problem.row, problem.params["values"]) == (
+            "inconsistent_in_group",
+            4,
+            values,
+        )
+        assert problem.column == {"diem_toi_da": "F", "so_don_vi": "G"}[key]
+    same = [
+        f"2023;huyen;{r};Đơn vị {r};{500 - r};{t};9;{SOURCE}"
+        for r, t in ((1, "1.000"), (2, "1000"))
+    ]
+    (s,) = read_and_validate(csv_rows(*same), "x.csv", catalog).slices
+    assert s.max_score == Decimal(1000)
+
+
+def test_a_ranking_and_group_read_before_are_read_again_the_same(catalog: Catalog) -> None:
+    # validation keeps the (ranking, group) texts it placed without a problem; an
+    # unknown ranking is reported on each of its rows, a new group once
+    header = "Bảng xếp hạng;" + CSV_HEADER
+    rows = [
+        ("cds", "huyen", "A"),
+        ("xyz", "huyen", "B"),
+        ("CDS", "Huyện, thị xã, thành phố", "C"),
+        ("cds", "huyen", "D"),
+        ("xyz", "huyen", "E"),
+        ("", "Nhóm mới", "F"),
+        ("cds", "Nhóm mới", "G"),
+        ("", "huyen", "H"),
+    ]
+    lines = [
+        f"{bang};2023;{nhom};{rank};{unit};{900 - rank};1.000;9;{SOURCE}"
+        for rank, (bang, nhom, unit) in enumerate(rows, start=1)
+    ]
+    with pytest.raises(ImportFailed) as caught:
+        read_and_validate(csv_rows(*lines, header=header), "x.csv", catalog)
+    assert [(p.code, p.row, p.column) for p in caught.value.problems] == [
+        ("unknown_ranking", 3, "A"),
+        ("unknown_ranking", 6, "A"),
+    ]
+    kept = [line for line in lines if not line.startswith("xyz")]
+    dataset = read_and_validate(csv_rows(*kept, header=header), "x.csv", catalog)
+    placed = {(s.group_code, r.name) for s in dataset.slices for r in s.rows}
+    new = [g.code for g in dataset.new_groups]
+    assert placed == {
+        *[("huyen", unit) for unit in "ACDH"],
+        *[(code, unit) for unit in "FG" for code in new],
+    }
+    assert len(new) == 1
+    assert [f.code for f in dataset.facts if f.code.startswith("fact_new_group")] == [
+        "fact_new_group_close"
+    ]
+
+
 # --------------------------------------------------------------------------- the template
 
 

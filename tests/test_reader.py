@@ -1149,3 +1149,52 @@ def test_collection_is_paused_while_reading_and_restored_after() -> None:
     with pytest.raises(ReadProblem):
         read_table(b"", "x.csv")
     assert gc.isenabled()
+
+
+_XML_PIECES = st.sampled_from(
+    [
+        b'<row r="1">',
+        b"<row>",
+        b"<row/>",
+        b"<row\t",
+        b"<rowBreaks>",
+        b"<x:row ",
+        b"<x:rowx>",
+        b"<si>",
+        b"<si/>",
+        b"<x:si>",
+        b"<sio>",
+        b"<table:table-row ",
+        b"<table:table-row>",
+        b"<table:table-rows>",
+        b'<c r="A1">',
+        b'<c r="AB12" t="s">',
+        b'<c r="a1">',
+        b'<c r="A12345678">',
+        b"<c>",
+        b"<c/>",
+        b"<col ",
+        b"<cols>",
+        b"<cfRule>",
+        b"<c",
+        b"<",
+        b"row",
+        b":row",
+        b" ",
+        b"</row>",
+        b"x",
+    ]
+)
+
+
+@given(st.lists(_XML_PIECES, max_size=40).map(b"".join))
+def test_start_tags_and_cells_are_counted_as_the_patterns_count_them(part: bytes) -> None:
+    # the literal search finds what each splitter's regex finds, first and last included
+    for splitter in (reader_module._ROW_TAG, reader_module._SI_TAG, reader_module._ODS_ROW_TAG):
+        starts = [m.start() for m in splitter.finditer(part)]
+        expected = (len(starts), starts[0], starts[-1]) if starts else (0, -1, -1)
+        assert reader_module._start_tags_of(splitter, part) == expected
+    # one count of "<c" stands for the three only when it gives the same number
+    references = len(reader_module._CELL_ROW.findall(part))
+    cells = part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/")
+    assert reader_module._cells_in(part, references) == cells
