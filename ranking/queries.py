@@ -149,6 +149,10 @@ class Rankings:
         self.base_catalog = catalog  # data/catalog.toml
         self.catalog = catalog  # and the groups uploads created, as of the generation
         self._generation: int | None = None
+        # (data_version, generation): the generation read after that data_version was
+        # (Scores.data_version); while the store's data_version is still the same,
+        # nothing was committed, and the generation is still that one
+        self._seen: tuple[int, int] | None = None
         self._index: UnitIndex | None = None
         self._slices: list[SliceInfo] = []
         self._level_summaries: dict[tuple[str, int], list[LevelSummary]] = {}
@@ -190,12 +194,19 @@ class Rankings:
         checked = _CHECKED.get()
         if checked is not None and checked[0] is self and checked[1] == self._generation:
             return checked[1]
+        # read before the generation: a commit between the two moves the data_version
+        # past the one kept with it, so the next check reads the generation again
+        version = self.store.scores.data_version()
+        if version is not None and self._seen == (version, self._generation):
+            return self._seen[1]  # nothing committed since: no trip to the database
         generation = await self.store.scores.generation()
         if generation == self._generation:
+            self._saw(version, generation)
             return generation
         # one refresh at a time: queries arriving meanwhile wait for it, not redo it
         async with self._refreshing:
             if generation == self._generation:
+                self._saw(version, generation)
                 return generation
             self._slices = await self.store.scores.current_slices()
             created = await self.store.scores.created_groups()
@@ -206,8 +217,13 @@ class Rankings:
             self._links = await self.store.scores.links()
             self._level_summaries = {}
             self._generation = generation
+            self._saw(version, generation)
             self.rebuilds += 1
         return generation
+
+    def _saw(self, version: int | None, generation: int) -> None:
+        """Keep `generation`, read after `version`, as the caches' (they are of it)."""
+        self._seen = None if version is None else (version, generation)
 
     async def generation(self) -> int:
         """The score-data generation, for caches of anything drawn from the scores

@@ -176,6 +176,11 @@ async def test_another_process_imports_while_this_one_reads_and_writes(
             full_or_absent(text, reply)
         final = await Answers(Rankings(store, catalog)).to_text("/top 1 huyen 2023", lang="vi")
         assert final is not None and "Đơn vị 1 —" in to_plain(final.text)
+        # and the answers that were running all along (their freshness check reads
+        # SQLite's data_version, which the other process's commit moved) see it too
+        for answers in readers.answers:
+            after = await answers.to_text("/top 1 huyen 2023", lang="vi")
+            assert after is not None and "Đơn vị 1 —" in to_plain(after.text)
     finally:
         await store.close()
 

@@ -1,6 +1,8 @@
 """What an answer costs in trips to the database thread: one freshness check per
-answer (not one per read of the cached slices, index or links), and one trip per
-statement. Counted at aiosqlite's connection (bench/trips.py), where the hops are."""
+answer (not one per read of the cached slices, index or links), made without a
+trip while nothing was committed (PRAGMA data_version on the loop's thread), and
+one trip per statement. Counted at aiosqlite's connection (bench/trips.py), where
+the hops are."""
 
 from __future__ import annotations
 
@@ -12,6 +14,19 @@ from bench.trips import counting_trips
 from bot.answers import Answers
 from bot.reply import to_plain
 from ranking.queries import Rankings
+from ranking.store import Store
+
+
+def count_version_checks(rankings: Rankings, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    original = rankings.store.scores.data_version
+
+    def data_version() -> int | None:
+        calls.append(1)
+        return original()
+
+    monkeypatch.setattr(rankings.store.scores, "data_version", data_version)
+    return calls
 
 
 def count_generation_reads(rankings: Rankings, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -35,19 +50,60 @@ async def test_one_freshness_check_per_answer(
 ) -> None:
     answers = Answers(rankings)
     await answers.to_text(question, lang="vi", user_id=1)  # the caches are built
-    calls = count_generation_reads(rankings, monkeypatch)
+    checks = count_version_checks(rankings, monkeypatch)
+    reads = count_generation_reads(rankings, monkeypatch)
     reply = await answers.to_text(question, lang="vi", user_id=1)
     assert reply is not None and reply.text
-    assert len(calls) == 1
+    assert len(checks) == 1
+    assert reads == []  # nothing was committed since the last read of the generation
 
 
-async def test_a_ranking_page_is_two_statements(rankings: Rankings) -> None:
+async def test_a_commit_costs_the_next_answer_one_read_of_the_generation(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A language choice moves SQLite's data_version, not the score data: the next
+    answer reads the generation once (no rebuild), the one after it does not."""
+    answers = Answers(rankings)
+    first = await answers.to_text("/top 5 huyen", lang="vi", user_id=1)
+    built = rankings.rebuilds
+    reads = count_generation_reads(rankings, monkeypatch)
+    await rankings.store.people.set_language(1, "en")
+    second = await answers.to_text("/top 5 huyen", lang="vi", user_id=1)
+    assert len(reads) == 1
+    third = await answers.to_text("/top 5 huyen", lang="vi", user_id=1)
+    assert len(reads) == 1
+    assert rankings.rebuilds == built
+    assert first is not None and second is not None and third is not None
+    assert first.text == second.text == third.text
+
+
+async def test_an_import_through_other_connections_is_seen_by_the_next_answer(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another Store on the same file (as `python -m bot import` in another process
+    opens one) commits an undo: the next answer reads the new generation."""
+    answers = Answers(rankings)
+    before = await answers.to_text("/top 1 huyen 2022", lang="vi", user_id=1)
+    assert before is not None and "651,93" in to_plain(before.text)
+    reads = count_generation_reads(rankings, monkeypatch)
+    other = await Store.open(rankings.store.path)
+    try:
+        await other.scores.undo_latest(undone_by=None)
+    finally:
+        await other.close()
+    after = await answers.to_text("/top 1 huyen 2022", lang="vi", user_id=1)
+    assert after is not None and "651,93" not in to_plain(after.text)
+    assert len(reads) == 1
+
+
+async def test_a_ranking_page_is_one_statement(rankings: Rankings) -> None:
     answers = Answers(rankings)
     await answers.to_text("/top 10 tthc 2022", lang="vi", user_id=1)  # the caches are built
     with counting_trips() as trips:
         await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
-    # the generation, then the page's rows (no earlier year of 2022 on record: no moves)
-    assert trips.count == 2
+    # the page's rows (no earlier year of 2022 on record: no moves); the freshness
+    # check was no trip: nothing was committed since the generation was read
+    assert trips.count == 1
 
 
 async def test_a_page_asked_again_is_the_freshness_check_alone(rankings: Rankings) -> None:
@@ -55,7 +111,7 @@ async def test_a_page_asked_again_is_the_freshness_check_alone(rankings: Ranking
     first = await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
     with counting_trips() as trips:
         again = await answers.to_text("/top 10 huyen 2022", lang="vi", user_id=1)
-    assert trips.count == 1  # the page is kept for the data version
+    assert trips.count == 0  # the page is kept for the data version, which has not moved
     assert first is not None and again is not None and again.text == first.text
 
 
@@ -64,7 +120,7 @@ async def test_a_card_asked_again_is_the_freshness_check_alone(rankings: Ranking
     first = await answers.to_text("/donvi Sở Tài chính", lang="vi", user_id=1)
     with counting_trips() as trips:
         again = await answers.to_text("/donvi Sở Tài chính", lang="vi", user_id=1)
-    assert trips.count == 1
+    assert trips.count == 0
     assert first is not None and again is not None and again.text == first.text
 
 
@@ -82,7 +138,7 @@ async def test_concurrent_answers_check_each_for_itself(
 ) -> None:
     answers = Answers(rankings)
     await answers.to_text("/top", lang="vi", user_id=1)
-    calls = count_generation_reads(rankings, monkeypatch)
+    calls = count_version_checks(rankings, monkeypatch)
     replies = await asyncio.gather(
         *(answers.to_text(q, lang="vi", user_id=1) for q in ("/top", "/nam", "/nhom", "bac ha"))
     )
@@ -94,7 +150,7 @@ async def test_outside_an_answer_every_read_checks(
     rankings: Rankings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await rankings.slices()
-    calls = count_generation_reads(rankings, monkeypatch)
+    calls = count_version_checks(rankings, monkeypatch)
     await rankings.slices()
     await rankings.years("cds")
     assert len(calls) == 2

@@ -7,7 +7,10 @@ text, ints are their digits (``chat_id=42``), booleans are ``true``/``false`` an
 sent raw (``text=[1, 2]`` is *not* JSON-quoted). When a file is uploaded the same fields
 travel as ``multipart/form-data`` parts and the file is a part with a ``filename``. Because a
 raw string can look like JSON or a number, values are decoded by parameter name (see
-:func:`decode_param`), as Telegram itself does from its method schema.
+:func:`decode_param`), as Telegram itself does from its method schema. Telegram also
+takes an ``application/json`` body (except for uploads), which the bot's HTTP client
+sends (bot/channels/telegram/sending.py): an object whose values are those same
+strings, decoded alike; a value that is not a string is taken as it is.
 """
 
 from __future__ import annotations
@@ -98,6 +101,12 @@ async def read_params(request: web.Request) -> tuple[Params, Files]:
         for key, value in form.items():
             if isinstance(value, str):
                 params[key] = decode_param(key, value)
+    elif ctype == "application/json":
+        body = json.loads(await request.read())
+        if not isinstance(body, dict):
+            raise ValueError("a JSON body must be an object")
+        for key, value in body.items():
+            params[key] = decode_param(key, value) if isinstance(value, str) else value
     else:
         await request.read()  # PTB sends an empty octet-stream body for no parameters
     return params, files

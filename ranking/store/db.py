@@ -7,6 +7,9 @@
 - Rows are `aiosqlite.Row` on both connections: read by column name.
 - A read is one `execute_fetchall`: one trip to the connection's thread per
   statement (execute, fetchall and closing the cursor would be three).
+- A third, plain connection that never writes answers `PRAGMA data_version`
+  (`Database.data_version`) on the caller's thread: whether anyone has committed
+  since, without a trip to a connection's thread.
 - The schema is the numbered files in migrations/ (0001_….sql, 0002_….sql, …),
   applied in order; `PRAGMA user_version` is the number of files applied, and
   each file ends by setting it to its own number.
@@ -139,6 +142,12 @@ async def _wal(conn: aiosqlite.Connection) -> None:
             await asyncio.sleep(0.05)
 
 
+def _watcher(path: str) -> sqlite3.Connection:
+    """The connection `Database.data_version` asks: it never writes, and with the busy
+    timeout 0 it never waits for a lock (SQLite answers SQLITE_BUSY at once)."""
+    return sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
+
+
 async def _user_version(conn: aiosqlite.Connection) -> int:
     rows = list(await conn.execute_fetchall("PRAGMA user_version"))
     return int(rows[0]["user_version"]) if rows else 0
@@ -147,10 +156,17 @@ async def _user_version(conn: aiosqlite.Connection) -> int:
 class Database:
     """The two connections and the write lock; the sub-stores share one."""
 
-    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+    def __init__(
+        self,
+        path: str,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        watcher: sqlite3.Connection | None = None,
+    ):
         self.path = path
         self._writer = writer
         self._reader = reader
+        self._watcher = watcher
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -173,11 +189,36 @@ class Database:
         except BaseException:
             await writer.close()
             raise
-        return cls(path, writer, reader)
+        try:
+            # an in-memory database is one per connection: nothing to watch there
+            watcher = None if path == ":memory:" else await asyncio.to_thread(_watcher, path)
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
+        return cls(path, writer, reader, watcher)
 
     async def close(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.close()
         await self._reader.close()
         await self._writer.close()
+
+    def data_version(self) -> int | None:
+        """SQLite's `PRAGMA data_version` on the watching connection: it moves whenever
+        another connection commits (this process's writer, another process's), so the
+        same number twice means nothing was written in between. Asked on the calling
+        thread, the event loop's: a read of the WAL index in shared memory, about 2 µs,
+        that never waits (busy timeout 0). None when the database is in memory or
+        SQLite is busy: the caller then asks the store as before."""
+        if self._watcher is None:
+            return None
+        try:
+            row = self._watcher.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            return None
+        return int(row[0]) if row else None
 
     @staticmethod
     async def _migrate(conn: aiosqlite.Connection) -> None:

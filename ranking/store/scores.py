@@ -267,6 +267,12 @@ class Scores:
         assert row is not None  # migration 4 writes the one row
         return int(row["generation"])
 
+    def data_version(self) -> int | None:
+        """A number that stays the same only while no connection has committed
+        anything (see `Database.data_version`): while it does, `generation` has not
+        moved. Answered without a trip to the database thread; None: ask `generation`."""
+        return self._db.data_version()
+
     async def is_empty(self) -> bool:
         row = await self._db.row("SELECT COUNT(*) AS n FROM versions")
         return row is None or int(row["n"]) == 0

@@ -8,16 +8,19 @@ for every call but getUpdates: PTB's own, which under `result_unread()` hands PT
 `True` for a message instead of its JSON, as Telegram does for an edited inline
 message. Only the decoding is skipped: the call, its Defaults, the limiter, the
 errors (a refusal is still raised) and the retries are PTB's and ours as before.
+Its parameters travel as one JSON object (`JsonBodyClient`), not a form.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import httpx
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest
@@ -47,8 +50,40 @@ def result_unread() -> Iterator[None]:
         _RESULT_UNREAD.reset(token)
 
 
+class JsonBodyClient(httpx.AsyncClient):
+    """httpx's client, with a request's parameters sent as one JSON object instead of
+    a form: the same strings PTB would put in the form (its `json_parameters`), which
+    Telegram reads alike from either ("application/json (except for uploading
+    files)", the Bot API's "Making requests"). Percent-encoding a reply's text and
+    keyboard for a form cost ≈ 0.1 ms a message; json.dumps takes ≈ 5 µs. Uploads
+    (`files`) and calls without parameters go as PTB sends them."""
+
+    async def request(  # type: ignore[override]  # the one call PTB makes, by keyword
+        self,
+        method: str,
+        url: str,
+        *,
+        data: dict[str, str] | None = None,
+        files: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        if files is None and data:
+            body = json.dumps(data, ensure_ascii=False).encode()
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+            return await super().request(method, url, content=body, headers=headers, **kwargs)
+        return await super().request(
+            method, url, data=data, files=files, headers=headers, **kwargs
+        )
+
+
 class ReplyRequest(HTTPXRequest):
-    """PTB's HTTPXRequest; under `result_unread()` a message sent back is not decoded."""
+    """PTB's HTTPXRequest with a JSON body (JsonBodyClient); under `result_unread()` a
+    message sent back is not decoded."""
+
+    def _build_client(self) -> httpx.AsyncClient:
+        # PTB builds (and after a shutdown rebuilds) its client here, from its settings
+        return JsonBodyClient(**self._client_kwargs)
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> JSONDict:
