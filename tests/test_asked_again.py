@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.answers import Answers
 from bot.parsing import Parser
-from bot.reply import Reply, to_plain
+from bot.reply import Reply
 from ranking.queries import Rankings
 from tests.test_fuzz import messages, shipped_answers
 
@@ -105,13 +105,8 @@ async def test_the_same_words_again_are_not_read_again(
     assert read == [question, question]
 
 
-async def test_an_undo_is_seen_by_the_same_words_asked_again(rankings: Rankings) -> None:
-    answers = Answers(rankings)
-    before = await answers.to_text("/top 1 huyen 2022", lang="vi", user_id=1)
-    assert before is not None and "651,93" in to_plain(before.text)
-    await rankings.store.scores.undo_latest(undone_by=None)
-    after = await answers.to_text("/top 1 huyen 2022", lang="vi", user_id=1)
-    assert after is not None and "651,93" not in to_plain(after.text)
+# an undo seen by the same words asked again: test_round_trips.py,
+# test_the_next_answer_sees_an_undo (the kept reply is dropped with the data version)
 
 
 async def test_a_language_choice_is_not_kept(rankings: Rankings) -> None:
