@@ -159,21 +159,29 @@ class Unfinished(Migration):
         return "CREATE TABLE half_done (x INTEGER);\n"
 
 
-async def test_a_migration_that_does_not_set_its_number_leaves_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def tables_after_a_failed_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, added: list[Migration]
+) -> set[str]:
+    """A database at SCHEMA_VERSION, then opened with `added` after the released files
+    (the last of them broken): the open fails and the version stays; its tables."""
     path = tmp_path / "db.sqlite3"
     store = await Store.open(path)
     await store.close()
     released = migrations()
-    broken = Unfinished(SCHEMA_VERSION + 1, f"{SCHEMA_VERSION + 1:04d}_unfinished.sql")
-    monkeypatch.setattr(ranking.store.db, "migrations", lambda: [*released, broken])
-    monkeypatch.setattr(ranking.store.db, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(ranking.store.db, "migrations", lambda: [*released, *added])
+    monkeypatch.setattr(ranking.store.db, "SCHEMA_VERSION", SCHEMA_VERSION + len(added))
     with pytest.raises(StoreError, match="PRAGMA user_version"):
         await Store.open(path)
     assert user_version(path) == SCHEMA_VERSION
     with closing(sqlite3.connect(path)) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
+
+
+async def test_a_migration_that_does_not_set_its_number_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = Unfinished(SCHEMA_VERSION + 1, f"{SCHEMA_VERSION + 1:04d}_unfinished.sql")
+    tables = await tables_after_a_failed_upgrade(tmp_path, monkeypatch, [broken])
     assert "half_done" not in tables
 
 
@@ -193,17 +201,7 @@ async def test_the_missing_migrations_are_one_transaction(
 ) -> None:
     """A new database is made with one commit, and an upgrade is all or nothing: a
     good file before a broken one is rolled back with it."""
-    path = tmp_path / "db.sqlite3"
-    store = await Store.open(path)
-    await store.close()
-    released = migrations()
     fine = Fine(SCHEMA_VERSION + 1, f"{SCHEMA_VERSION + 1:04d}_fine.sql")
     broken = Unfinished(SCHEMA_VERSION + 2, f"{SCHEMA_VERSION + 2:04d}_unfinished.sql")
-    monkeypatch.setattr(ranking.store.db, "migrations", lambda: [*released, fine, broken])
-    monkeypatch.setattr(ranking.store.db, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
-    with pytest.raises(StoreError, match="PRAGMA user_version"):
-        await Store.open(path)
-    assert user_version(path) == SCHEMA_VERSION
-    with closing(sqlite3.connect(path)) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
+    tables = await tables_after_a_failed_upgrade(tmp_path, monkeypatch, [fine, broken])
     assert not tables & {"fine", "half_done"}
