@@ -13,7 +13,12 @@ another's warm caches:
 - "warm": p50 / p99 / p99.9 over SAMPLES calls per type with rotating
   arguments (40 units, every year and group), after one call of each argument;
   the bot keeps pages, cards, level counts and rendered replies per data version,
-  so a warm call of those types is served from what it kept;
+  so a warm call of those types is served from what it kept; the replies kept by
+  the very words asked are dropped before each call (`Answers.forget_asked`), so
+  every warm call reads its words, finds its unit or group and renders or copies
+  what was kept, as the same question in other words does;
+- "asked again": SAMPLES more calls with nothing dropped: the same words asked
+  again are answered from the reply kept for them (a lookup and a copy);
 - "first ask": up to SAMPLES more calls (at most FIRST_ASK_BUDGET_S seconds of
   them) with those kept answers dropped before each
   (`Answers.forget_answers`; the data version's slices and unit index stay): what
@@ -156,13 +161,22 @@ async def measure_size(rows: int, opts: Options) -> JSON:
             first = time.perf_counter() - started
             for i in range(1, SAMPLE_UNITS):
                 await query(i)  # warm-up: every rotated argument once
+            answers.forget_asked()
             with counting_trips() as trips:
                 await query(0)
             times: list[float] = []
             for i in range(samples):
+                answers.forget_asked()
                 t0 = time.perf_counter()
                 await query(i)
                 times.append(time.perf_counter() - t0)
+            for i in range(SAMPLE_UNITS):
+                await query(i)  # each rotated argument's words asked once more, kept
+            again: list[float] = []
+            for i in range(samples):
+                t0 = time.perf_counter()
+                await query(i)
+                again.append(time.perf_counter() - t0)
             with counting_trips() as first_trips:
                 answers.forget_answers()
                 await query(0)
@@ -182,6 +196,9 @@ async def measure_size(rows: int, opts: Options) -> JSON:
                 "p999_ms": ms(percentile(times, 99.9)),
                 "calls": len(times),
                 "trips": trips.count,
+                "again_p50_ms": ms(percentile(again, 50)),
+                "again_p99_ms": ms(percentile(again, 99)),
+                "again_p999_ms": ms(percentile(again, 99.9)),
                 "first_p50_ms": ms(percentile(asked, 50)),
                 "first_p99_ms": ms(percentile(asked, 99)),
                 "first_p999_ms": ms(percentile(asked, 99.9)),
@@ -219,6 +236,9 @@ def run(opts: Options) -> JSON:
                         "p999_ms",
                         "calls",
                         "trips",
+                        "again_p50_ms",
+                        "again_p99_ms",
+                        "again_p999_ms",
                         "first_p50_ms",
                         "first_p99_ms",
                         "first_p999_ms",
@@ -262,6 +282,14 @@ def print_table(data: JSON) -> None:
             f"{f['p50_ms']:>8.2f}/{f['p99_ms']:<7.2f}/{f['p999_ms']:<8.2f} " for f in figures
         )
         print(f"{t[:22]:22}{cells}  {figures[-1]['trips']}")
+    print("asked again".ljust(22))
+    for t in data["sizes"][sizes[0]]["types"]:
+        figures = [data["sizes"][s]["types"][t] for s in sizes]
+        cells = "".join(
+            f"{f['again_p50_ms']:>8.2f}/{f['again_p99_ms']:<7.2f}/{f['again_p999_ms']:<8.2f} "
+            for f in figures
+        )
+        print(f"{t[:22]:22}{cells}")
     print("first ask".ljust(22))
     for t in data["sizes"][sizes[0]]["types"]:
         figures = [data["sizes"][s]["types"][t] for s in sizes]

@@ -103,8 +103,14 @@ class Answers:
         """Drop the rendered replies and what the rankings keep per question asked
         (see `Rankings.forget_answers`)."""
         self._rendered.clear()
-        self._asked.clear()
+        self.forget_asked()
         self.rankings.forget_answers()
+
+    def forget_asked(self) -> None:
+        """Drop only the replies kept by the very words asked (`to_text`): the next
+        message is read and answered from the pages and cards kept per data version,
+        as the same question in other words is (the benchmarks measure the two apart)."""
+        self._asked.clear()
 
     def _kept(
         self, generation: int, key: tuple[object, ...], cache: VersionCache[Rendered] | None = None

@@ -105,6 +105,30 @@ async def test_the_same_words_again_are_not_read_again(
     assert read == [question, question]
 
 
+async def test_forgetting_the_words_asked_reads_them_again_and_keeps_the_pages(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the benchmarks' warm rows rely on: after `forget_asked` the same words are
+    read again (not a copy of the reply kept for them), and the page kept for the
+    data version still answers them, unchanged."""
+    answers = Answers(rankings)
+    first = await answers.to_text("/top 10 huyen", lang="vi", user_id=1)
+    read: list[str] = []
+    original = Parser.parse
+
+    def parse(self: Parser, text: str, **kwargs: bool) -> object:
+        read.append(text)
+        return original(self, text, **kwargs)
+
+    monkeypatch.setattr(Parser, "parse", parse)
+    answers.forget_asked()
+    again = await answers.to_text("/top 10 huyen", lang="vi", user_id=1)
+    assert read == ["/top 10 huyen"]
+    assert shown(again) == shown(first)
+    views = rankings._views  # the kept pages: not dropped by forget_asked
+    assert len(views) > 0
+
+
 # an undo seen by the same words asked again: test_round_trips.py,
 # test_the_next_answer_sees_an_undo (the kept reply is dropped with the data version)
 
