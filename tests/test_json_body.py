@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
-from telegram.request import HTTPXRequest
+from telegram.request import HTTPXRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.channels.telegram.sending import JsonBodyClient, ReplyRequest
 from fakes.telegram import DEFAULT_USER_ID, FakeBotAPI
@@ -38,6 +39,34 @@ async def test_parameters_go_as_one_json_object_of_the_form_strings() -> None:
     assert json.loads(sent.content) == form
     assert empty.content == b""
     assert upload.headers["content-type"].startswith("multipart/form-data")
+
+
+async def test_ptb_s_own_calls_go_as_json() -> None:
+    """As PTB calls the client: with its dict of upload parts, empty when there are none
+    (a check for `files is None` sent every reply as a form)."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True, "result": True})
+
+    request = ReplyRequest(httpx_kwargs={"transport": httpx.MockTransport(answer)})
+    await request.initialize()
+    try:
+        parameters = [
+            RequestParameter.from_input("chat_id", 42),
+            RequestParameter.from_input("text", "Sở Tài chính <b>1</b>"),
+        ]
+        await request.post("http://x/bot/sendMessage", request_data=RequestData(parameters))
+        document = InputFile(b"x", filename="x.csv")
+        upload = [RequestParameter.from_input("document", document)]
+        await request.post("http://x/bot/sendDocument", request_data=RequestData(upload))
+    finally:
+        await request.shutdown()
+    sent, uploaded = seen
+    assert sent.headers["content-type"] == "application/json"
+    assert json.loads(sent.content) == {"chat_id": "42", "text": "Sở Tài chính <b>1</b>"}
+    assert uploaded.headers["content-type"].startswith("multipart/form-data")
 
 
 async def test_the_fake_reads_a_json_body_as_the_form() -> None:

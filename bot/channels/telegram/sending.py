@@ -68,7 +68,8 @@ class JsonBodyClient(httpx.AsyncClient):
         headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        if files is None and data:
+        # PTB passes its (empty) dict of upload parts on every call, not None
+        if not files and data:
             body = json.dumps(data, ensure_ascii=False).encode()
             headers = {**(headers or {}), "Content-Type": "application/json"}
             return await super().request(method, url, content=body, headers=headers, **kwargs)
