@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -93,9 +94,10 @@ Rendered = tuple[str, tuple[tuple[Choice, ...], ...]]  # a reply's text and choi
 
 
 class Answers:
-    def __init__(self, rankings: Rankings):
+    def __init__(self, rankings: Rankings, *, today: Callable[[], date] = date.today):
         self.rankings = rankings
-        self._parser = Parser(rankings.catalog)
+        self._today = today  # for "năm ngoái" (see Parser)
+        self._parser = Parser(rankings.catalog, today=today)
         self._rendered: VersionCache[Rendered] = VersionCache(CACHED_REPLIES)
         self._asked: VersionCache[Rendered] = VersionCache(CACHED_ASKED)
 
@@ -143,7 +145,7 @@ class Answers:
     @property
     def parser(self) -> Parser:
         if self._parser.catalog is not self.rankings.catalog:  # an upload added groups
-            self._parser = Parser(self.rankings.catalog)
+            self._parser = Parser(self.rankings.catalog, today=self._today)
         return self._parser
 
     @one_check
@@ -153,11 +155,12 @@ class Answers:
         # groups an upload created are words too: the parser is the generation's
         generation = await self.rankings.generation()
         # A ranking or a unit asked in the same words again (most messages repeat a
-        # few): its reply depends on the text, the chat kind, the language and the
-        # data version alone, and reading the words and finding the unit again cost
-        # more than the rest of the answer (0.1–0.3 ms). Nothing else is kept: other
-        # answers change a setting (a language) or make a picture or a file.
-        key = ("asked", lang, private, text)
+        # few): its reply depends on the text, the chat kind, the language, the data
+        # version and the year it is asked in ("năm ngoái") alone, and reading the
+        # words and finding the unit again cost more than the rest of the answer
+        # (0.1–0.3 ms). Nothing else is kept: other answers change a setting (a
+        # language) or make a picture or a file.
+        key = ("asked", lang, private, text, self._today().year)
         kept = self._kept(generation, key, self._asked)
         if kept is not None:
             return kept

@@ -8,7 +8,9 @@ group and ranking words are matched after folding, longest alias first, so
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from bot.commands import BY_NAME
@@ -166,8 +168,10 @@ _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re
 
 
 class Parser:
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, *, today: Callable[[], date] = date.today):
         self.catalog = catalog
+        # "năm ngoái" is a year before today's: the clock is given, so tests can set it
+        self.today = today
         # alias word tuples, longest first, for greedy matching
         self._groups = sorted(
             ((tuple(alias.split()), code) for alias, code in catalog.group_aliases().items()),
@@ -258,6 +262,8 @@ class Parser:
         if "compare" in q.intents:
             return self._compare_parts(q.parts)
         year = q.years[0] if q.years else None
+        if year is None and q.years_back:
+            year = self.today().year - q.years_back[0]
         ranking = self.national if q.national else q.ranking
         group = q.group if q.group in self.catalog.groups else None
         if group and ranking and self.catalog.groups[group].ranking != ranking:

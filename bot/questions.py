@@ -106,6 +106,7 @@ class QuestionWords:
     soft_filler: Phrases
     place: Phrases
     rewrites: PhraseTable[Phrase]
+    years_back: PhraseTable[int]  # "năm ngoái": 1 year before this one
 
 
 def parse_question_words(raw: dict[str, object]) -> QuestionWords:
@@ -113,6 +114,7 @@ def parse_question_words(raw: dict[str, object]) -> QuestionWords:
     words: dict[str, list[str]] = raw["words"]  # type: ignore[assignment]
     groups: dict[str, str] = raw.get("group_words", {})  # type: ignore[assignment]
     rewrites: dict[str, str] = raw.get("rewrites", {})  # type: ignore[assignment]
+    years_back: dict[str, int] = raw.get("years_back", {})  # type: ignore[assignment]
     return QuestionWords(
         intents={name: _phrases(items) for name, items in intents.items()},
         province=_phrases(words.get("province", [])),
@@ -133,6 +135,12 @@ def parse_question_words(raw: dict[str, object]) -> QuestionWords:
                 key=lambda pair: -len(pair[0]),
             )
         ),
+        years_back=PhraseTable(
+            sorted(
+                ((tuple(fold(k).split()), int(v)) for k, v in years_back.items()),
+                key=lambda pair: -len(pair[0]),
+            )
+        ),
     )
 
 
@@ -148,6 +156,9 @@ class Question:
 
     intents: set[str] = field(default_factory=set)
     years: list[int] = field(default_factory=list)
+    # "năm ngoái" (1), "năm kia" (2): years before the current one, as said; the
+    # parser turns them into years with its clock
+    years_back: list[int] = field(default_factory=list)
     n: int | None = None
     national: bool = False
     province: bool = False
@@ -259,6 +270,7 @@ class QuestionReader:
         words = rewrite(spelled, qw.rewrites)
         q.rewritten = words != spelled
         comma_parts = [expand(p) for p in text.split(",")]  # "so sánh A, B, C"
+        words, q.years_back = _take_values(words, qw.years_back)
         # the year, with its own word before it ("năm 2022")
         kept: list[str] = []
         for word in words:

@@ -4,6 +4,7 @@ same path as a private chat: at least 95 % must be answered right."""
 from __future__ import annotations
 
 import os
+from datetime import date
 
 import pytest
 
@@ -209,3 +210,58 @@ def test_group_words_name_groups_and_rankings_of_the_catalog() -> None:
             assert code.removeprefix("ranking:") in catalog.rankings, phrase
         else:
             assert code in catalog.groups, phrase
+
+
+class Clock:
+    """A calendar the test turns: `today` says the day it was last set to."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+
+    def today(self) -> date:
+        return self.day
+
+
+@pytest.mark.parametrize(
+    ("said", "year", "asked_on"),
+    [
+        ("huyen nao dung dau nam ngoai", "huyen nao dung dau nam 2023", date(2024, 4, 5)),
+        ("so tai chinh nam ngoai", "so tai chinh nam 2022", date(2023, 12, 31)),
+        ("ket qua so giao duc nam kia", "ket qua so giao duc nam 2022", date(2024, 1, 1)),
+        ("/top 5 huyen nam truoc", "/top 5 huyen 2022", date(2023, 6, 1)),
+        ("which district leads last year", "which district leads in 2023", date(2024, 4, 5)),
+        ("top 5 districts last year", "top 5 districts 2022", date(2023, 4, 5)),
+        # a year with nothing on record is said as such, as when it is typed
+        ("huyen nao dung dau nam ngoai", "huyen nao dung dau nam 2025", date(2026, 12, 2)),
+    ],
+)
+async def test_a_year_said_by_how_long_ago_is_the_calendar_s(
+    rankings: Rankings, said: str, year: str, asked_on: date
+) -> None:
+    relative = Answers(rankings, today=Clock(asked_on).today)
+    typed = Answers(rankings, today=Clock(asked_on).today)
+    assert await seen(relative, said) == await seen(typed, year)
+
+
+async def test_last_year_moves_with_the_new_year(rankings: Rankings) -> None:
+    """The reply kept for the same words is the year's: on 1 January "năm ngoái"
+    is the next year, with no import in between."""
+    calendar = Clock(date(2023, 12, 31))
+    answers = Answers(rankings, today=calendar.today)
+    before = await seen(answers, "huyen nao dung dau nam ngoai")
+    calendar.day = date(2024, 1, 1)
+    after = await seen(answers, "huyen nao dung dau nam ngoai")
+    assert before == await seen(Answers(rankings), "huyen nao dung dau nam 2022")
+    assert after == await seen(Answers(rankings), "huyen nao dung dau nam 2023")
+    assert before != after
+
+
+async def test_years_back_words_are_in_no_unit_name(rankings: Rankings) -> None:
+    """As for filler words: a phrase read as a year must not be in a name on record."""
+    phrases = [" ".join(p) for p, _ in load_question_words().years_back.items]
+    assert phrases
+    slices = await rankings.slices()
+    for s in slices:
+        for record in await rankings.store.scores.window(s, 1, s.unit_count):
+            name = f" {expand(record.name)} "
+            assert not [p for p in phrases if f" {p} " in name], record.name
