@@ -7,8 +7,32 @@ from bench.common import JSON, ROOT, load
 
 NOTES: dict[str, str] = {
     "queries": """\
-**This run (third pass of issue #17), before → after the previous BENCHMARKS.md at 1M rows,
-warm p99:** /top group 2.38 → 0.57 ms, /top all groups 5.87 → 0.29, /cuoi 3.39 → 0.63, page
+**This run (fourth pass of issue #17), at 1M rows: every query type's warm p99 ≤ 0.90 ms
+(goal ≤ 2 ms: met) and the cold first query 79 ms (goal < 1 s: met; 1051 ms in the third
+pass).** The warm rows read the words again. Since the third pass a ranking or a unit asked
+in the same words is answered from the reply kept for those words, and the warm rows, which
+ask 40 rotating arguments each asked once before, had become copies of it (0.02–0.04 ms at
+every size, whatever the query). Now the replies kept by words are dropped before each warm
+call (`Answers.forget_asked`; tests/test_asked_again.py holds what it drops and keeps), and
+the same words asked again are their own table. Before → after at 1M rows, warm p99 (third
+pass → this run): typo 4.99 → 0.90 ms, plain-text words 1.71 → 0.86, /donvi 0.73 → 0.35,
+/top group 0.57 → 0.21, page button 0.25 → 0.07. What changed: the typo candidates ranked
+by one rapidfuzz call (its Indel similarity is the same fraction as the 2·LCS bound) and
+kept for the same text across rankings, sparse bit sets read 64 bits at a time, a won tie
+ending the search (tests/test_lookup_equivalence.py: same results); the unit index built
+by the first lookup of a data version instead of with the slices (the cold first /top no
+longer builds it: 1051 → 79 ms; the first lookup then takes ≈ 0.3 s at 1M rows); the
+freshness check answered on the loop's thread by `PRAGMA data_version` (no trip to the
+database thread while nothing was committed: the warm trips column is 0).
+
+**Left:** first asks at 1M rows (nothing kept but the slices and the index): /top of all
+groups 4.6 ms p99 (6 trips), page buttons 4.1 (2), /donvi 2.3, /top of a group 2.1 — each
+trip to aiosqlite's thread costs ≈ 0.3–0.6 ms on this machine; a first /muc of a year counts
+whole groups (0.5 s at 1M rows), kept afterwards. The slowest small-size row is the typo
+path at 1k names (similarity over every name: p99 1.55 ms).
+
+**Third pass, before → after the previous BENCHMARKS.md at 1M rows, warm p99:**
+/top group 2.38 → 0.57 ms, /top all groups 5.87 → 0.29, /cuoi 3.39 → 0.63, page
 button 5.01 → 0.25, /donvi 21.03 → 0.73, card 2.65 → 0.14, plain-text words 3.98 → 1.71,
 typo 31.79 → 4.99; cold first query 1242 → 1051 ms. What changed: pages, cards, level
 counts and rendered replies are kept per data version and language (`ranking/cache.py`,
@@ -50,7 +74,8 @@ from per-data-version caches when warm: their warm rows measure the cache and th
   worst 8.9 → 3.3 ms.
 - Published-level folding cached (`ranking.bands._folded`).
 
-**What limits the figures now.** On this shared machine (load ≈ 3 on 2 cores) p99 and
+**What limited the figures in the second pass.** On this shared machine
+(load ≈ 3 on 2 cores) p99 and
 p99.9 are dominated by the machine: /nam, a cache read and a short render, has p99 ≈ 1 ms
 and p99.9 ≈ 5 ms at 1M rows. The typo row at 1M rows stays above the goal: a name whose
 words are all common syllables (synthetic data: 40 syllables for 100,000 units) leaves
@@ -70,7 +95,24 @@ opening the 1M-row store), the previous commit and this one alternating, two run
 entry had its own copies) and slotted `UnitRef`s: 104 → 71 MB for 100,000 units
 (tracemalloc).""",
     "imports": """\
-**This run (third pass):** CSV 6.96× → 4.63× raw, XLSX 7.82× → 6.94× (the machine ran
+**This run (fourth pass):** CSV 4.63× → 3.49× raw, XLSX 6.94× → 5.81×. **Not met (3× /
+4×).** What changed: the XLSX sheet's bounds scanned with `bytes.find`, columns looked up
+once per file, per-row objects not frozen. What is left, CSV (30,000 rows): read 0.52 s,
+validate 0.32, preview 0.04, commit 0.47, against 0.38 s for the raw baseline. In the
+commit, the score rows' `executemany` alone (timed inside aiosqlite's thread: 0.26–0.45 s
+as the machine's speed drifted) costs what the whole baseline does, on the same table
+and indexes, and the commit also writes the 30,000 units the file names first and their
+current names (≈ 0.1 s). Reading and validating are ≈ 28 µs of Python a row: csv records
+through the line feed that caps a record's length, every cell cleaned, a dict, a `RawRow`,
+a `_Parsed` and a `NewScore` a row. Tried and dropped: skipping NFC per cell when the whole
+text is NFC (no gain: the cost is the per-cell loop, not the check) and pipelining the
+slices' statements (SQLite may roll a transaction back by itself on a full disk, and
+statements queued behind it would then commit one by one). Reaching 3× would mean reading
+and validating column by column instead of row by row. The machine's speed varied up to
+2× within this session (the raw baseline 0.38–0.57 s between runs of the same code); a
+single run's ratio moves by ±10 %.
+
+**Third pass:** CSV 6.96× → 4.63× raw, XLSX 7.82× → 6.94× (the machine ran
 slower this session: the raw baseline itself took 0.57 / 0.85 s against 0.25 / 0.41 s).
 What changed: a row's filled cells collected and checked with C built-ins, the per-cell
 checks only for rows that fail a quick test; plain number spellings read by one regex and
@@ -101,13 +143,24 @@ each total is divided by the median raw `executemany` of all six runs of its kin
 (30,000 rows) validate 1.86 → 0.99 s, total 3.59 → 2.21 s, 8.0× → 4.9× raw; XLSX (50,000
 rows) read 2.09 → 1.99 s, validate 2.25 → 1.47 s, total 5.92 → 4.36 s, 9.9× → 7.3× raw.
 
-**Not met (CSV ≤ 3×, XLSX ≤ 4×).** What is left, by profile: the reader's per-row Python
+**Second pass, not met (CSV ≤ 3×, XLSX ≤ 4×).** What was left, by profile:
+the reader's per-row Python
 (`_read_body`: bounds, headings, footers and marks checked per row; for XLSX also the
 byte-level scan of the sheet XML before calamine), validation's per-row checks and a
 `_Parsed` per row, and the commit (score rows, then each re-pointed slice's units' current
 names). Reaching 3× would mean validating in bulk, column by column.""",
     "memory": """\
-**This run (third pass):** shipped data 72.7 → 62.8 MB (echo bot 50.2), 1M rows
+**This run (fourth pass):** shipped data 62.8 → 54.3 MB (goal ≤ 60: met; echo bot 45.6),
+1M rows 126.2 → 118.0 MB (goal ≤ 150: met), imports of the largest accepted files CSV
+100.9 → 95.9 MB and XLSX 130.9 → 125.3 MB (goal < 150: met). What changed: rapidfuzz
+imported only for an index of more than 500 names (a smaller one is bounded by shared
+characters, tested equal); the reader, the importer and the export loaded on first use;
+cyclic garbage collection paused during start-up, then the start-up objects frozen
+(`gc.freeze`); httpx's command-line extras (rich, click, pygments: ≈ 5.7 MB and 64 ms at
+every start) no longer in the bot's environment: import-linter, which needs them, runs
+from its own (`scripts/test`), and tests/test_start_up.py fails if they come back.
+
+**Third pass:** shipped data 72.7 → 62.8 MB (echo bot 50.2), 1M rows
 185.6 → 126.2 MB (goal met), imports CSV 111.8 → 100.9 MB, XLSX 137.2 → 130.9 MB. What
 changed: settings read without pydantic-settings and the catalog as frozen dataclasses
 (pydantic only with the Zalo channel: ≈ 9 MB), figures and all-digit dates without babel's
@@ -133,7 +186,7 @@ the refresh reads `current_names`, 100,000 rows, not 1M score rows).
 Commands: `python -m bench.imports --child xlsx|csv` and `bench.memory`'s `bot_peak` on a
 copy of the 1M-row store.
 
-**Not met: resting on the shipped data (≈ 72 MB against 60; the bare echo bot alone is
+**Second pass, not met: resting on the shipped data (≈ 72 MB against 60; the bare echo bot alone is
 ≈ 50 MB), 1M rows (≈ 196 MB); met: both imports of the largest accepted file.** What
 limits it: the bot's modules (as in section 6) on top of python-telegram-bot; with 1M rows
 (100,000 units a year) the per-data-version caches hold the unit index (a `UnitRef`, key,
@@ -141,7 +194,17 @@ word tuple and posting-set entries per unit: the posting sets alone ≈ 30 MB) a
 refresh's transient lists while the index is built. What would meet it: an index keyed by
 integer ids in arrays instead of objects and sets.""",
     "startup": """\
-**This run (third pass):** 2.14× → 1.24× the echo bot on a fresh database, 2.15× → 1.26×
+**This run (fourth pass):** on an existing database 1.26× → 1.05× the echo bot (goal ≤ 1.2×:
+met); on a fresh one 1.24× → 1.30× (not met in this run; 1.11× in a run of the same code on
+the same machine an hour earlier: the fresh start's spread is wide, 0.42–0.69 s). What
+changed: the reader, importer and export imported on first use; the set-up calls (menus,
+descriptions) made after the first handled update; one TLS context for both HTTP clients;
+the missing migrations applied in one transaction; no cyclic garbage collection until the
+channels run. What is left on a fresh database: loading the six shipped data files, six
+publish transactions each with its synchronous commit, and the migrations' trips to the
+database thread.
+
+**Third pass:** 2.14× → 1.24× the echo bot on a fresh database, 2.15× → 1.26×
 on an existing one. What changed: `scripts/setup` compiles the project's modules (installed
 editable, pip compiled none, and with `PYTHONDONTWRITEBYTECODE` every start compiled them
 again, while python-telegram-bot's came compiled), no pydantic and no babel at start, the
@@ -156,14 +219,29 @@ question is answered while `setMyCommands` is held). The baseline is the bare ec
 (python-telegram-bot's defaults, none of the bot's modules), what any PTB bot costs.
 Before: 0.85 s, 1.8× the echo bot (issue #17); 1.15 s, 2.3× in BENCHMARKS.md of issue #7.
 
-**Goal (≤ 1.2×) not met in the committed run (≈ 2×).** What limits it: importing the bot's
+**Second pass: goal (≤ 1.2×) not met in the committed run (≈ 2×).** What limited it:
+importing the bot's
 own modules, ≈ 0.3–0.5 s under `python -X importtime` on this machine (the parser and the
 catalog, the store, ranking.reader and ranking.importer for uploads, bot.media, pydantic
 settings, babel) on top of python-telegram-bot, which the echo bot imports too; on a fresh
 database, loading the shipped data. What would meet it: loading the upload path (reader,
 importer, preview) and the media path on first use, as openpyxl and matplotlib are now.""",
     "throughput": """\
-**This run (third pass):** bot ÷ like-built echo without the limiter 0.48× → 0.75×; CPU an
+**This run (fourth pass):** bot ÷ like-built echo without the limiter 0.75× → 0.90× (goal ≥
+0.9×: met, at the line: 344 against 382 updates/s); CPU an update 2.86 ms against the echo
+bot's 2.60 (1.10×). What changed: the freshness check on the loop's thread (`PRAGMA
+data_version` on a plain connection: no hop to aiosqlite's thread while nothing was
+committed), the reply kept for the same words asked again, and the request body as JSON,
+which a cProfile of this section's burst showed had never been sent: PTB passes an empty
+dict of upload parts, not `None`, so every reply still went percent-encoded (urllib quoting
+the reply's HTML: the largest bot-only item, ≈ 0.5 ms an update under the profiler). Now
+fixed, with a test that posts as PTB does (tests/test_json_body.py); the echo bot uses the
+same request class, so both sides gained. What is left (cProfile of a 3,000-update burst
+of each): the HTTP stack for the bot's larger requests and answers (httpcore, httpx, h11,
+anyio: ≈ 1 ms an update more than the echo bot's under the profiler) and the answer itself
+(≈ 0.25 ms under the profiler).
+
+**Third pass:** bot ÷ like-built echo without the limiter 0.48× → 0.75×; CPU an
 update 4.61 → 4.92 ms against the echo bot's 2.16 → 3.56 ms (the machine ran ≈ 1.6× slower
 this session: the echo bot's start-up 0.42 → 0.71 s; the ratio is what compares). What
 changed: replies and edits sent without decoding the Message Telegram answers with
@@ -190,7 +268,8 @@ installed (httpcore looked for it, and failed, twice per Bot API request: ≈ 13
 process's CPU under cProfile), set-up calls off the start. Before (issue #17): 172 vs 333
 updates/s, 0.52×; 5.8 ms of CPU an update against 3.0 ms.
 
-**Goal (≥ 0.9×) not met; what stands in the way (cProfile of a 2,000-update burst of each,
+**Second pass: goal (≥ 0.9×) not met; what stood in the way
+(cProfile of a 2,000-update burst of each,
 no limiter, `python -m cProfile -m bench.bot_runner --no-limiter`):** the bot process spent
 ≈ 1.6× the echo bot's profiled time. Of the difference: python-telegram-bot ≈ 23 %, mostly
 decoding the `Message` each send returns (its entities and inline keyboard become objects:
@@ -204,6 +283,10 @@ reply's HTML; on two shared cores its cost shows in the bot's updates/s (the bot
 update bounds it near 1 / CPU; the measured rate is lower), so the CPU ratio is the cleaner
 of the two figures.""",
     "broadcast": """\
+**This run (fourth pass):** 1.15× the floor left by the replies sent meanwhile, 1.06× the
+outbox's own pace (25/s); no 429. Unchanged by this pass's work, as expected: the pace is
+the outbox's by design.
+
 **Against what Telegram leaves.** Before, the ratio was to groups / 30 s while the outbox
 paces itself at 25/s by design (room for replies): 1.28× could never reach 1.10×. Now the
 floor is groups / (30/s − the replies the bot sent to officials in the same window), and
