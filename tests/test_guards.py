@@ -26,6 +26,7 @@ from fakes.telegram import Call
 from fakes.telegram.html import utf16_len
 from fakes.zalo import FakeZaloBotAPI
 from ranking.store import Store
+from tests.support.disk import fill_the_disk, free_the_disk
 from tests.test_telegram import Bot, plain
 from tests.test_uploads import admin_bot, buttons, confirm, csv_text, upload
 from tests.test_zalo import ADMIN as ZALO_ADMIN
@@ -375,31 +376,6 @@ async def test_leftover_backup_copies_are_swept_at_start(
 
 
 # ---- failures named for what they are ------------------------------------------------------
-
-
-async def fill_the_disk(store: Store) -> None:
-    """A full disk for the writer: SQLite's page limit at the file's current size,
-    then subscriptions of made-up chats (ids 1, 2, … below every real one, so a
-    real chat's row goes where the last one did not fit) until no page is left.
-    SQLite then answers SQLITE_FULL, "database or disk is full", as on a full disk."""
-    writer = store._db._writer
-    rows = list(await writer.execute_fetchall("PRAGMA page_count"))
-    await writer.execute(f"PRAGMA max_page_count = {rows[0][0]}")
-    for chat_id in range(1, 100_000):
-        try:
-            await writer.execute(
-                "INSERT INTO subscriptions (channel, chat_id, chat_type, groups,"
-                " subscribed_by, created_at) VALUES ('telegram', ?, 'private', NULL, ?, ?)",
-                (chat_id, chat_id, "2026-01-01T00:00:00+00:00"),
-            )
-        except sqlite3.OperationalError as exc:
-            assert "full" in str(exc)
-            return
-    raise AssertionError("the page limit never filled")
-
-
-async def free_the_disk(store: Store) -> None:
-    await store._db._writer.execute("PRAGMA max_page_count = 1073741823")
 
 
 async def test_a_full_disk_is_named_reads_go_on_backup_works_and_it_recovers(

@@ -42,6 +42,7 @@ from ranking.catalog import load_catalog
 from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
+from tests.support.disk import fill_the_disk, free_the_disk
 from tests.support.waiting import eventually
 
 ADMIN = "a0a0a0a0a0a0a0a0a0a0"  # in RANKBOT_ZALO_ADMIN_IDS
@@ -393,6 +394,24 @@ async def test_admin_work_stays_on_telegram_and_the_cli(running: ZaloBot) -> Non
     srv.protected_user_sends(user_id=MEMBER)
     assert "2022" in await running.text("/nam", user_id=MEMBER)
     assert len(srv.sent_to(MEMBER)) == 3
+
+
+async def test_a_full_disk_is_told_to_the_zalo_admins_once(running: ZaloBot) -> None:
+    """On Zalo alone (Telegram blocked) the Zalo admins are the only ones to tell: the
+    user's reply says the admins were told, and they are, once per kind an hour."""
+    srv = running.srv
+    await fill_the_disk(running.store)
+    refused = await running.text("/dangky", user_id=MEMBER)
+    assert "ổ đĩa đầy" in refused and "quản trị viên đã được báo" in refused
+    await srv.wait_until(lambda: len(srv.sent_to(ADMIN)) >= 1, what="the admin told")
+    (told,) = srv.sent_to(ADMIN)
+    assert told.text is not None and "ổ đĩa đầy" in told.text and "tự chạy lại" in told.text
+    assert "<b>" not in told.text  # plain text, as Zalo shows it
+    assert "ổ đĩa đầy" in await running.text("/dangky", user_id=DEFAULT_USER_ID)
+    assert "2022" in await running.text("/nam", user_id=MEMBER)  # reads go on
+    assert len(srv.sent_to(ADMIN)) == 1  # not told again within the hour
+    await free_the_disk(running.store)
+    assert "ổ đĩa đầy" not in await running.text("/dangky", user_id=MEMBER)
 
 
 async def test_polling_mode_says_where_the_chart_is(running: ZaloBot) -> None:

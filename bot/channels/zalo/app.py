@@ -120,6 +120,7 @@ class ZaloChannel:
             bot_id=me.id,
             bot_names=names,
             flood=flood,
+            db_path=settings.db_path,
         )
         if base and self.shelf is not None:
             secret = (

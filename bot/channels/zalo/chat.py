@@ -25,11 +25,13 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 
 from bot.announcements import echo_unknown, groups_label, parse_groups
 from bot.answers import Answers
+from bot.channels.zalo import render
 from bot.channels.zalo.client import EventName, Message, Update, ZaloError
 from bot.channels.zalo.replies import Replier
 from bot.flood import FloodGuard, RefusalLog, Verdict
@@ -42,6 +44,7 @@ log = logging.getLogger("rankbot.zalo")
 
 CHANNEL = "zalo"
 MAX_LANGUAGES = 10_000  # people whose language is kept in memory (the store has them all)
+STORE_REPORT_INTERVAL = 3600.0  # seconds between two reports of the same store failure
 _FIRST_COMMAND = re.compile(r"(?:^|\s)(/\S)")
 
 
@@ -75,6 +78,7 @@ class ZaloChat:
         bot_id: str,
         bot_names: Iterable[str],
         flood: FloodGuard | None,
+        db_path: str = "",
     ) -> None:
         self.answers = answers
         self.replier = replier
@@ -85,6 +89,8 @@ class ZaloChat:
         self.flood = flood
         self.refusals = RefusalLog()
         self._languages: OrderedDict[str, str] = OrderedDict()
+        self.db_path = db_path
+        self._store_reports: dict[str, float] = {}  # failure kind → when admins were told
 
     async def handle(self, update: Update) -> None:
         message = update.message
@@ -98,13 +104,33 @@ class ZaloChat:
             text = t("error.internal")
             if failure is None:
                 log.error("Zalo update failed: %s", exc, exc_info=exc)
-            else:  # named for what it is; the Telegram admins hear of it there
+            else:  # named for what it is, and the Zalo admins are told (the reply says so)
                 log.warning("Zalo update not saved (%s): %s", failure.value, exc)
                 text = t("error.store_user", reason=t(f"store.{failure.value}"))
             try:
                 await self.replier.sender.text(message.chat.id, text)
             except ZaloError as again:
                 log.warning("could not send the apology either: %s", again)
+            if failure is not None:
+                await self._tell_admins(failure.value)
+
+    async def _tell_admins(self, kind: str) -> None:
+        """A full disk, a read-only or locked database: once per kind an hour, to each
+        Zalo admin's private chat (its id is the user's id), as Telegram's admins are
+        told on theirs. A bot that runs on Zalo alone has no other way to say it."""
+        now = time.monotonic()
+        last = self._store_reports.get(kind)
+        if last is not None and now - last < STORE_REPORT_INTERVAL:
+            return
+        self._store_reports[kind] = now
+        t = Translator(DEFAULT_LANGUAGE)
+        marked = t("error.store_admin", reason=t(f"store.{kind}"), db=esc(self.db_path))
+        for admin_id in sorted(self.admin_ids):
+            try:
+                for text in render.messages(marked):
+                    await self.replier.sender.text(admin_id, text)
+            except ZaloError as exc:  # one who never wrote to the bot may not be reachable
+                log.warning("could not tell Zalo admin %s of the store failure: %s", admin_id, exc)
 
     async def _handle(self, update: Update, message: Message) -> None:
         chat_id, user_id = message.chat.id, message.sender.id
