@@ -276,28 +276,19 @@ def print_table(data: JSON) -> None:
     print(
         "query type".ljust(22) + "".join(f"{s + ' p50/p99/p99.9':>26}" for s in sizes) + " trips"
     )
-    for t in data["sizes"][sizes[0]]["types"]:
-        figures = [data["sizes"][s]["types"][t] for s in sizes]
-        cells = "".join(
-            f"{f['p50_ms']:>8.2f}/{f['p99_ms']:<7.2f}/{f['p999_ms']:<8.2f} " for f in figures
-        )
-        print(f"{t[:22]:22}{cells}  {figures[-1]['trips']}")
-    print("asked again".ljust(22))
-    for t in data["sizes"][sizes[0]]["types"]:
-        figures = [data["sizes"][s]["types"][t] for s in sizes]
-        cells = "".join(
-            f"{f['again_p50_ms']:>8.2f}/{f['again_p99_ms']:<7.2f}/{f['again_p999_ms']:<8.2f} "
-            for f in figures
-        )
-        print(f"{t[:22]:22}{cells}")
-    print("first ask".ljust(22))
-    for t in data["sizes"][sizes[0]]["types"]:
-        figures = [data["sizes"][s]["types"][t] for s in sizes]
-        cells = "".join(
-            f"{f['first_p50_ms']:>8.2f}/{f['first_p99_ms']:<7.2f}/{f['first_p999_ms']:<8.2f} "
-            for f in figures
-        )
-        print(f"{t[:22]:22}{cells}  {figures[-1]['first_trips']}")
+    # the three tables, by the prefix of their figures' keys: warm, asked again, first ask
+    for title, prefix, trips in (("", "", "trips"), ("asked again", "again_", None),
+                                 ("first ask", "first_", "first_trips")):  # fmt: skip
+        if title:
+            print(title.ljust(22))
+        for t in data["sizes"][sizes[0]]["types"]:
+            figures = [data["sizes"][s]["types"][t] for s in sizes]
+            cells = "".join(
+                f"{f[prefix + 'p50_ms']:>8.2f}/{f[prefix + 'p99_ms']:<7.2f}"
+                f"/{f[prefix + 'p999_ms']:<8.2f} "
+                for f in figures
+            )
+            print(f"{t[:22]:22}{cells}" + (f"  {figures[-1][trips]}" if trips else ""))
     print(
         "typo algorithm".ljust(22)
         + "".join(f"{data['sizes'][s]['typo_algorithm']:>26}" for s in sizes)

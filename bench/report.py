@@ -323,6 +323,11 @@ def _header(data: JSON) -> list[str]:
 TYPO = "typo (did you mean)"
 
 
+def _percentiles(figures: JSON, prefix: str = "") -> str:
+    """p50 / p99 / p99.9 of one query type and size, from the keys that start with `prefix`."""
+    return " / ".join(f"{figures[prefix + k]:.2f}" for k in ("p50_ms", "p99_ms", "p999_ms"))
+
+
 def _queries(d: JSON) -> list[str]:
     sizes = list(d["sizes"])
     out = [
@@ -345,7 +350,7 @@ def _queries(d: JSON) -> list[str]:
             if only is not None and d["sizes"][s].get("typo_algorithm") != only:
                 shown.append("—")
             else:
-                shown.append(f"{f['p50_ms']:.2f} / {f['p99_ms']:.2f} / {f['p999_ms']:.2f}")
+                shown.append(_percentiles(f))
         return shown
 
     for t in d["sizes"][sizes[0]]["types"]:
@@ -382,14 +387,7 @@ def _queries(d: JSON) -> list[str]:
         ]
         for t in d["sizes"][sizes[0]]["types"]:
             figures = [d["sizes"][s]["types"][t] for s in sizes]
-            out.append(
-                f"| {t} | "
-                + " | ".join(
-                    f"{f['again_p50_ms']:.2f} / {f['again_p99_ms']:.2f} / {f['again_p999_ms']:.2f}"
-                    for f in figures
-                )
-                + " |"
-            )
+            out.append(f"| {t} | " + " | ".join(_percentiles(f, "again_") for f in figures) + " |")
     if "first_p99_ms" in first_type:
         out += [
             "",
@@ -410,10 +408,7 @@ def _queries(d: JSON) -> list[str]:
             calls = " / ".join(f"{f.get('first_calls', 0):.0f}" for f in figures)
             out.append(
                 f"| {t} | "
-                + " | ".join(
-                    f"{f['first_p50_ms']:.2f} / {f['first_p99_ms']:.2f} / {f['first_p999_ms']:.2f}"
-                    for f in figures
-                )
+                + " | ".join(_percentiles(f, "first_") for f in figures)
                 + f" | {calls} | {' / '.join(str(n) for n in trips)} |"
             )
     out += [

@@ -84,12 +84,8 @@ async def test_a_reply_changed_by_its_caller_is_not_kept_changed(rankings: Ranki
     assert again is not None and again.text == text and [] not in again.choices
 
 
-@pytest.mark.parametrize("question", ["/top 10 huyen", "/donvi Sở Tài chính", "bac ha"])
-async def test_the_same_words_again_are_not_read_again(
-    rankings: Rankings, monkeypatch: pytest.MonkeyPatch, question: str
-) -> None:
-    answers = Answers(rankings)
-    await answers.to_text(question, lang="vi", user_id=1)
+def texts_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The messages the parser reads from now on, in order."""
     read: list[str] = []
     original = Parser.parse
 
@@ -98,6 +94,16 @@ async def test_the_same_words_again_are_not_read_again(
         return original(self, text, **kwargs)
 
     monkeypatch.setattr(Parser, "parse", parse)
+    return read
+
+
+@pytest.mark.parametrize("question", ["/top 10 huyen", "/donvi Sở Tài chính", "bac ha"])
+async def test_the_same_words_again_are_not_read_again(
+    rankings: Rankings, monkeypatch: pytest.MonkeyPatch, question: str
+) -> None:
+    answers = Answers(rankings)
+    await answers.to_text(question, lang="vi", user_id=1)
+    read = texts_read(monkeypatch)
     await answers.to_text(question, lang="vi", user_id=1)
     assert read == []
     await answers.to_text(question, lang="en", user_id=1)  # another language: its own reply
@@ -113,14 +119,7 @@ async def test_forgetting_the_words_asked_reads_them_again_and_keeps_the_pages(
     data version still answers them, unchanged."""
     answers = Answers(rankings)
     first = await answers.to_text("/top 10 huyen", lang="vi", user_id=1)
-    read: list[str] = []
-    original = Parser.parse
-
-    def parse(self: Parser, text: str, **kwargs: bool) -> object:
-        read.append(text)
-        return original(self, text, **kwargs)
-
-    monkeypatch.setattr(Parser, "parse", parse)
+    read = texts_read(monkeypatch)
     answers.forget_asked()
     again = await answers.to_text("/top 10 huyen", lang="vi", user_id=1)
     assert read == ["/top 10 huyen"]
