@@ -137,7 +137,8 @@ def parse_question_words(raw: dict[str, object]) -> QuestionWords:
         ),
         years_back=PhraseTable(
             sorted(
-                ((tuple(fold(k).split()), int(v)) for k, v in years_back.items()),
+                # read where the rewrites are, after abbreviations are spelled out
+                ((tuple(expand(k).split()), int(v)) for k, v in years_back.items()),
                 key=lambda pair: -len(pair[0]),
             )
         ),
@@ -156,7 +157,7 @@ class Question:
 
     intents: set[str] = field(default_factory=set)
     years: list[int] = field(default_factory=list)
-    # "năm ngoái" (1), "năm kia" (2): years before the current one, as said; the
+    # "năm ngoái" (1), "hai năm trước" (2): years before the current one, as said; the
     # parser turns them into years with its clock
     years_back: list[int] = field(default_factory=list)
     n: int | None = None

@@ -227,7 +227,8 @@ class Clock:
     [
         ("huyen nao dung dau nam ngoai", "huyen nao dung dau nam 2023", date(2024, 4, 5)),
         ("so tai chinh nam ngoai", "so tai chinh nam 2022", date(2023, 12, 31)),
-        ("ket qua so giao duc nam kia", "ket qua so giao duc nam 2022", date(2024, 1, 1)),
+        ("ket qua so giao duc hai nam truoc", "ket qua so giao duc nam 2022", date(2024, 1, 1)),
+        ("so tai chinh 2 năm trước", "so tai chinh nam 2022", date(2024, 1, 1)),
         ("/top 5 huyen nam truoc", "/top 5 huyen 2022", date(2023, 6, 1)),
         ("which district leads last year", "which district leads in 2023", date(2024, 4, 5)),
         ("top 5 districts last year", "top 5 districts 2022", date(2023, 4, 5)),
