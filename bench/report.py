@@ -328,6 +328,11 @@ def _percentiles(figures: JSON, prefix: str = "") -> str:
     return " / ".join(f"{figures[prefix + k]:.2f}" for k in ("p50_ms", "p99_ms", "p999_ms"))
 
 
+def _by_type(d: JSON, sizes: list[str]) -> list[tuple[str, list[JSON]]]:
+    """Each query type with its figures at every size, in the table's order."""
+    return [(t, [d["sizes"][s]["types"][t] for s in sizes]) for t in d["sizes"][sizes[0]]["types"]]
+
+
 def _queries(d: JSON) -> list[str]:
     sizes = list(d["sizes"])
     out = [
@@ -385,8 +390,7 @@ def _queries(d: JSON) -> list[str]:
             "| query type | " + " | ".join(f"{s} p50 / p99 / p99.9 ms" for s in sizes) + " |",
             "|---" * (len(sizes) + 1) + "|",
         ]
-        for t in d["sizes"][sizes[0]]["types"]:
-            figures = [d["sizes"][s]["types"][t] for s in sizes]
+        for t, figures in _by_type(d, sizes):
             out.append(f"| {t} | " + " | ".join(_percentiles(f, "again_") for f in figures) + " |")
     if "first_p99_ms" in first_type:
         out += [
@@ -402,8 +406,7 @@ def _queries(d: JSON) -> list[str]:
             + " | calls | round trips |",
             "|---" * (len(sizes) + 3) + "|",
         ]
-        for t in d["sizes"][sizes[0]]["types"]:
-            figures = [d["sizes"][s]["types"][t] for s in sizes]
+        for t, figures in _by_type(d, sizes):
             trips = sorted({int(f["first_trips"]) for f in figures})
             calls = " / ".join(f"{f.get('first_calls', 0):.0f}" for f in figures)
             out.append(
@@ -419,8 +422,7 @@ def _queries(d: JSON) -> list[str]:
         "| query type | " + " | ".join(f"{s} cold ms" for s in sizes) + " | round trips |",
         "|---" * (len(sizes) + 2) + "|",
     ]
-    for t in d["sizes"][sizes[0]]["types"]:
-        figures = [d["sizes"][s]["types"][t] for s in sizes]
+    for t, figures in _by_type(d, sizes):
         trips = sorted({int(f["trips"]) for f in figures})
         out.append(
             f"| {t} | "
