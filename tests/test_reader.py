@@ -1198,3 +1198,34 @@ def test_start_tags_and_cells_are_counted_as_the_patterns_count_them(part: bytes
     references = len(reader_module._CELL_ROW.findall(part))
     cells = part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/")
     assert reader_module._cells_in(part, references) == cells
+
+
+# Letters, Vietnamese marks as precomposed and as combining characters (in both orders),
+# Hangul jamo that compose, quotes, spaces and the delimiter: the cells a CSV of any of
+# these gives must be what cleaning each cell by itself gives.
+_CELL_CHARS = (
+    "aAeoyd đĐơư\u00e2\u1ec7"  # letters, precomposed
+    "\u0301\u0300\u0309\u0303\u0323\u0302\u031b"  # tone and vowel marks, combining
+    "\u1100\u1161\u11a8"  # Hangul jamo, which compose into one syllable
+    "\"' ,\t"
+)
+
+
+@given(
+    st.lists(
+        st.lists(st.text(alphabet=_CELL_CHARS, max_size=8), min_size=1, max_size=4),
+        min_size=1,
+        max_size=6,
+    ),
+    st.booleans(),
+)
+def test_csv_cells_are_each_cell_cleaned_alone(rows: list[list[str]], as_nfc: bool) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    text = buffer.getvalue()
+    if as_nfc:  # the whole file in NFC: the path that skips NFC a cell
+        text = unicodedata.normalize("NFC", text)
+    records = csv.reader(io.StringIO(text))
+    expected = [[reader_module._clean(cell) for cell in record] for record in records]
+    got = reader_module._csv_rows(text, ",", reader_module.Limits())
+    assert [cells for _, cells in got] == expected
