@@ -9,10 +9,13 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from ranking.catalog import Catalog
 from ranking.importer import read_and_validate, sha256
 from ranking.queries import Rankings
 from ranking.store import Store, migrations
+from ranking.store.scores import REFRESH_NAMES
 
 HEADER = "Năm;Nhóm;Xếp hạng;Tên cơ quan, đơn vị;Tổng điểm;Điểm tối đa;Số đơn vị;Căn cứ\n"
 SOURCE = "QĐ 1/QĐ-UBND ngày 1/3/2024"
@@ -109,6 +112,19 @@ async def test_a_slice_replaced_without_a_unit_drops_it_and_undo_brings_it_back(
 
     await store.scores.undo_latest(undone_by=42)
     assert names(store.path) == shipped
+
+
+@pytest.mark.parametrize(("schema", "sorts"), [(9, True), (len(migrations()), False)])
+def test_the_name_refresh_reads_a_units_rows_in_order(schema: int, sorts: bool) -> None:
+    """Since migration 0010 the refresh stops at a unit's first current row through
+    scores_by_unit; before it, SQLite sorted each unit's rows (a temp B-tree)."""
+    with closing(sqlite3.connect(":memory:", isolation_level=None)) as conn:
+        for migration in migrations()[:schema]:
+            conn.executescript(migration.sql())
+        conn.execute("CREATE TEMP TABLE names_touched (unit_id INTEGER PRIMARY KEY)")
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + REFRESH_NAMES)]
+    assert "SEARCH y USING INDEX scores_by_unit (unit_id=?)" in plan
+    assert any("TEMP B-TREE" in step for step in plan) is sorts
 
 
 def test_an_older_store_upgrades_with_its_names_filled(tmp_path: Path) -> None:

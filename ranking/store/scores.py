@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Final, Literal
 
 import aiosqlite
 
@@ -247,6 +247,24 @@ SAME_CONTENT = """
           WHERE c.version_id = v.id AND c.ranking = s.ranking AND c.year = s.year
             AND c.group_code = s.group_code))
     ORDER BY v.id DESC LIMIT 1
+"""
+
+
+# The current name of each unit in temp.names_touched (Scores._refresh_names says how).
+REFRESH_NAMES: Final = """
+    INSERT INTO current_names (unit_id, ranking, name, year)
+    SELECT x.unit_id, x.ranking, x.name, x.year
+    FROM temp.names_touched t
+    JOIN scores x ON x.rowid = (
+        SELECT y.rowid
+        FROM scores y
+        JOIN current_slices c ON c.version_id = y.version_id
+             AND c.ranking = y.ranking AND c.year = y.year
+             AND c.group_code = y.group_code
+        WHERE y.unit_id = t.unit_id
+        ORDER BY y.year DESC, y.group_code
+        LIMIT 1
+    )
 """
 
 
@@ -773,28 +791,15 @@ class Scores:
         Its row is the first of its current rows by year (newest) and group code,
         looked up unit by unit through scores_by_unit: migration 0009's window over
         the same rows made SQLite scan the whole index (every score row of the
-        store) and sort what it kept. A unit has at most one current row a year
-        and group (one version a slice), so the first is the same row."""
+        store) and sort what it kept. The index holds a unit's rows newest year
+        first, then by group code (migration 0010), so the lookup stops at the
+        unit's first current row instead of sorting them all. A unit has at most
+        one current row a year and group (one version a slice), so the first is
+        the same row."""
         await db.execute(
             "DELETE FROM current_names WHERE unit_id IN (SELECT unit_id FROM temp.names_touched)"
         )
-        await db.execute(
-            """
-            INSERT INTO current_names (unit_id, ranking, name, year)
-            SELECT x.unit_id, x.ranking, x.name, x.year
-            FROM temp.names_touched t
-            JOIN scores x ON x.rowid = (
-                SELECT y.rowid
-                FROM scores y
-                JOIN current_slices c ON c.version_id = y.version_id
-                     AND c.ranking = y.ranking AND c.year = y.year
-                     AND c.group_code = y.group_code
-                WHERE y.unit_id = t.unit_id
-                ORDER BY y.year DESC, y.group_code
-                LIMIT 1
-            )
-            """
-        )
+        await db.execute(REFRESH_NAMES)
         await db.execute("DELETE FROM temp.names_touched")
 
     @staticmethod
