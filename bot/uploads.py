@@ -6,7 +6,6 @@ on record and says, in the admin's language, what confirming would change.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from bot.i18n import Translator
 from bot.reply import esc, esc_params
 from ranking.queries import Rankings
 from ranking.store import NewLink, NewScore
-from ranking.text import expand, fold
+from ranking.text import closest, expand, fold
 
 if TYPE_CHECKING:  # the reader and the importer load with the first upload, not at start
     from ranking.importer import Dataset, Problem
@@ -156,12 +155,10 @@ async def build_preview(
         left = near_budget.setdefault(new.ranking, NEAR_CHECK_MAX)
         names = {r.name_key: r.name for r in new.rows}
         for key in fresh[:left]:
-            match = difflib.get_close_matches(key, candidates, 1, NEAR_NAME)
-            if match:
-                near.append((new.ranking, key, match[0]))
-                lines.append(
-                    t("preview.near_name", new=esc(names[key]), known=esc(known[match[0]]))
-                )
+            match = closest(key, candidates, NEAR_NAME)
+            if match is not None:
+                near.append((new.ranking, key, match))
+                lines.append(t("preview.near_name", new=esc(names[key]), known=esc(known[match])))
         near_budget[new.ranking] = max(0, left - len(fresh))
         if len(fresh) > left:
             lines.append(t("preview.near_skipped", count=len(fresh) - left, checked=left))

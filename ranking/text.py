@@ -93,3 +93,37 @@ def expand(text: str) -> str:
 def nfc(text: str) -> str:
     """Names are stored in NFC so that equal names are equal strings."""
     return unicodedata.normalize("NFC", text).strip()
+
+
+def closest(key: str, candidates: list[str], cutoff: float) -> str | None:
+    """`difflib.get_close_matches(key, candidates, 1, cutoff)`, the same answer, with
+    the candidates that cannot reach `cutoff` left out first in one C call.
+
+    difflib's ratio is 2·M / (len a + len b) with M the characters of its matching
+    blocks, a common subsequence: so it is at most 2·LCS / (len a + len b), which is
+    rapidfuzz's Indel normalised similarity. A candidate below `cutoff` on that bound
+    is below it on the ratio. rapidfuzz turns the cutoff into a distance with its own
+    rounding (a cutoff 1e-9 under a candidate's exact bound drops it), so the bound
+    asked is 0.001 lower: a few more candidates for difflib, which decides exactly.
+    difflib breaks ties by the candidates' text, not their order, so the
+    ones left give the same best one. (An upload's preview checks up to 500 new
+    names against every name on record this way.)"""
+    import difflib
+
+    from rapidfuzz import process
+    from rapidfuzz.distance import Indel
+
+    near = [
+        name
+        for name, _, _ in process.extract(
+            key,
+            candidates,
+            scorer=Indel.normalized_similarity,
+            score_cutoff=max(0.0, cutoff - 0.001),
+            limit=None,
+        )
+    ]
+    if not near:  # most new names: no SequenceMatcher built for them
+        return None
+    found = difflib.get_close_matches(key, near, 1, cutoff)
+    return found[0] if found else None
