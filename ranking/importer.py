@@ -166,7 +166,7 @@ class _Memo(dict[str, _T]):
 
 def validate(table: RawTable, catalog: Catalog, *, today: date | None = None) -> Dataset:
     """Check every row; raise ImportFailed with all errors, or return the slices."""
-    with collection_paused():  # see there: a _Parsed and a NewScore per row, kept
+    with collection_paused():  # see there: a NewScore and a _Parsed per row, kept
         return _validate(table, catalog, today=today)
 
 
@@ -510,22 +510,21 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
         components = components_of(row)
         if year is None or group is None or unit is None or max_score is None or source is None:
             continue
-        by_slice[(ranking, year, group)].append(
-            _Parsed(
-                row=row,
-                name=unit,
-                key=expand_cell[unit],
-                score=score,
-                max_score=max_score,
-                rank=rank,
-                unit_count=unit_count,
-                source=source,
-                level=text_of(cells.get("muc")),
-                note=text_of(cells.get("ghi_chu")),
-                components=components,
-                share=share,
-            )
+        # the row to write, built once: _build_slice ranks it when the file does not
+        new_score = NewScore(
+            name=unit,
+            name_key=expand_cell[unit],
+            score=score,
+            rank=rank or 0,
+            rank_official=rank is not None,
+            published_level=text_of(cells.get("muc")),
+            note=text_of(cells.get("ghi_chu")),
+            components=components,
+            source=source,
+            source_row=row.number,
+            share=share,
         )
+        by_slice[(ranking, year, group)].append((new_score, row, max_score, unit_count))
 
     if no_section:
         first = no_section[0]
@@ -824,25 +823,10 @@ def content_digest(slices: Sequence[NewSlice]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@dataclass(slots=True)
-class _Parsed:
-    row: RawRow
-    name: str
-    key: str
-    score: Decimal | None
-    max_score: Decimal
-    rank: int | None
-    unit_count: int | None
-    source: str
-    level: str | None
-    note: str | None
-    components: dict[str, Decimal]
-    share: Decimal | None = None
-    official: bool = True
-
-
-_max_score = operator.attrgetter("max_score")
-_source = operator.attrgetter("source")
+# A valid row of a slice: its NewScore (rank 0 and not official until _build_slice
+# ranks it, when the file gives no rank), the row it came from, its maximum and unit
+# count. A tuple: a file's every row is one, and a tuple is the cheapest to build.
+_Parsed = tuple[NewScore, RawRow, Decimal, int | None]
 
 
 def _spellings(values: Sequence[object]) -> set[str]:
@@ -869,55 +853,55 @@ def _build_slice(
         errors.append(Problem(code, row=row.number, column=letters.get(key), params=params))
 
     where: dict[str, ParamValue] = {"group": catalog.groups[group].name_vi, "year": year}
-    counts = [r.unit_count for r in rows if r.unit_count is not None]
+    counts = [count for _, _, _, count in rows if count is not None]
     for values, key in (
-        (_spellings(list(map(_max_score, rows))), "diem_toi_da"),
+        (_spellings([maximum for _, _, maximum, _ in rows]), "diem_toi_da"),
         (_spellings(counts), "so_don_vi"),
     ):
         if len(values) > 1:
             err(
                 "inconsistent_in_group",
-                rows[-1].row,
+                rows[-1][1],
                 key,
                 **where,
                 values=" / ".join(sorted(values)),
             )
             return None
-    max_score = rows[0].max_score
+    max_score = rows[0][2]
     unit_count = counts[0] if counts else len(rows)
     if len(rows) > unit_count:
-        err("too_many_units", rows[-1].row, "so_don_vi", **where, rows=len(rows), count=unit_count)
+        err("too_many_units", rows[-1][1], "so_don_vi", **where, rows=len(rows), count=unit_count)
         return None
     seen: dict[str, RawRow] = {}
-    for r in rows:
-        if r.key in seen:
-            err("duplicate_unit", r.row, "don_vi", name=r.name, first=seen[r.key].number)
+    for new, row, _, _ in rows:
+        if new.name_key in seen:
+            err("duplicate_unit", row, "don_vi", name=new.name, first=seen[new.name_key].number)
             return None
-        seen[r.key] = r.row
-    unranked = [r for r in rows if r.rank is None]
+        seen[new.name_key] = row
+    unranked = [row for new, row, _, _ in rows if not new.rank_official]
     if unranked:
         # Without the source's rank we may rank from scores only when every unit
         # of the group is listed: a partial list hides who else is above.
         if len(rows) < unit_count:
-            for r in unranked:
-                err("rank_needed", r.row, "hang", rows=len(rows), count=unit_count)
+            for row in unranked:
+                err("rank_needed", row, "hang", rows=len(rows), count=unit_count)
             return None
-        scores = [r.score for r in rows]
+        scores = [new.score for new, _, _, _ in rows]
         if any(s is None for s in scores):
-            err("rank_needed_no_score", unranked[0].row, "hang")
+            err("rank_needed_no_score", unranked[0], "hang")
             return None
-        for r, rank in zip(
+        for (new, _, _, _), rank in zip(
             rows, competition_ranks([s for s in scores if s is not None]), strict=True
         ):
-            if r.rank is None:
-                r.rank, r.official = rank, False
-    ordered = sorted(rows, key=lambda r: r.rank or 0)
+            if not new.rank_official:
+                new.rank = rank
+    ordered = sorted(rows, key=_by_rank)
     if len(rows) < unit_count:
         warnings.append(
             Problem(
                 "group_incomplete",
                 severity="warning",
-                row=rows[0].row.number,
+                row=rows[0][1].number,
                 column=letters.get("so_don_vi"),
                 params={**where, "rows": len(rows), "count": unit_count},
             )
@@ -927,11 +911,11 @@ def _build_slice(
     lowest_better: Decimal | None = None  # lowest score among strictly better ranks
     lowest_here: Decimal | None = None
     previous: int | None = None
-    first_at_rank: dict[int, _Parsed] = {}
-    for r in ordered:
-        rank = r.rank or 0
+    first_at_rank: dict[int, NewScore] = {}
+    for new, row, _, _ in ordered:
+        rank = new.rank
         if rank > unit_count:
-            err("rank_above_count", r.row, "hang", rank=rank, count=unit_count)
+            err("rank_above_count", row, "hang", rank=rank, count=unit_count)
             return None
         if rank != previous:
             if lowest_here is not None:
@@ -939,70 +923,56 @@ def _build_slice(
                     lowest_here if lowest_better is None else min(lowest_better, lowest_here)
                 )
             lowest_here, previous = None, rank
-        if r.score is None or not r.official:
+        score = new.score
+        if score is None or not new.rank_official:
             continue
-        if lowest_better is not None and r.score > lowest_better:
+        if lowest_better is not None and score > lowest_better:
             warnings.append(
                 Problem(
                     "rank_contradicts_score",
                     severity="warning",
-                    row=r.row.number,
+                    row=row.number,
                     column=letters.get("hang"),
-                    params={"rank": rank, "score": r.score, "lower": lowest_better},
+                    params={"rank": rank, "score": score, "lower": lowest_better},
                 )
             )
-        tied = first_at_rank.setdefault(rank, r)
-        if tied is not r and tied.score != r.score:
+        tied = first_at_rank.setdefault(rank, new)
+        if tied is not new and tied.score != score:
             warnings.append(
                 Problem(
                     "tie_unequal_scores",
                     severity="warning",
-                    row=r.row.number,
+                    row=row.number,
                     column=letters.get("hang"),
                     params={
                         "rank": rank,
-                        "name": r.name,
-                        "score": r.score,
+                        "name": new.name,
+                        "score": score,
                         "other": tied.name,
                         "other_score": tied.score or Decimal(0),
                     },
                 )
             )
-        lowest_here = r.score if lowest_here is None else min(lowest_here, r.score)
+        lowest_here = score if lowest_here is None else min(lowest_here, score)
     levels = catalog.levels(ranking)
-    new_rows: list[NewScore] = []
-    for r in ordered:
-        if r.level and levels and r.score is not None:
-            by_rules = level_for(r.score, max_score, levels)
-            if match_level(r.level, levels) != by_rules:
-                warnings.append(
-                    Problem(
-                        "level_mismatch",
-                        severity="warning",
-                        row=r.row.number,
-                        column=letters.get("muc"),
-                        params={
-                            "name": r.name,
-                            "published": r.level,
-                            "by_rules": by_rules.name_vi if by_rules else "",
-                        },
+    if levels:
+        for new, row, _, _ in ordered:
+            if new.published_level and new.score is not None:
+                by_rules = level_for(new.score, max_score, levels)
+                if match_level(new.published_level, levels) != by_rules:
+                    warnings.append(
+                        Problem(
+                            "level_mismatch",
+                            severity="warning",
+                            row=row.number,
+                            column=letters.get("muc"),
+                            params={
+                                "name": new.name,
+                                "published": new.published_level,
+                                "by_rules": by_rules.name_vi if by_rules else "",
+                            },
+                        )
                     )
-                )
-        new_rows.append(
-            NewScore(
-                name=r.name,
-                name_key=r.key,
-                score=r.score,
-                rank=r.rank or 0,
-                rank_official=r.official,
-                published_level=r.level,
-                note=r.note,
-                components=r.components,
-                source=r.source,
-                source_row=r.row.number,
-                share=r.share,
-            )
-        )
     return NewSlice(
         ranking=ranking,
         year=year,
@@ -1011,9 +981,13 @@ def _build_slice(
         unit_count=unit_count,
         band_scheme=catalog.rankings[ranking].band_scheme,
         # the slice's source is what most rows cite; each row keeps its own
-        source=Counter(map(_source, rows)).most_common(1)[0][0],
-        rows=new_rows,
+        source=Counter(new.source for new, _, _, _ in rows).most_common(1)[0][0],
+        rows=[new for new, _, _, _ in ordered],
     )
+
+
+def _by_rank(parsed: _Parsed) -> int:
+    return parsed[0].rank
 
 
 def read_and_validate(data: bytes, file_name: str, catalog: Catalog) -> Dataset:
