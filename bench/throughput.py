@@ -245,7 +245,8 @@ async def measure(opts: Options) -> JSON:
         "goal": f"bot without the limiter ≥ {GOAL_RATIO}× the echo bot built like it",
         "users": USERS,
         "variants": summary,
-        "ratio_no_limiter": round(rate(BOT_FREE) / rate(ECHO_FREE), 2),
+        # four decimals: the goal is a line, and 0.8997 rounded to two would read as met
+        "ratio_no_limiter": round(rate(BOT_FREE) / rate(ECHO_FREE), 4),
         "ratio_limiter": round(rate(BOT_LIMITED) / rate(ECHO_LIMITED), 2),
         "cpu_ratio_no_limiter": round(cpu(BOT_FREE) / cpu(ECHO_FREE), 2)
         if cpu(ECHO_FREE)
