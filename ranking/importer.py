@@ -852,6 +852,13 @@ def _build_slice(
     def err(code: str, row: RawRow, key: str, **params: ParamValue) -> None:
         errors.append(Problem(code, row=row.number, column=letters.get(key), params=params))
 
+    def warn(code: str, row: RawRow, key: str, **params: ParamValue) -> None:
+        warnings.append(
+            Problem(
+                code, severity="warning", row=row.number, column=letters.get(key), params=params
+            )
+        )
+
     where: dict[str, ParamValue] = {"group": catalog.groups[group].name_vi, "year": year}
     counts = [count for _, _, _, count in rows if count is not None]
     for values, key in (
@@ -927,31 +934,20 @@ def _build_slice(
         if score is None or not new.rank_official:
             continue
         if lowest_better is not None and score > lowest_better:
-            warnings.append(
-                Problem(
-                    "rank_contradicts_score",
-                    severity="warning",
-                    row=row.number,
-                    column=letters.get("hang"),
-                    params={"rank": rank, "score": score, "lower": lowest_better},
-                )
+            warn(
+                "rank_contradicts_score", row, "hang", rank=rank, score=score, lower=lowest_better
             )
         tied = first_at_rank.setdefault(rank, new)
         if tied is not new and tied.score != score:
-            warnings.append(
-                Problem(
-                    "tie_unequal_scores",
-                    severity="warning",
-                    row=row.number,
-                    column=letters.get("hang"),
-                    params={
-                        "rank": rank,
-                        "name": new.name,
-                        "score": score,
-                        "other": tied.name,
-                        "other_score": tied.score or Decimal(0),
-                    },
-                )
+            warn(
+                "tie_unequal_scores",
+                row,
+                "hang",
+                rank=rank,
+                name=new.name,
+                score=score,
+                other=tied.name,
+                other_score=tied.score or Decimal(0),
             )
         lowest_here = score if lowest_here is None else min(lowest_here, score)
     levels = catalog.levels(ranking)
@@ -960,18 +956,13 @@ def _build_slice(
             if new.published_level and new.score is not None:
                 by_rules = level_for(new.score, max_score, levels)
                 if match_level(new.published_level, levels) != by_rules:
-                    warnings.append(
-                        Problem(
-                            "level_mismatch",
-                            severity="warning",
-                            row=row.number,
-                            column=letters.get("muc"),
-                            params={
-                                "name": new.name,
-                                "published": new.published_level,
-                                "by_rules": by_rules.name_vi if by_rules else "",
-                            },
-                        )
+                    warn(
+                        "level_mismatch",
+                        row,
+                        "muc",
+                        name=new.name,
+                        published=new.published_level,
+                        by_rules=by_rules.name_vi if by_rules else "",
                     )
     return NewSlice(
         ranking=ranking,
