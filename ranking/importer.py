@@ -823,9 +823,10 @@ def content_digest(slices: Sequence[NewSlice]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# A valid row of a slice: its NewScore (rank 0 and not official until _build_slice
-# ranks it, when the file gives no rank), the row it came from, its maximum and unit
-# count. A tuple: a file's every row is one, and a tuple is the cheapest to build.
+# A valid row of a slice: its NewScore (when the file gives no rank: rank 0 and
+# rank_official False, then the rank _build_slice works out from the scores), the row
+# it came from, its maximum and unit count. A tuple: a file's every row is one, and a
+# tuple is the cheapest to build.
 _Parsed = tuple[NewScore, RawRow, Decimal, int | None]
 
 

@@ -10,6 +10,7 @@ meet. Display always uses the text as published, never the folded form.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 
@@ -108,8 +109,6 @@ def closest(key: str, candidates: list[str], cutoff: float) -> str | None:
     difflib breaks ties by the candidates' text, not their order, so the
     ones left give the same best one. (An upload's preview checks up to 500 new
     names against every name on record this way.)"""
-    import difflib
-
     from rapidfuzz import process
     from rapidfuzz.distance import Indel
 
