@@ -1133,6 +1133,60 @@ _BLANK_TO_NONE: Final = {"": None}.get  # called as (cell, cell): None for "", e
 _strip: Final = str.strip
 
 
+def _short_lines(text: str, cap: int, lone_cr: bool) -> list[str] | None:
+    """The text's physical lines without their LF, when none is longer than `cap`
+    and no line ends in a lone CR; else None (the guarded _LineFeed reads it)."""
+    if lone_cr:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":  # the text ends with a line end: no line after it
+        lines.pop()
+    return lines if max(map(len, lines), default=0) < cap else None
+
+
+def _fed_records(
+    lines: list[str], delimiter: str, cap: int, *, text_ended: bool = True
+) -> Iterator[list[str]]:
+    """csv records of short lines (_short_lines), fed to csv at C speed; raises
+    _Overflow as _records does for a record longer than ``cap`` characters.
+    `text_ended`: whether the text ends with a line end.
+
+    No line is longer than ``cap``, so only a record over several lines (a quoted
+    cell with line breaks) can be: it is measured when it ends, from csv's line
+    count. Its cells meanwhile are at most the file's delimiters (an upload is at
+    most Limits.max_bytes), where the guarded feed stops at ``cap`` characters."""
+    # each line with its LF again, but for a last line that had none
+    ended = len(lines) if text_ended or not lines else len(lines) - 1
+    fed = itertools.chain(
+        map(operator.add, itertools.islice(lines, ended), itertools.repeat("\n")),
+        lines[ended:],
+    )
+    reader = csv.reader(
+        fed,
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        strict=False,
+    )
+    done = 0  # the lines of the records given so far
+
+    def pending() -> str:  # the text of the record being read, as _LineFeed keeps it
+        read = reader.line_num
+        return "\n".join(lines[done:read]) + "\n" * (read <= ended)
+
+    try:
+        for record in reader:
+            read = reader.line_num
+            if read - done > 1 and (
+                sum(map(len, lines[done:read])) + min(read, ended) - done > cap
+            ):
+                raise _Overflow(pending()[: cap + 1])
+            done = read
+            yield record
+    except csv.Error as exc:  # only "field larger than field limit" is possible
+        raise _Overflow(pending()[:cap]) from exc
+
+
 def _csv_rows(text: str, delimiter: str, limits: Limits, lone_cr: bool | None = None) -> _Rows:
     cap = _record_cap(limits)
     number = 0
@@ -1140,8 +1194,16 @@ def _csv_rows(text: str, delimiter: str, limits: Limits, lone_cr: bool | None = 
     # here): NFC, stripped, "" → None. A text in NFC needs no NFC a cell: a cell is a
     # part of the text (its quotes taken off), and a part of an NFC text is NFC.
     nfc_already = unicodedata.is_normalized("NFC", text)
+    if lone_cr is None:
+        lone_cr = _has_lone_cr(text)
+    lines = _short_lines(text, cap, lone_cr)
+    records = (
+        _records(text, delimiter, cap, lone_cr)
+        if lines is None
+        else _fed_records(lines, delimiter, cap, text_ended=text.endswith("\n"))
+    )
     try:
-        for number, record in enumerate(_records(text, delimiter, cap, lone_cr), start=1):
+        for number, record in enumerate(records, start=1):
             cells = list(map(_strip, record if nfc_already else map(_nfc, record)))
             yield number, list(map(_BLANK_TO_NONE, cells, cells))
     except _Overflow as overflow:

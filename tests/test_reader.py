@@ -1229,3 +1229,49 @@ def test_csv_cells_are_each_cell_cleaned_alone(rows: list[list[str]], as_nfc: bo
     expected = [[reader_module._clean(cell) for cell in record] for record in records]
     got = reader_module._csv_rows(text, ",", reader_module.Limits())
     assert [cells for _, cells in got] == expected
+
+
+def _guarded_and_fed(text: str, cap: int) -> tuple[object, object] | None:
+    """What the guarded feed and the C-speed feed make of `text`: the records, or
+    the pending text of the _Overflow they raise. None: the fed path would not
+    be taken (a line of `cap` characters or more)."""
+    lines = reader_module._short_lines(text, cap, lone_cr=False)
+    if lines is None:
+        return None
+
+    def run(records: Iterable[list[str]]) -> object:
+        try:
+            return list(records)
+        except reader_module._Overflow as overflow:
+            return ("overflow", overflow.pending)
+
+    guarded = run(reader_module._records(text, ",", cap, lone_cr=False))
+    fed = run(reader_module._fed_records(lines, ",", cap, text_ended=text.endswith("\n")))
+    return guarded, fed
+
+
+@given(
+    st.text(alphabet='ab ,"\n', max_size=60).map(lambda t: t.replace("\n", "\r\n", 1)),
+    st.integers(min_value=1, max_value=30),
+)
+def test_csv_fed_at_c_speed_reads_as_the_guarded_feed(text: str, cap: int) -> None:
+    """Records over several lines (quoted line breaks), CRLF and LF, a last line
+    with and without its line end, records over the budget and under it: the same
+    records, or the same overflow, as the feed that checks every line."""
+    both = _guarded_and_fed(text, cap)
+    if both is not None:
+        guarded, fed = both
+        assert fed == guarded
+
+
+def test_csv_fed_at_c_speed_measures_a_record_over_several_lines() -> None:
+    # three short lines, one record of 5 + 4 + 5 characters (two quoted line breaks)
+    text = 'a,"b\nc,d\ne",f\n'
+    assert _guarded_and_fed(text, 9) == (("overflow", 'a,"b\nc,d\ne'),) * 2
+    assert _guarded_and_fed(text, 14) == ([["a", "b\nc,d\ne", "f"]],) * 2
+    assert _guarded_and_fed(text, 13) == (("overflow", text),) * 2
+    # the same without the last line end: one character fewer to count
+    assert _guarded_and_fed(text[:-1], 13) == ([["a", "b\nc,d\ne", "f"]],) * 2
+    assert _guarded_and_fed(text[:-1], 12) == (("overflow", text[:-1]),) * 2
+    # a line as long as the budget is read by the guarded feed
+    assert _guarded_and_fed("a" * 9 + "\n", 9) is None
