@@ -57,7 +57,7 @@ from ranking.catalog import Catalog, Group
 from ranking.digest import sha256
 from ranking.layout import decision_in, parse_max, section_of, years_in_title
 from ranking.lineage import is_lineage, validate_lineage
-from ranking.numbers import NotANumber, infer_decimal_mark, parse_number
+from ranking.numbers import NotANumber, infer_decimal_mark, parse_number, plain_spelling
 from ranking.problems import ImportFailed, ParamValue, Problem
 from ranking.ranks import competition_ranks
 from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, collection_paused, read_table
@@ -285,6 +285,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
         raise ImportFailed(sorted(errors + missing, key=_order))
 
     mark = _decimal_mark(table)
+    plain = plain_spelling(mark)
 
     # a cell's text → its number, None if it is not one: years, maxima, unit counts
     # and ranks repeat down the file, and reading a number is a few regexes
@@ -447,12 +448,14 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
         score: Decimal | None = None
         if has_score:
             written_score = cells.get("diem")
-            # a spreadsheet's number is read already: no call for it
-            score = (
-                written_score
-                if isinstance(written_score, Decimal)
-                else number(row, "diem", required=False)
-            )
+            # a spreadsheet's number is read already, and a plain spelling is what
+            # `number` would make of it: no call for either (scores rarely repeat)
+            if written_score is None or isinstance(written_score, Decimal):
+                score = written_score
+            elif plain(written_score):
+                score = Decimal(written_score)
+            else:
+                score = number(row, "diem", required=False)
         if has_max:
             max_score = known_maxima.get(cells.get("diem_toi_da"))
             if max_score is None:
@@ -510,15 +513,17 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
         components = components_of(row)
         if year is None or group is None or unit is None or max_score is None or source is None:
             continue
-        # the row to write, built once: _build_slice ranks it when the file does not
+        # the row to write, built once: _build_slice ranks it when the file does not;
+        # most Mức and Ghi chú cells are empty: no call for them
+        level, note = cells.get("muc"), cells.get("ghi_chu")
         new_score = NewScore(
             name=unit,
             name_key=expand_cell[unit],
             score=score,
             rank=rank or 0,
             rank_official=rank is not None,
-            published_level=text_of(cells.get("muc")),
-            note=text_of(cells.get("ghi_chu")),
+            published_level=None if level is None else text_of(level),
+            note=None if note is None else text_of(note),
             components=components,
             source=source,
             source_row=row.number,
@@ -811,7 +816,9 @@ def slice_digest(s: NewSlice) -> str:
         s.source,
         rows,
     ]
-    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+    # no cycle check: the lists are built just above and hold no list of their own
+    # (one dict insert and delete fewer for each row)
+    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"), check_circular=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -920,7 +927,7 @@ def _build_slice(
     lowest_here: Decimal | None = None
     previous: int | None = None
     first_at_rank: dict[int, NewScore] = {}
-    for new, row, _, _ in ordered:
+    for new, row, _, _ in () if _in_order(ordered, unit_count) else ordered:
         rank = new.rank
         if rank > unit_count:
             err("rank_above_count", row, "hang", rank=rank, count=unit_count)
@@ -952,7 +959,8 @@ def _build_slice(
             )
         lowest_here = score if lowest_here is None else min(lowest_here, score)
     levels = catalog.levels(ranking)
-    if levels:
+    # most files give no level: then no row loop
+    if levels and any(map(_published_level, map(_new_score, rows))):
         for new, row, _, _ in ordered:
             if new.published_level and new.score is not None:
                 by_rules = level_for(new.score, max_score, levels)
@@ -980,6 +988,33 @@ def _build_slice(
 
 def _by_rank(parsed: _Parsed) -> int:
     return parsed[0].rank
+
+
+_rank_of, _score_of = operator.attrgetter("rank"), operator.attrgetter("score")
+_new_score, _published_level = operator.itemgetter(0), operator.attrgetter("published_level")
+
+
+def _in_order(ordered: list[_Parsed], unit_count: int) -> bool:
+    """Whether the rank checks of _build_slice find nothing in the slice's rows
+    (by rank), seen in C loops: every row scored, scores falling as ranks rise,
+    one score a rank (ties alike), no rank above the unit count. A file's usual
+    slice is so; then no row needs the rank by rank loop."""
+    news = list(map(_new_score, ordered))
+    ranks, scores = list(map(_rank_of, news)), list(map(_score_of, news))
+    return (
+        # by identity: Decimal == None asks numbers.Rational (an ABC) on every row
+        not any(map(operator.is_, scores, repeat(None)))
+        and (not ranks or ranks[-1] <= unit_count)  # the rows are by rank
+        and all(map(operator.ge, scores, scores[1:]))
+        # two rows of one rank have one score: equal ranks imply equal scores
+        and all(
+            map(
+                operator.le,
+                map(operator.eq, ranks, ranks[1:]),
+                map(operator.eq, scores, scores[1:]),
+            )
+        )
+    )
 
 
 def read_and_validate(data: bytes, file_name: str, catalog: Catalog) -> Dataset:

@@ -9,7 +9,7 @@ are not ambiguous, and only then each cell is read.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
@@ -44,13 +44,18 @@ def infer_decimal_mark(texts: Iterable[str]) -> DecimalMark:
     return ","
 
 
+def plain_spelling(decimal_mark: DecimalMark) -> Callable[[str], object]:
+    """The test of a spelling `Decimal` reads as `parse_number` does: "947.64" in a
+    dot file, "1000" in either (no spaces, no group marks). True-ish: read it so."""
+    return _PLAIN.fullmatch if decimal_mark == "." else _WHOLE.fullmatch
+
+
 def parse_number(raw: str | Decimal, decimal_mark: DecimalMark = ",") -> Decimal:
     """Read one cell exactly. Raises NotANumber for anything else."""
     if isinstance(raw, Decimal):
         return raw
-    # the common spellings ("947.64" in a dot file, "1000" in either) are already
-    # what `_parse_written` would make of them: read them as they are
-    if _PLAIN.fullmatch(raw) if decimal_mark == "." else _WHOLE.fullmatch(raw):
+    # the common spellings are already what `_parse_written` would make of them
+    if plain_spelling(decimal_mark)(raw):
         return Decimal(raw)
     return _parse_written(raw, decimal_mark)
 

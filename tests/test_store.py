@@ -6,8 +6,11 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ranking.catalog import Catalog
+from ranking import importer
+from ranking.catalog import Catalog, load_catalog
 from ranking.importer import ImportFailed, read_and_validate, sha256
 from ranking.publishing import load_shipped_data, publish
 from ranking.queries import Rankings
@@ -172,6 +175,44 @@ def test_ranks_contradicting_scores_duplicates_and_overflow(catalog: Catalog) ->
         csv(f"2023;huyen;1;A;500;1.000;1;{SOURCE}", f"2023;huyen;2;B;400;1.000;1;{SOURCE}"),
         catalog,
     ) == [("too_many_units", 3)]
+
+
+def _outcome(data: bytes, catalog: Catalog) -> object:
+    try:
+        dataset = read_and_validate(data, "ranks.csv", catalog)
+    except ImportFailed as failed:
+        return [(p.code, p.row, p.params) for p in failed.problems]
+    return dataset.slices, [(w.code, w.row, w.params) for w in dataset.warnings]
+
+
+@given(
+    st.lists(
+        st.tuples(  # a rank and a score, now and then left out
+            st.integers(0, 6).map(lambda rank: rank or None),
+            st.integers(-2, 4).map(lambda n: None if n < 0 else n * 100),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(1, 6),
+)
+def test_rank_checks_in_c_loops_find_what_the_row_loop_finds(
+    rows: list[tuple[int | None, int | None]], count: int
+) -> None:
+    """The slice check that skips the rank by rank loop (ranks rising, scores
+    falling) gives the same slices, warnings and errors as the loop alone."""
+    catalog = load_catalog()
+    data = csv(
+        *(
+            f"2023;huyen;{'' if rank is None else rank};U{i};{'' if score is None else score};"
+            f"1.000;{count};{SOURCE}"
+            for i, (rank, score) in enumerate(rows)
+        )
+    )
+    with_check = _outcome(data, catalog)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(importer, "_in_order", lambda ordered, unit_count: False)
+        assert _outcome(data, catalog) == with_check
 
 
 def test_rank_only_rows_are_valid(catalog: Catalog) -> None:
