@@ -740,7 +740,13 @@ class Scores:
                 " DO UPDATE SET version_id = excluded.version_id",
                 (*where, version_id),
             )
-            await self._touch_names(db, where)  # and the rows now current
+        # and the rows now current: every row of this version (each of its slices
+        # is current now), in one statement rather than one a slice
+        await db.execute(
+            "INSERT OR IGNORE INTO temp.names_touched (unit_id)"
+            " SELECT unit_id FROM scores WHERE version_id = ?",
+            (version_id,),
+        )
         await self._refresh_names(db)
         await self._next_generation(db)
         return version_id
