@@ -816,7 +816,7 @@ def slice_digest(s: NewSlice) -> str:
         s.source,
         rows,
     ]
-    # no cycle check: the lists are built just above and hold no list of their own
+    # no cycle check: every list here is built just above and none can hold itself
     # (one dict insert and delete fewer for each row)
     text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"), check_circular=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1145,7 +1145,7 @@ def _short_lines(text: str, cap: int, lone_cr: bool) -> list[str] | None:
 
 
 def _fed_records(
-    lines: list[str], delimiter: str, cap: int, *, text_ended: bool = True
+    lines: list[str], delimiter: str, cap: int, *, text_ended: bool
 ) -> Iterator[list[str]]:
     """csv records of short lines (_short_lines), fed to csv at C speed; raises
     _Overflow as _records does for a record longer than ``cap`` characters.
