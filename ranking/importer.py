@@ -927,6 +927,7 @@ def _build_slice(
     lowest_here: Decimal | None = None
     previous: int | None = None
     first_at_rank: dict[int, NewScore] = {}
+    # the walk below, row by row, only when _in_order cannot say it finds nothing
     for new, row, _, _ in () if _in_order(ordered, unit_count) else ordered:
         rank = new.rank
         if rank > unit_count:

@@ -109,6 +109,8 @@ def closest(key: str, candidates: list[str], cutoff: float) -> str | None:
     difflib breaks ties by the candidates' text, not their order, so the
     ones left give the same best one. (An upload's preview checks up to 500 new
     names against every name on record this way.)"""
+    # loaded with the first preview, as the lookup loads it with its first large index:
+    # a bot at rest on the shipped data never needs it (≈ 3.6 MB resident)
     from rapidfuzz import process
     from rapidfuzz.distance import Indel
 
