@@ -141,6 +141,13 @@ async def test_stores_upgrading_one_old_database_at_once(tmp_path: Path) -> None
         assert conn.execute("SELECT COUNT(*) FROM score_generation").fetchone()[0] == 1
 
 
+async def test_an_in_memory_database_is_refused() -> None:
+    """The writer and the reader are two connections: in memory, two databases (the
+    reader would see neither the schema nor a row). Refused with a reason."""
+    with pytest.raises(StoreError, match="in-memory"):
+        await Store.open(":memory:")
+
+
 async def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "newer.sqlite3"
     with closing(sqlite3.connect(path)) as conn:
