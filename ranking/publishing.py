@@ -178,6 +178,15 @@ async def links_in_rankings(
 SHIPPED_DIR = DATA_DIR  # the data sets shipped with the program (data/*.csv)
 
 
+def _read_shipped(folder: Path) -> list[tuple[Path, bytes, str]]:
+    """Each shipped CSV of `folder` in name order: its path, bytes and SHA-256."""
+    found = []
+    for path in sorted(folder.glob("*.csv")):
+        data = path.read_bytes()
+        found.append((path, data, sha256(data)))
+    return found
+
+
 async def load_shipped_data(
     store: Store, catalog: Catalog, data_dir: Path | None = None
 ) -> list[str]:
@@ -189,10 +198,12 @@ async def load_shipped_data(
     """
     folder = data_dir or SHIPPED_DIR
     loaded = []
-    files = await asyncio.to_thread(lambda: sorted(folder.glob("*.csv")))
-    for path in files:
-        data = await asyncio.to_thread(path.read_bytes)
-        if await store.scores.version_ever(sha256(data)):
+    # every file read and hashed in one trip to a thread, and looked up in one
+    # statement: on an existing database this is all that start-up does here
+    files = await asyncio.to_thread(_read_shipped, folder)
+    known = await store.scores.versions_ever([digest for _, _, digest in files])
+    for path, data, digest in files:
+        if digest in known:
             continue
         try:
             # checked again inside the write: another process starting at the same

@@ -507,7 +507,7 @@ async def test_every_store_write_begins_immediate(
             "scores.unit_keys": lambda: store.scores.unit_keys("cds"),
             "scores.versions": store.scores.versions,
             "scores.version_by_sha": lambda: store.scores.version_by_sha("s"),
-            "scores.version_ever": lambda: store.scores.version_ever("s"),
+            "scores.versions_ever": lambda: store.scores.versions_ever(["s"]),
             "scores.version_groups": lambda: store.scores.version_groups(2),
         }
         for name, call in calls.items():

@@ -7,12 +7,15 @@ the hops are."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from bench.trips import counting_trips
 from bot.answers import Answers
 from bot.reply import to_plain
+from ranking.catalog import Catalog
+from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import Store
 
@@ -160,3 +163,32 @@ async def test_outside_an_answer_every_read_checks(
         async with rankings.checked_once():  # nested: the outer check stands
             await rankings.find_units("bac ha")
     assert len(calls) == 3
+
+
+async def test_opening_a_new_store_costs_the_trips_of_an_existing_one(tmp_path: Path) -> None:
+    """The migrations run on one thread in one go (a plain connection), not a trip
+    to aiosqlite's thread a statement: a new file and an existing one are opened
+    with the same trips: one for each connection's settings (aiosqlite makes the
+    connection itself on its thread without this count)."""
+    path = tmp_path / "new.sqlite3"
+    with counting_trips() as new:
+        store = await Store.open(path)
+    await store.close()
+    with counting_trips() as existing:
+        store = await Store.open(path)
+    await store.close()
+    assert new.count == existing.count == 2
+
+
+async def test_the_shipped_files_on_record_are_one_statement(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """At each start, the shipped files already loaded cost one look-up together."""
+    store = await Store.open(tmp_path / "shipped.sqlite3")
+    try:
+        assert await load_shipped_data(store, catalog)  # a new store: every file loads
+        with counting_trips() as trips:
+            assert await load_shipped_data(store, catalog) == []
+        assert trips.count == 1
+    finally:
+        await store.close()

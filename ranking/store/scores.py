@@ -461,8 +461,17 @@ class Scores:
         row = await self._db.row(SAME_CONTENT, (digest,))
         return int(row["id"]) if row else None
 
-    async def version_ever(self, sha256: str) -> bool:
-        return await self._db.row(KNOWN_VERSION["ever"], (sha256,)) is not None
+    async def versions_ever(self, digests: Sequence[str]) -> set[str]:
+        """Which of these SHA-256 digests a version was ever recorded with: one
+        statement for the shipped files at start-up, not one a file."""
+        if not digests:
+            return set()
+        rows = await self._db.rows(
+            "SELECT DISTINCT sha256 FROM versions WHERE sha256 IN"
+            f" ({', '.join('?' * len(digests))})",
+            list(digests),
+        )
+        return {r["sha256"] for r in rows}
 
     async def version_groups(self, version_id: int) -> list[tuple[str, int, str, str]]:
         """(ranking, year, group, source) of every slice a version published."""
@@ -646,31 +655,38 @@ class Scores:
         for ranking in {link.ranking for link in links} - {s.ranking for s in slices}:
             for key, uid in (await self._writer_unit_keys(db, ranking)).items():
                 unit_ids[(ranking, key)] = uid
+        # the units first named by a link (TP. Huế in 2025), then the links, each in
+        # one statement (one trip to the database thread, not one a row)
+        linked_units: dict[tuple[str, str], str] = {}
         for link in links:
-            ends = []
             for name, key in ((link.old_name, link.old_key), (link.new_name, link.new_key)):
-                found = unit_ids.get((link.ranking, key))
-                if found is None:  # a unit first named here (TP. Huế in 2025)
-                    cur = await db.execute(
-                        "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
-                        (link.ranking, name, key),
-                    )
-                    assert cur.lastrowid is not None
-                    found = unit_ids[(link.ranking, key)] = cur.lastrowid
-                ends.append(found)
-            await db.execute(
+                if (link.ranking, key) not in unit_ids:
+                    linked_units.setdefault((link.ranking, key), name)
+        if linked_units:
+            await db.executemany(
+                "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
+                [(ranking, name, key) for (ranking, key), name in linked_units.items()],
+            )
+            for ranking in {ranking for ranking, _ in linked_units}:
+                for key, uid in (await self._writer_unit_keys(db, ranking)).items():
+                    unit_ids[(ranking, key)] = uid
+        if links:
+            await db.executemany(
                 "INSERT INTO lineage (version_id, ranking, from_date, old_unit_id, new_unit_id,"
                 " source, source_row) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                (
-                    version_id,
-                    link.ranking,
-                    link.from_date,
-                    ends[0],
-                    ends[1],
-                    link.source,
-                    link.source_row,
-                ),
+                [
+                    (
+                        version_id,
+                        link.ranking,
+                        link.from_date,
+                        unit_ids[(link.ranking, link.old_key)],
+                        unit_ids[(link.ranking, link.new_key)],
+                        link.source,
+                        link.source_row,
+                    )
+                    for link in links
+                ],
             )
         # the units first named here, in one statement (one trip to the database
         # thread, not one a unit), in the order the rows name them
