@@ -662,14 +662,7 @@ class Scores:
             for name, key in ((link.old_name, link.old_key), (link.new_name, link.new_key)):
                 if (link.ranking, key) not in unit_ids:
                     linked_units.setdefault((link.ranking, key), name)
-        if linked_units:
-            await db.executemany(
-                "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
-                [(ranking, name, key) for (ranking, key), name in linked_units.items()],
-            )
-            for ranking in {ranking for ranking, _ in linked_units}:
-                for key, uid in (await self._writer_unit_keys(db, ranking)).items():
-                    unit_ids[(ranking, key)] = uid
+        await self._add_units(db, linked_units, unit_ids)
         if links:
             await db.executemany(
                 "INSERT INTO lineage (version_id, ranking, from_date, old_unit_id, new_unit_id,"
@@ -695,14 +688,7 @@ class Scores:
             for row in s.rows:
                 if (s.ranking, row.name_key) not in unit_ids:
                     new_units.setdefault((s.ranking, row.name_key), row.name)
-        if new_units:
-            await db.executemany(
-                "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
-                [(ranking, name, key) for (ranking, key), name in new_units.items()],
-            )
-            for ranking in {ranking for ranking, _ in new_units}:
-                for key, uid in (await self._writer_unit_keys(db, ranking)).items():
-                    unit_ids[(ranking, key)] = uid
+        await self._add_units(db, new_units, unit_ids)
         for s in slices:
             await db.execute(
                 "INSERT INTO slices (version_id, ranking, year, group_code, max_score,"
@@ -766,6 +752,24 @@ class Scores:
         await self._refresh_names(db)
         await self._next_generation(db)
         return version_id
+
+    async def _add_units(
+        self,
+        db: aiosqlite.Connection,
+        names: dict[tuple[str, str], str],
+        unit_ids: dict[tuple[str, str], int],
+    ) -> None:
+        """Insert the units (ranking, name key) → name in one statement, in their
+        order, and note their ids in `unit_ids`."""
+        if not names:
+            return
+        await db.executemany(
+            "INSERT INTO units (ranking, name, name_key) VALUES (?, ?, ?)",
+            [(ranking, name, key) for (ranking, key), name in names.items()],
+        )
+        for ranking in {ranking for ranking, _ in names}:
+            for key, uid in (await self._writer_unit_keys(db, ranking)).items():
+                unit_ids[(ranking, key)] = uid
 
     async def _writer_unit_keys(self, db: aiosqlite.Connection, ranking: str) -> dict[str, int]:
         keys = {
