@@ -672,6 +672,31 @@ def _sub_headers(
     )
 
 
+def _picker(indexes: tuple[int, ...]) -> Callable[[list[Value]], tuple[Value, ...]]:
+    """The cells at `indexes` of a list, always as a tuple (itemgetter gives a
+    single index's cell bare)."""
+    if len(indexes) == 1:
+        (only,) = indexes
+        return lambda cells: (cells[only],)
+    if not indexes:
+        return lambda cells: ()
+    return operator.itemgetter(*indexes)
+
+
+def _plain_width(
+    header: _Header, named: set[int], unit_index: int | None, data_keys: set[int]
+) -> int:
+    """How wide a CSV row may be for _read_body's quick path: the columns from A
+    that are all named (mapped, extra or ignored); 0 (no quick path) for a table
+    with no unit name or no score or rank column."""
+    if unit_index is None or not data_keys:
+        return 0
+    width = 0
+    while width in named:
+        width += 1
+    return width
+
+
 def _read_body(
     header: _Header,
     rows: _Rows,
@@ -687,7 +712,8 @@ def _read_body(
     """The table under `header`. `marked`: the numbers of the rows where the
     byte scan laid a formula or error mark (None: any row may hold one)."""
     named = set(header.mapped.values()) | set(header.extras) | header.ignored
-    kept: list[tuple[int, dict[int, Value], str | None]] = []
+    # a row's cells by column index, or its list as the CSV reader gave it (below)
+    kept: list[tuple[int, dict[int, Value] | list[Value], str | None]] = []
     unnamed_with_data: set[int] = set()
     formulas: list[tuple[int, int, str]] = []
     errors: list[tuple[int, int, str]] = []
@@ -701,9 +727,36 @@ def _read_body(
     below: list[int] = []
     max_chars = limits.max_cell_chars
     text_only = kind == "csv"  # a CSV cell is a text or None: no marks, no numbers
+    plain_width = _plain_width(header, named, unit_index, data_keys) if text_only else 0
+    plain_unit = -1 if unit_index is None else unit_index  # used only with a plain_width
+    score_indexes = tuple(sorted(data_keys))
     for number, cells in rows:
         if number > last_physical:
             raise ReadProblem("too_many_rows", limit=limits.max_rows, row=number, **where)
+        # A CSV data row once the table has begun, as nearly every row of a file is:
+        # no wider than its leading named columns, a unit name, a score or rank that
+        # looks like a number, no cell over the length limit. Each of those is
+        # checked in a C loop over the row's list, and the list is kept as it is.
+        # Such a row is neither a heading, a footer nor the table's end, and holds
+        # no cell of an unnamed column; any other row takes the checks below.
+        if kept and 0 < len(cells) <= plain_width and ended_at is None:
+            width = len(cells)
+            if plain_unit < width and cells[plain_unit] is not None:
+                # (no typing.cast here: it is a Python call, twice a row)
+                for i in score_indexes:
+                    v = cells[i] if i < width else None
+                    if v is not None and _NUMBER_WITH_DIGIT.fullmatch(v) is not None:  # type: ignore[arg-type]
+                        break
+                else:
+                    i = -1
+                if i >= 0 and max(map(len, filter(None, cells))) <= max_chars:  # type: ignore[arg-type]
+                    if len(kept) >= limits.max_rows:
+                        raise ReadProblem(
+                            "too_many_rows", limit=limits.max_rows, row=number, **where
+                        )
+                    blank_run = 0
+                    kept.append((number, cells, None))  # type: ignore[arg-type]
+                    continue
         if len(cells) > limits.max_columns:  # trailing empty cells may still bring it under
             _check_width(cells, number, limits, where)
         # every filled cell by column index, in column order (the ignored columns too);
@@ -729,6 +782,8 @@ def _read_body(
             if sub is not None:
                 header = sub
                 named = set(header.mapped.values()) | set(header.extras) | header.ignored
+                if text_only:
+                    plain_width = _plain_width(header, named, unit_index, data_keys)
                 below.append(number)
                 continue
         # a unit may be called anything: a row with a number as score or rank is data
@@ -819,17 +874,23 @@ def _read_body(
     extra_order = sorted(extras)
     keys, indexes = tuple(header.mapped), tuple(header.mapped.values())
     extra_names = tuple(extras[index] for index in extra_order)
-    table_rows = [
-        RawRow(
-            number,
-            dict(zip(keys, map(values.get, indexes), strict=True)),
-            dict(zip(extra_names, map(values.get, extra_order), strict=True))
-            if extra_names
-            else {},
-            heading,
-        )
-        for number, values, heading in kept
-    ]
+    # A row kept as its list (the CSV rows above) is padded to every column read,
+    # then its cells are taken by one itemgetter call (a tuple, at C speed).
+    reach = max((*indexes, *extra_order), default=-1) + 1
+    for _, kept_cells, _ in kept:
+        if isinstance(kept_cells, list) and len(kept_cells) < reach:
+            kept_cells.extend(itertools.repeat(None, reach - len(kept_cells)))
+    pick_cells, pick_extras = _picker(indexes), _picker(tuple(extra_order))
+    table_rows: list[RawRow] = []
+    add = table_rows.append
+    for number, kept_cells, heading in kept:
+        if isinstance(kept_cells, list):
+            row_cells = dict(zip(keys, pick_cells(kept_cells), strict=True))
+            row_extras = dict(zip(extra_names, pick_extras(kept_cells), strict=True))
+        else:
+            row_cells = dict(zip(keys, map(kept_cells.get, indexes), strict=True))
+            row_extras = dict(zip(extra_names, map(kept_cells.get, extra_order), strict=True))
+        add(RawRow(number, row_cells, row_extras, heading))
     return RawTable(
         kind=kind,
         encoding=encoding,

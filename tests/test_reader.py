@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -1275,3 +1276,53 @@ def test_csv_fed_at_c_speed_measures_a_record_over_several_lines() -> None:
     assert _guarded_and_fed(text[:-1], 12) == (("overflow", text[:-1]),) * 2
     # a line as long as the budget is read by the guarded feed
     assert _guarded_and_fed("a" * 9 + "\n", 9) is None
+
+
+# The pieces a CSV score table is made of, for the test below: data rows and every
+# kind of row that must leave _read_body's quick path for its full checks.
+_BODY_LINES = st.sampled_from(
+    [
+        "{n},Sở Tài chính {n},{n}50.5,{n}",
+        "{n},Sở Tài chính {n},,{n}",
+        "{n},Sở Tài chính {n},không có,",
+        "{n},,720,{n}",
+        "{n},Sở Tài chính {n},720,{n},thừa",
+        "{n},Sở Tài chính {n},720,{n},,,",
+        "{n},Sở Tài chính {n},720",
+        "{n},{long},720,{n}",
+        "{long},Sở Tài chính {n},720,{n}",
+        '{n},"Sở Tài\nchính {n}",720,{n}',
+        "",
+        ",,,",
+        "I. Cơ quan, đơn vị có TTHC",
+        ",Cơ quan, đơn vị không có TTHC,,",
+        "Nơi nhận:",
+        "KT. CHỦ TỊCH",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_BODY_LINES, min_size=1, max_size=14), st.sampled_from(["", "STT,"]))
+def test_csv_quick_path_reads_as_the_full_checks(lines: list[str], stt: str) -> None:
+    """_read_body keeps a plain CSV data row as its list without the row's dict
+    and checks (the quick path): a table, or a refusal, exactly as the full
+    checks of every row give it, whatever rows come between the data rows."""
+    header = f"{stt}Tên cơ quan đơn vị,Tổng điểm,Xếp hạng"
+    # each line's first cell is the STT column's: dropped for a table without one
+    body = [line.format(n=n, long="x" * 501) for n, line in enumerate(lines, start=1)]
+    if not stt:
+        body = [line.split(",", 1)[-1] if "," in line else line for line in body]
+    data = "\n".join(["Năm 2023", header, *body]).encode()
+
+    def read() -> object:
+        try:
+            table = read_table(data, "ket-qua.csv")
+        except ReadProblem as problem:
+            return (problem.code, problem.params)
+        return table
+
+    quick = read()
+    with mock.patch.object(reader_module, "_plain_width", lambda *_: 0):  # no quick path
+        full = read()
+    assert quick == full
