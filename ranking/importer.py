@@ -54,13 +54,14 @@ from typing import Literal, TypeVar
 
 from ranking.bands import level_for, match_level
 from ranking.catalog import Catalog, Group
+from ranking.collection import collection_paused
 from ranking.digest import sha256
 from ranking.layout import decision_in, parse_max, section_of, years_in_title
 from ranking.lineage import is_lineage, validate_lineage
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number, plain_spelling
 from ranking.problems import ImportFailed, ParamValue, Problem
 from ranking.ranks import competition_ranks
-from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, collection_paused, read_table
+from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, read_table
 from ranking.store import NewGroup, NewLink, NewScore, NewSlice
 from ranking.text import expand, fold, nfc
 
@@ -1029,14 +1030,18 @@ def _in_order(ordered: list[_Parsed], unit_count: int) -> bool:
 def read_and_validate(data: bytes, file_name: str, catalog: Catalog) -> Dataset:
     """Bytes to validated slices (or a reorganisation file's links); ReadProblem or
     ImportFailed on bad input."""
-    table = read_table(data, file_name)
-    if is_lineage(table):
-        lineage = validate_lineage(table, catalog)
-        return Dataset(
-            slices=[],
-            warnings=lineage.warnings,
-            rows=lineage.rows,
-            content_digest=lineage.content_digest,
-            links=lineage.links,
-        )
-    return validate(table, catalog)
+    # one pause for both: the raw cells die inside it, so no collection ever walks them
+    with collection_paused():
+        table = read_table(data, file_name)
+        if is_lineage(table):
+            lineage = validate_lineage(table, catalog)
+            return Dataset(
+                slices=[],
+                warnings=lineage.warnings,
+                rows=lineage.rows,
+                content_digest=lineage.content_digest,
+                links=lineage.links,
+            )
+        dataset = validate(table, catalog)
+        del table
+        return dataset

@@ -83,17 +83,14 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import functools
-import gc
 import io
 import itertools
 import math
 import operator
 import re
 import struct
-import threading
 import unicodedata
 import zipfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -103,6 +100,7 @@ from decimal import Decimal
 from typing import Any, Final, Literal, cast
 from xml.parsers import expat
 
+from ranking.collection import collection_paused
 from ranking.layout import is_footer, max_in_header
 
 __all__ = [
@@ -114,7 +112,6 @@ __all__ = [
     "RawTable",
     "ReadProblem",
     "canonical_header",
-    "collection_paused",
     "column_letter",
     "problem_for_name",
     "read_table",
@@ -1006,34 +1003,6 @@ def _read_table(data: bytes, file_name: str, year_hint: int | None, limits: Limi
     if magic == "zip":  # no or an unknown extension: the archive says what it is
         return _read_zip(data, name, ext, year_hint, limits)
     raise ReadProblem("unsupported_type", kind=ext[1:].upper() or name, name=name)
-
-
-_pause_lock = threading.Lock()
-_pauses = 0  # readers and validators running (the bot runs them in threads)
-_collecting = False  # whether the cyclic collector ran before the first of them
-
-
-@contextlib.contextmanager
-def collection_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a file is read or validated.
-
-    Reading builds a few objects per cell and keeps them all, and none is in a
-    cycle: each collection the allocations set off walks every object kept so
-    far, for nothing (a tenth to a fifth of a large file's read and validation).
-    Collection resumes when the last reader or validator is done."""
-    global _pauses, _collecting
-    with _pause_lock:
-        if _pauses == 0:
-            _collecting = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            if _pauses == 0 and _collecting:
-                gc.enable()
 
 
 def problem_for_name(file_name: str) -> ReadProblem | None:

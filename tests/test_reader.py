@@ -30,6 +30,7 @@ from babel.messages.pofile import read_po
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ranking.collection as collection
 import ranking.reader as reader_module
 from ranking.reader import (
     PROBLEM_CODES,
@@ -1134,15 +1135,15 @@ def test_collection_is_paused_while_reading_and_restored_after() -> None:
     import gc
 
     assert gc.isenabled()
-    with reader_module.collection_paused():
+    with collection.collection_paused():
         assert not gc.isenabled()
-        with reader_module.collection_paused():  # a second reader in another thread
+        with collection.collection_paused():  # a second reader in another thread
             assert not gc.isenabled()
         assert not gc.isenabled()  # the first is still reading
     assert gc.isenabled()
     gc.disable()
     try:  # a process that turned it off keeps it off
-        with reader_module.collection_paused():
+        with collection.collection_paused():
             pass
         assert not gc.isenabled()
     finally:
