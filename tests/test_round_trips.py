@@ -17,7 +17,7 @@ from bot.reply import to_plain
 from ranking.catalog import Catalog
 from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
-from ranking.store import Store
+from ranking.store import NewSlice, Store
 
 
 def count_version_checks(rankings: Rankings, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -190,5 +190,59 @@ async def test_the_shipped_files_on_record_are_one_statement(
         with counting_trips() as trips:
             assert await load_shipped_data(store, catalog) == []
         assert trips.count == 1
+    finally:
+        await store.close()
+
+
+async def test_an_import_costs_the_same_trips_whatever_its_slice_count(tmp_path: Path) -> None:
+    """Each kind of statement of an import is one trip for all its slices (the
+    slices, their rows, the units they stop being current, the slices pointed
+    current): thirty groups cost what one does. The collector is paused while the
+    rows are written, and as it was after."""
+    import gc
+
+    from tests.test_years import score, slice_of
+
+    store = await Store.open(tmp_path / "slices.sqlite3")
+    try:
+
+        def slices(year: int, count: int) -> list[NewSlice]:
+            return [
+                slice_of(
+                    year,
+                    f"nhom-{g}",
+                    2,
+                    score(f"Đơn vị {g}-1", 1, "900"),
+                    score(f"Đơn vị {g}-2", 2, "800"),
+                )
+                for g in range(count)
+            ]
+
+        async def trips_of(year: int, count: int) -> int:
+            with counting_trips() as trips:
+                await store.scores.commit_version(
+                    slices(year, count),
+                    file_name="f.csv",
+                    sha256=f"{year}-{count}",
+                    uploaded_by=None,
+                )
+            return trips.count
+
+        for year in (2022, 2023):  # a first import, then one replacing its slices
+            assert await trips_of(year, 1) == await trips_of(year + 10, 30)
+            assert await trips_of(year, 30) == await trips_of(year + 10, 1)
+        paused: list[bool] = []
+        original = store.scores._insert_version
+
+        async def watched(*args: object, **kwargs: object) -> int:
+            paused.append(not gc.isenabled())
+            return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+        store.scores._insert_version = watched  # type: ignore[method-assign]
+        assert gc.isenabled()
+        await store.scores.commit_version(
+            slices(2024, 2), file_name="f.csv", sha256="2024", uploaded_by=None
+        )
+        assert paused == [True] and gc.isenabled()
     finally:
         await store.close()
