@@ -9,7 +9,13 @@ from bench.throughput import GOAL_RATIO as THROUGHPUT_GOAL
 
 NOTES: dict[str, str] = {
     "queries": """\
-**This run (sixth pass of issue #17), at 1M rows: warm p99s up to 3.93 ms (plain-text words;
+**This run (eighth pass of issue #17), at 1M rows: every query type's warm p99 ≤ 1.57 ms
+(worst: plain-text words 1.56, typo 1.52; goal ≤ 2 ms: met) and the cold first query 287 ms
+(goal < 1 s: met).** No query code changed in this pass or in the seventh (whose start-up
+changes had no run in this file). The typo path at 1k names (similarity over every name) is
+the slowest row of any size, p99 2.18 ms: the goal is at 1M rows, where the words bound it.
+
+**Sixth pass of issue #17, at 1M rows: warm p99s up to 3.93 ms (plain-text words;
 /top of a group 2.55, page button 3.23, unknown name 3.16; goal ≤ 2 ms: not met in this run)
 and the cold first query 165 ms (goal < 1 s: met).** No query code changed in this pass.
 The p50s match those of the first of this pass's two runs, made 20 minutes earlier on the same
@@ -117,7 +123,41 @@ opening the 1M-row store), the previous commit and this one alternating, two run
 entry had its own copies) and slotted `UnitRef`s: 104 → 71 MB for 100,000 units
 (tracemalloc).""",
     "imports": """\
-**This run (sixth pass):** CSV 3.61× → 3.64× raw, XLSX 4.41× → 4.63× (the first of this
+**This run (eighth pass):** CSV 3.64× → 2.96× raw (goal ≤ 3×: met, at the line: 1.290 s
+against the raw baseline's 0.436), XLSX 4.63× → 5.79× (goal ≤ 4×: not met; no XLSX code
+changed, its read alone 1.504 s). CSV stages: read 0.367 s, validate 0.431, preview 0.036,
+commit 0.390 (1.01 in the sixth pass's run). A run of this pass's second commit (8434413:
+the reading and validating changes only) an hour earlier gave 3.48× (commit 0.776 s, raw
+0.486). What changed:
+- **Reading:** a plain CSV data row (no wider than the leading named columns, a unit name,
+  a number-like score or rank, no cell over the limit) is checked in C loops over the list
+  csv gave and kept as that list, its cells taken by one `itemgetter` at the end; any other
+  row takes the full checks (a property test holds the two to the same table or refusal).
+  In process, 15 alternating runs on the 30,000-row file: `read_table` minimum 0.300 →
+  0.241 s, median 0.353 → 0.286.
+- **Validating:** no Python call a row for a unit's and a source's text, nor for components
+  in a file with no extra column (no change beyond noise on its own).
+- **The collector:** the validated rows (a `NewScore` each) were walked by a gen-1
+  collection inside the commit, set off by the parameter tuples and the units read back:
+  23–70 ms a commit by gc callbacks in this section's pipeline. The write now runs with the
+  collector paused, and reading and validating share one pause inside which the raw cells
+  die (`read_and_validate`); what is left is one gen-0 collection of ≈ 20 ms as that pause
+  ends.
+- **Trips:** each statement of an import is one trip for all its slices: 30 slices 135 →
+  19 trips, what one slice costs (tests/test_round_trips.py).
+- **The bench:** its pipeline kept the `RawTable` alive through the preview and the commit,
+  which the bot never does; it now drops it once validated, as `read_and_validate` does. Kept,
+  its 30,000 rows were walked by the later stages' collections too (a gen-1 collection of
+  60,000 such objects took 32 ms in isolation). The baseline is unchanged.
+
+Tried and dropped: all of a CSV's records read at once before the rows (minimum 0.28–0.30 →
+0.31–0.34 s: slower), a memo of a row's slice fields keyed by its cells (no change: the key
+costs what the lookups did), the score rows inserted in unit order (no change beyond noise).
+**What is left:** the commit's insert is the baseline's own cost with the real, scattered
+unit ids; reading and validating are ≈ 27 µs of Python a row; the validated rows' one gen-0
+collection. A run's ratio moves ±10 % with the host: this one is 0.04 under the goal.
+
+**Sixth pass:** CSV 3.61× → 3.64× raw, XLSX 4.41× → 4.63× (the first of this
 pass's two runs: 3.99× and 4.69×). **Not met (3× / 4×).** The raw baseline itself took
 0.615 s (0.547 in the first run, 0.469 in the fifth pass's), and the commit, most of it
 the same insert the baseline times, 1.01 s (0.62): on this morning's host a run's ratios
@@ -215,7 +255,12 @@ byte-level scan of the sheet XML before calamine), validation's per-row checks a
 `_Parsed` per row, and the commit (score rows, then each re-pointed slice's units' current
 names). Reaching 3× would mean validating in bulk, column by column.""",
     "memory": """\
-**This run (sixth pass):** shipped data 54.1 MB (goal ≤ 60: met; echo bot 45.6), 1M rows
+**This run (eighth pass):** shipped data 54.1 MB (goal ≤ 60: met; echo bot 45.6), 1M rows
+118.2 MB (goal ≤ 150: met), imports of the largest accepted files CSV 92.0 MB and XLSX
+126.2 MB (goal < 150: met). The CSV import's peak was 97.0 MB in this pass's earlier run: the
+bench's pipeline now lets the raw cells go once validated, as the bot does.
+
+**Sixth pass:** shipped data 54.1 MB (goal ≤ 60: met; echo bot 45.6), 1M rows
 117.9 MB (goal ≤ 150: met), imports of the largest accepted files CSV 98.0 MB and XLSX
 125.5 MB (goal < 150: met). No memory work in this pass; the first run's figures are the
 same within 0.4 MB.
@@ -269,7 +314,21 @@ word tuple and posting-set entries per unit: the posting sets alone ≈ 30 MB) a
 refresh's transient lists while the index is built. What would meet it: an index keyed by
 integer ids in arrays instead of objects and sets.""",
     "startup": """\
-**This run (sixth pass):** on a fresh database 1.39× the echo bot (1.001 against 0.718 s;
+**This run (eighth pass):** on a fresh database 1.14× the echo bot (0.562 against 0.492 s;
+goal ≤ 1.2×: met), on an existing one 1.02× (met). The first run in this file with the
+seventh pass's changes: a store opened in one trip to a thread (77 → 2 trips for a new one,
+9 → 2 for an existing one) and the shipped files on record looked up in one statement
+(13 → 1); this pass's one trip a statement kind for all of an import's slices applies to
+the shipped files too. The spread stays wide (fresh 0.461–0.626 s, echo 0.371–0.547); this
+pass's earlier run gave 1.08× and 1.04×. What a fresh database still adds, by the process's
+CPU time logged in `serve` (a local patch, four starts each): 10–15 ms to open and migrate,
+≈ 90–115 ms to load the six shipped files (the reader and importer modules ≈ 22 ms cold,
+validating 15–20 ms, writing, the hops between threads), against 2–3 ms on an existing
+database. Tried and not kept: the load as a task beside the channels' start (alternating
+runs: 1.11× and 1.22× against 1.19× and 1.19× one after the other: no verdict, and the
+handlers would have had to wait for the data).
+
+**Sixth pass:** on a fresh database 1.39× the echo bot (1.001 against 0.718 s;
 goal ≤ 1.2×: not met), on an existing one 1.11× (met). No start-up code changed in this
 pass. The first run gave 1.28× and 0.95× (the echo bot's own median 1.003 s, spread
 0.65–1.38 s), and four runs of `bench.startup --repeats 9` made afterwards, alternating this
@@ -322,7 +381,13 @@ settings, babel) on top of python-telegram-bot, which the echo bot imports too; 
 database, loading the shipped data. What would meet it: loading the upload path (reader,
 importer, preview) and the media path on first use, as openpyxl and matplotlib are now.""",
     "throughput": """\
-**This run (sixth pass):** bot ÷ like-built echo without the limiter 1.009× (202.8 against
+**This run (eighth pass):** bot ÷ like-built echo without the limiter 0.986× (334.3 against
+339.0 updates/s; goal ≥ 0.9×: met); CPU an update 2.90 against 2.93 ms (0.99×). No
+throughput code changed. This pass's earlier run gave 1.70× (276.1 against 162.2 updates/s;
+CPU 3.21 against 3.99 ms): the echo bot's burst ran on a slowed host, the reason the CPU
+ratio is printed beside the rate.
+
+**Sixth pass:** bot ÷ like-built echo without the limiter 1.009× (202.8 against
 201.0 updates/s; goal ≥ 0.9×: met in this run); CPU an update 4.72 against 4.55 ms (1.04×).
 No throughput code changed in this pass, and the first of this pass's two runs gave
 0.7724× (138.5 against 179.3 updates/s) with nearly the same CPU ratio (4.98 against 4.72
@@ -418,7 +483,11 @@ reply's HTML; on two shared cores its cost shows in the bot's updates/s (the bot
 update bounds it near 1 / CPU; the measured rate is lower), so the CPU ratio is the cleaner
 of the two figures.""",
     "broadcast": """\
-**This run (sixth pass):** 1.27× the floor left by the replies sent meanwhile, 1.17× the
+**This run (eighth pass):** 1.16× the floor left by the replies sent meanwhile, 1.08× the
+outbox's own pace (25/s); no 429; the queries during it answered at a p50 of 7.9 ms. No
+broadcast code changed.
+
+**Sixth pass:** 1.27× the floor left by the replies sent meanwhile, 1.17× the
 outbox's own pace (25/s); no 429 (the first run: 1.20× and 1.11×). No broadcast code
 changed; the queries during it answered at a p50 of 17 ms (11 ms in the first run).
 
