@@ -9,11 +9,16 @@ cells, once validated) from ever being walked.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import ParamSpec, TypeVar
 
-__all__ = ["collection_paused"]
+__all__ = ["collection_paused", "paused_while_awaited"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 _pause_lock = threading.Lock()
 _pauses = 0  # readers and validators running (the bot runs them in threads)
@@ -39,3 +44,15 @@ def collection_paused() -> Iterator[None]:
             _pauses -= 1
             if _pauses == 0 and _collecting:
                 gc.enable()
+
+
+def paused_while_awaited(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+    """`fn`, a coroutine function, run under `collection_paused` until it returns
+    (the context manager as a decorator would cover only making the coroutine)."""
+
+    @functools.wraps(fn)
+    async def paused(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with collection_paused():
+            return await fn(*args, **kwargs)
+
+    return paused

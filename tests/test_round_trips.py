@@ -232,17 +232,17 @@ async def test_an_import_costs_the_same_trips_whatever_its_slice_count(tmp_path:
             assert await trips_of(year, 1) == await trips_of(year + 10, 30)
             assert await trips_of(year, 30) == await trips_of(year + 10, 1)
         paused: list[bool] = []
-        original = store.scores._insert_version
+        original = store.scores._add_units  # called inside the write (links, then rows)
 
-        async def watched(*args: object, **kwargs: object) -> int:
+        async def watched(*args: object, **kwargs: object) -> None:
             paused.append(not gc.isenabled())
-            return await original(*args, **kwargs)  # type: ignore[arg-type]
+            await original(*args, **kwargs)  # type: ignore[arg-type]
 
-        store.scores._insert_version = watched  # type: ignore[method-assign]
+        store.scores._add_units = watched  # type: ignore[method-assign]
         assert gc.isenabled()
         await store.scores.commit_version(
             slices(2024, 2), file_name="f.csv", sha256="2024", uploaded_by=None
         )
-        assert paused == [True] and gc.isenabled()
+        assert paused == [True, True] and gc.isenabled()
     finally:
         await store.close()

@@ -22,7 +22,7 @@ from typing import Final, Literal
 
 import aiosqlite
 
-from ranking.collection import collection_paused
+from ranking.collection import paused_while_awaited
 from ranking.store.db import Database, now, rows_in
 from ranking.store.people import ActionTaken, People
 
@@ -572,6 +572,11 @@ class Scores:
                 content_digest=content_digest,
             )
 
+    # No cyclic collection while the rows are written: a parameter tuple a row, the
+    # units' ids and rows read back, and each collection their allocations set off
+    # walked the upload's rows (a NewScore each, kept since validation) for nothing:
+    # 20–50 ms of a 30,000-row import's commit.
+    @paused_while_awaited
     async def insert_version(
         self,
         db: aiosqlite.Connection,
@@ -600,38 +605,6 @@ class Scores:
         recorded ("ever") or is live ("live"): checked inside the transaction, so two
         processes importing the same file at once import it once.
         """
-        # No cyclic collection while the rows are written: a parameter tuple a row,
-        # the units' ids and rows read back, and each collection their allocations
-        # set off walked the upload's rows (a NewScore each, kept since validation)
-        # for nothing: 20–50 ms of a 30,000-row import's commit.
-        with collection_paused():
-            return await self._insert_version(
-                db,
-                slices,
-                file_name=file_name,
-                sha256=sha256,
-                uploaded_by=uploaded_by,
-                aliases=aliases,
-                unless_known=unless_known,
-                groups=groups,
-                links=links,
-                content_digest=content_digest,
-            )
-
-    async def _insert_version(
-        self,
-        db: aiosqlite.Connection,
-        slices: Sequence[NewSlice],
-        *,
-        file_name: str,
-        sha256: str,
-        uploaded_by: int | None,
-        aliases: dict[tuple[str, str], str] | None,
-        unless_known: Literal["ever", "live"] | None,
-        groups: Sequence[NewGroup],
-        links: Sequence[NewLink],
-        content_digest: str | None,
-    ) -> int:
         aliases = aliases or {}
         if unless_known is not None:
             seen = await rows_in(db, KNOWN_VERSION[unless_known], (sha256,))
