@@ -139,10 +139,10 @@ the reading and validating changes only) an hour earlier gave 3.48× (commit 0.7
   in a file with no extra column (no change beyond noise on its own).
 - **The collector:** the validated rows (a `NewScore` each) were walked by a gen-1
   collection inside the commit, set off by the parameter tuples and the units read back:
-  23–70 ms a commit by gc callbacks in this section's pipeline. The write now runs with the
-  collector paused, and reading and validating share one pause inside which the raw cells
-  die (`read_and_validate`); what is left is one gen-0 collection of ≈ 20 ms as that pause
-  ends.
+  20–27 ms a commit by gc callbacks in this section's pipeline (38–70 ms with the raw cells
+  kept). The write now runs with the collector paused, and reading and validating share one
+  pause inside which the raw cells die (`read_and_validate`); what is left is one gen-0
+  collection of ≈ 20 ms as that pause ends.
 - **Trips:** each statement of an import is one trip for all its slices: 30 slices 135 →
   19 trips, what one slice costs (tests/test_round_trips.py).
 - **The bench:** its pipeline kept the `RawTable` alive through the preview and the commit,
