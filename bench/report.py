@@ -135,8 +135,9 @@ the reading and validating changes only) an hour earlier gave 3.48× (commit 0.7
   row takes the full checks (a property test holds the two to the same table or refusal).
   In process, 15 alternating runs on the 30,000-row file: `read_table` minimum 0.300 →
   0.241 s, median 0.353 → 0.286.
-- **Validating:** no Python call a row for a unit's and a source's text, nor for components
-  in a file with no extra column (no change beyond noise on its own).
+- **Validating:** no Python call a row for components in a file with no extra column (no
+  change beyond noise on its own; the unit's and source's text lookups inlined beside it in
+  the measured commit, no change either, are back in `text_of` since).
 - **The collector:** the validated rows (a `NewScore` each) were walked by a gen-1
   collection inside the commit, set off by the parameter tuples and the units read back:
   20–27 ms a commit by gc callbacks in this section's pipeline (38–70 ms with the raw cells

@@ -435,9 +435,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                     group = created.code
             if catalog_group is not None and all(v is None or type(v) is str for v in place_cells):
                 known_places[place_cells] = (ranking, catalog_group)
-        # text_of inlined for the two cells every row has (a call fewer each)
-        unit = cells.get("don_vi")
-        unit = cell_texts[unit] if type(unit) is str else text_of(unit)
+        unit = text_of(cells.get("don_vi"))
         if unit is None:
             errors.append(problem("empty_cell", row, "don_vi", column=name("don_vi")))
         elif unit.startswith(_FORMULA_START):
@@ -498,11 +496,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             if share is not None and not 0 <= share <= 100:
                 errors.append(problem("share_out_of_range", row, "ty_le", value=share))
                 share = None
-        if has_source:
-            source = cells.get("can_cu")
-            source = cell_texts[source] if type(source) is str else text_of(source)
-        else:
-            source = layout.source
+        source = text_of(cells.get("can_cu")) if has_source else layout.source
         if source is None:
             errors.append(problem("empty_cell", row, "can_cu", column=name("can_cu")))
         if score is None and rank is None and cells.get("diem") is None:
@@ -1030,18 +1024,19 @@ def _in_order(ordered: list[_Parsed], unit_count: int) -> bool:
 def read_and_validate(data: bytes, file_name: str, catalog: Catalog) -> Dataset:
     """Bytes to validated slices (or a reorganisation file's links); ReadProblem or
     ImportFailed on bad input."""
-    # one pause for both: the raw cells die inside it, so no collection ever walks them
+    # one pause for both, and the raw cells dropped inside it: no collection walks them
     with collection_paused():
         table = read_table(data, file_name)
         if is_lineage(table):
             lineage = validate_lineage(table, catalog)
-            return Dataset(
+            dataset = Dataset(
                 slices=[],
                 warnings=lineage.warnings,
                 rows=lineage.rows,
                 content_digest=lineage.content_digest,
                 links=lineage.links,
             )
-        dataset = validate(table, catalog)
+        else:
+            dataset = validate(table, catalog)
         del table
-        return dataset
+    return dataset

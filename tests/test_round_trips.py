@@ -7,6 +7,7 @@ the hops are."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from ranking.catalog import Catalog
 from ranking.publishing import load_shipped_data
 from ranking.queries import Rankings
 from ranking.store import NewSlice, Store
+from tests.test_years import score, slice_of
 
 
 def count_version_checks(rankings: Rankings, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -199,10 +201,6 @@ async def test_an_import_costs_the_same_trips_whatever_its_slice_count(tmp_path:
     slices, their rows, the units they stop being current, the slices pointed
     current): thirty groups cost what one does. The collector is paused while the
     rows are written, and as it was after."""
-    import gc
-
-    from tests.test_years import score, slice_of
-
     store = await Store.open(tmp_path / "slices.sqlite3")
     try:
 

@@ -719,10 +719,10 @@ class Scores:
         params = [
             (
                 version_id,
-                ranking,
-                year,
-                group_code,
-                unit_ids[(ranking, row.name_key)],
+                s.ranking,
+                s.year,
+                s.group_code,
+                unit_ids[(s.ranking, row.name_key)],
                 row.name,
                 None if row.score is None else str(row.score),
                 row.rank,
@@ -737,8 +737,6 @@ class Scores:
                 None if row.share is None else str(row.share),
             )
             for s in slices
-            # the slice's fields and its ranking's units looked up once, not a row
-            for ranking, year, group_code in ((s.ranking, s.year, s.group_code),)
             for row in s.rows
         ]
         await db.executemany(
