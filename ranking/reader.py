@@ -1159,10 +1159,6 @@ def _decode(data: bytes) -> tuple[str, str]:
     raise ReadProblem("encoding")
 
 
-_BLANK_TO_NONE: Final = {"": None}.get  # called as (cell, cell): None for "", else the cell
-_strip: Final = str.strip
-
-
 def _short_lines(text: str, cap: int, lone_cr: bool) -> list[str] | None:
     """The text's physical lines without their LF, when none is longer than `cap`
     and no line ends in a lone CR; else None (the guarded _LineFeed reads it)."""
@@ -1220,8 +1216,9 @@ def _fed_records(
 def _csv_rows(text: str, delimiter: str, limits: Limits, lone_cr: bool | None = None) -> _Rows:
     cap = _record_cap(limits)
     number = 0
-    # _clean on each cell, as C loops over the row (a file's every cell comes through
-    # here): NFC, stripped, "" → None. A text in NFC needs no NFC a cell: a cell is a
+    # _clean on each cell, in one list comprehension a row (a file's every cell comes
+    # through here: 0.45 µs a row against 0.67 for a strip map, then a blank map):
+    # NFC, stripped, "" → None. A text in NFC needs no NFC a cell: a cell is a
     # part of the text (its quotes taken off), and a part of an NFC text is NFC.
     nfc_already = unicodedata.is_normalized("NFC", text)
     if lone_cr is None:
@@ -1234,8 +1231,10 @@ def _csv_rows(text: str, delimiter: str, limits: Limits, lone_cr: bool | None = 
     )
     try:
         for number, record in enumerate(records, start=1):
-            cells = list(map(_strip, record if nfc_already else map(_nfc, record)))
-            yield number, list(map(_BLANK_TO_NONE, cells, cells))
+            yield (
+                number,
+                [c.strip() or None for c in (record if nfc_already else map(_nfc, record))],
+            )
     except _Overflow as overflow:
         raise _overflow_problem(overflow.pending, delimiter, number + 1, limits) from None
 
