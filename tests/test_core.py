@@ -120,6 +120,40 @@ def test_abbreviations_expand(short: str, long: str) -> None:
     assert expand(short) == expand(long)
 
 
+def _expand_as_first_written(text: str) -> str:
+    """expand as it was first written (each step spelled out): the name keys on
+    record were made by it, so expand must give the same key for every text."""
+    import re
+
+    from ranking.text import ABBREVIATIONS
+
+    bare = strip_marks(text)
+
+    def joined(match: re.Match[str]) -> str:
+        key = re.sub(r"[^a-z]", "", match.group(0))
+        return f" {ABBREVIATIONS[key]} " if key in ABBREVIATIONS else match.group(0)
+
+    bare = re.sub(r"[a-z]+(?:\s*[&\-]\s*[a-z]+)+", joined, bare)
+    words = re.sub(r"[^a-z0-9]+", " ", bare).split()
+    return " ".join(ABBREVIATIONS.get(word, word) for word in words)
+
+
+_NAME_PARTS = st.sampled_from(
+    ["Sở", "GD", "ĐT", "LĐ", "TB", "XH", "PT", "TH", "UBND", "tp", "VP", "gd", "Lào Cai", "x", "2"]
+)
+_JOINERS = st.sampled_from([" ", "&", "-", " - ", " & ", "–", ".", ",", "", "\t", "/", "_"])
+
+
+@given(
+    st.lists(st.tuples(_NAME_PARTS, _JOINERS), max_size=8).map(
+        lambda parts: "".join(a + b for a, b in parts)
+    )
+    | st.text(max_size=40)
+)
+def test_expand_gives_the_key_it_always_gave(text: str) -> None:
+    assert expand(text) == _expand_as_first_written(text)
+
+
 def _index() -> UnitIndex:
     names = [
         "Sở Giáo dục và Đào tạo",
