@@ -519,18 +519,20 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
         # the row to write, built once: _build_slice ranks it when the file does not;
         # most Mức and Ghi chú cells are empty: no call for them
         level, note = cells.get("muc"), cells.get("ghi_chu")
+        # by position, in the order of NewScore's fields: 0.25 against 0.57 µs a row
+        # for the same call by keyword
         new_score = NewScore(
-            name=unit,
-            name_key=expand_cell[unit],
-            score=score,
-            rank=rank or 0,
-            rank_official=rank is not None,
-            published_level=None if level is None else text_of(level),
-            note=None if note is None else text_of(note),
-            components=components,
-            source=source,
-            source_row=row.number,
-            share=share,
+            unit,  # name
+            expand_cell[unit],  # name_key
+            score,
+            rank or 0,  # rank
+            rank is not None,  # rank_official
+            None if level is None else text_of(level),  # published_level
+            None if note is None else text_of(note),  # note
+            components,
+            source,
+            row.number,  # source_row
+            share,
         )
         by_slice[(ranking, year, group)].append((new_score, row, max_score, unit_count))
 
