@@ -69,7 +69,9 @@ async def measure(opts: Options) -> JSON:
 
 
 def main() -> None:
-    opts = options(__doc__.split("\n", 1)[0] if __doc__ else "", default_repeats=7)
+    # 15 starts of each: three runs of 9 on one commit gave fresh 1.21×, 1.18× and 1.32×
+    # (the echo bot's median 0.34–0.41 s); a start is half a second, so this costs ≈ 25 s
+    opts = options(__doc__.split("\n", 1)[0] if __doc__ else "", default_repeats=15)
     data = asyncio.run(measure(opts))
     data.update(command=command("bench.startup", opts), repeats=opts.repeats)
     for name, v in data["variants"].items():
