@@ -1,5 +1,6 @@
 """Pure helpers: ranks, numbers, text folding, unit lookup."""
 
+import re
 import unicodedata
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from ranking.lookup import UnitIndex
 from ranking.numbers import NotANumber, _parse_written, infer_decimal_mark, parse_number
 from ranking.ranks import competition_ranks, gaps
 from ranking.reader import RawRow, RawTable, Value
-from ranking.text import expand, fold, strip_marks
+from ranking.text import ABBREVIATIONS, expand, fold, strip_marks
 
 
 def test_competition_ranking() -> None:
@@ -123,10 +124,6 @@ def test_abbreviations_expand(short: str, long: str) -> None:
 def _expand_as_first_written(text: str) -> str:
     """expand as it was first written (each step spelled out): the name keys on
     record were made by it, so expand must give the same key for every text."""
-    import re
-
-    from ranking.text import ABBREVIATIONS
-
     bare = strip_marks(text)
 
     def joined(match: re.Match[str]) -> str:
