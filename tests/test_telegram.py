@@ -501,6 +501,9 @@ async def test_python_m_bot_run_against_the_fake_server(tmp_path: Path, sig: int
         assert proc.returncode == 0, stderr.decode()
         assert TOKEN not in stderr.decode()
         assert "Traceback" not in stderr.decode()
+        # the new database was made ready by the forked process (bot/prepare.py)
+        assert "not prepared" not in stderr.decode()
+        assert "loaded shipped data" not in stderr.decode()
 
 
 def test_run_without_token_is_one_clear_line(tmp_path: Path) -> None:
