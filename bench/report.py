@@ -783,6 +783,10 @@ def _throughput(d: JSON) -> list[str]:
         f"- With the limiter (both held to 30 replies/s, so ≈ 1× says little): "
         f"{d['ratio_limiter']}×",
     ]
+    pairs = d.get("pair_ratios_no_limiter")  # results saved before it was kept: none
+    if pairs:
+        each = ", ".join(f"{x:.3f}" for x in pairs)
+        out.insert(-1, f"- Each repeat's own ratio (its bot burst ÷ the echo's after it): {each}")
     return out
 
 
