@@ -4,6 +4,8 @@ An update ("/top") waits on the fake Bot API before the process starts; the
 figure is the time from the spawn of `python -m bot run` to the arrival of its
 reply. Fresh: a new database (the shipped data are imported on the way);
 existing: the database of an earlier start. Baseline: the bare echo bot.
+A fresh start prepares its database in a forked process (bot/prepare.py) while it
+imports its channels' code; the figure includes the wait for it.
 
     .venv/bin/python -m bench.startup [--smoke] [--repeats N]
 """
