@@ -73,23 +73,21 @@ def shipped(folder: Path) -> list[tuple[str, int]]:
 
 
 def test_the_child_loads_the_shipped_data_and_the_parent_reads_none(tmp_path: Path) -> None:
-    folder = DATA_DIR
     db = tmp_path / "new" / "bot.sqlite3"  # its folder too is made by the child
-    code, rest = run_parent(db, folder, prepare.WAIT_S)
+    code, rest = run_parent(db, DATA_DIR, prepare.WAIT_S)
     assert code == "0"
     assert rest.split() == ["[]", "False"]  # nothing left to load, no file read here
-    assert versions(db) == shipped(folder)
+    assert versions(db) == shipped(DATA_DIR)
 
 
 @pytest.mark.parametrize("after", [0.0, 0.03, 0.05, 0.07])
 def test_a_child_stopped_halfway_is_completed_by_the_start(tmp_path: Path, after: float) -> None:
     """Stopped at once (before it wrote) or 30–70 ms in (here, while it writes the
     files): every shipped file then has exactly one version, the database is sound."""
-    folder = DATA_DIR
     db = tmp_path / "bot.sqlite3"
-    code, _ = run_parent(db, folder, after)
+    code, _ = run_parent(db, DATA_DIR, after)
     assert code in ("None", "0")  # a fast machine may finish within 70 ms
-    assert versions(db) == shipped(folder)
+    assert versions(db) == shipped(DATA_DIR)
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     con.close()
