@@ -135,6 +135,12 @@ opening the 1M-row store), the previous commit and this one alternating, two run
 entry had its own copies) and slotted `UnitRef`s: 104 → 71 MB for 100,000 units
 (tracemalloc).""",
     "imports": """\
+**Re-run of the same code (eleventh pass, not the figures below):** a second full run on a
+fresh clone of 8160799 gave CSV 2.98× (each run 2.67–2.98; met) and XLSX 4.47× (3.88–4.73;
+not met). Validating column by column and the digest's JSON written by hand were tried
+again, and again were no faster (0.204–0.220 against 0.182–0.211 s; 56–57 against
+47–49 ms): see the ninth pass below.
+
 **This run (tenth pass):** CSV 2.99× raw (goal ≤ 3×: met, at the line; its five runs
 beside their raw runs 2.88, 2.99, 3.34, 3.46, 3.60), XLSX 4.87× (goal ≤ 4×: not met). No
 import code changed: the ninth pass's run gave 3.03× and 5.18× on the same code. Stages
@@ -467,6 +473,13 @@ settings, babel) on top of python-telegram-bot, which the echo bot imports too; 
 database, loading the shipped data. What would meet it: loading the upload path (reader,
 importer, preview) and the media path on first use, as openpyxl and matplotlib are now.""",
     "throughput": """\
+**Re-run of the same code (eleventh pass, not the figures below):** a second full run on a
+fresh clone of 8160799 (no throughput code changed since d4e7410) gave 0.8145× (451.7
+against 554.6 updates/s; goal not met); CPU an update 2.16 against 1.78 ms; each repeat
+0.694, 0.798, 0.787, 1.182, 0.934. The bot's CPU an update was the same in both runs; the
+echo bot's moved 2.59 → 1.78 ms. Two runs of one commit on either side of the line: this
+headline cannot yet tell the bot's 4 % from the host.
+
 **This run (tenth pass):** bot ÷ like-built echo without the limiter 1.1857× (453.6
 against 382.5 updates/s; goal ≥ 0.9×: met); CPU an update 2.16 against 2.59 ms (0.83×).
 No throughput code changed; the section now runs five repeats (three before) and prints
