@@ -26,6 +26,8 @@ BOT = ("-m", "bot", "run")
 BOT_NO_LIMITER = ("-m", "bench.bot_runner", "--no-limiter")
 ECHO = ("-m", "bench.echo_bot")  # built like the bot, with the limiter
 ECHO_NO_LIMITER = ("-m", "bench.echo_bot", "--no-limiter")
+# an echo bot like ECHO_NO_LIMITER answering with a reply of the bot's size
+ECHO_SIZED_NO_LIMITER = ("-m", "bench.echo_bot", "--no-limiter", "--sized")
 ECHO_BARE = ("-m", "bench.echo_bot", "--bare")  # PTB's defaults: start-up and memory
 
 

@@ -34,6 +34,7 @@ headline must then move (tests/test_bench.py shows it does).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import tempfile
@@ -49,6 +50,7 @@ from bench.harness import (
     BOT_NO_LIMITER,
     ECHO,
     ECHO_NO_LIMITER,
+    ECHO_SIZED_NO_LIMITER,
     Process,
     spawned,
     wait_polling,
@@ -189,38 +191,54 @@ async def one_burst(srv: FakeBotAPI, proc: Process, n: int, rng: random.Random) 
 
 
 async def alternating(
-    pairs: int, n: int, db: Path, echo_env: dict[str, str] | None = None
+    pairs: int, n: int, db: Path, echo_env: dict[str, str] | None = None, sized: bool = False
 ) -> JSON:
     """The bot and the echo bot, both without the limiter, started once each at their
     own fake server and then given `pairs` bursts of `n` updates each in turn (bot
     first in even pairs, echo first in odd ones), so that each pair's two bursts meet
-    the same moment of the host. One warm-up burst each first (not counted)."""
-    async with (
-        FakeBotAPI(max_poll_timeout=1.0) as bot_srv,
-        FakeBotAPI(max_poll_timeout=1.0) as echo_srv,
-        spawned(bot_srv, db, BOT_NO_LIMITER, "tp-pairs-bot") as bot,
-        spawned(echo_srv, db, ECHO_NO_LIMITER, "tp-pairs-echo", **(echo_env or {})) as echo,
-    ):
-        await wait_polling(bot_srv, bot)
-        await wait_polling(echo_srv, echo)
+    the same moment of the host. One warm-up burst each first (not counted).
+
+    `sized` adds a third: the echo bot answering with a reply of the bot's size
+    (bench/echo_bot.py --sized), its burst beside the echo's (after it in even
+    pairs, before it in odd ones): the bot over it tells the bot's own work from
+    what the size of its replies costs."""
+    argvs: dict[str, tuple[str, ...]] = {"bot": BOT_NO_LIMITER, "echo": ECHO_NO_LIMITER}
+    if sized:
+        argvs["sized"] = ECHO_SIZED_NO_LIMITER
+    async with contextlib.AsyncExitStack() as stack:
+        sides: dict[str, tuple[FakeBotAPI, Process]] = {}
+        for side, argv in argvs.items():
+            srv = await stack.enter_async_context(FakeBotAPI(max_poll_timeout=1.0))
+            env = echo_env if side != "bot" else None
+            proc = await stack.enter_async_context(
+                spawned(srv, db, argv, f"tp-pairs-{side}", **(env or {}))
+            )
+            sides[side] = (srv, proc)
+        for srv, proc in sides.values():
+            await wait_polling(srv, proc)
         await asyncio.sleep(0.5)
-        sides = {"bot": (bot_srv, bot), "echo": (echo_srv, echo)}
         for srv, proc in sides.values():
             await one_burst(srv, proc, min(n, 500), random.Random(3))
-        runs: dict[str, list[JSON]] = {"bot": [], "echo": []}
+        runs: dict[str, list[JSON]] = {side: [] for side in sides}
         for i in range(pairs):
-            order = ("bot", "echo") if i % 2 == 0 else ("echo", "bot")
+            order = list(sides) if i % 2 == 0 else list(reversed(sides))
             for side in order:
                 srv, proc = sides[side]
-                # the same updates for both sides of a pair
+                # the same updates for every side of a pair
                 runs[side].append(await one_burst(srv, proc, n, random.Random(100 + i)))
-    ratios = [b["per_s"] / e["per_s"] for b, e in zip(runs["bot"], runs["echo"], strict=True)]
-    cpu = [
-        b["cpu_ms_per_update"] / e["cpu_ms_per_update"]
-        for b, e in zip(runs["bot"], runs["echo"], strict=True)
-        if e["cpu_ms_per_update"]
-    ]
-    return {"bot": runs["bot"], "echo": runs["echo"], "ratios": ratios, "cpu_ratios": cpu}
+
+    def ratios(of: str, key: str) -> list[float]:
+        return [b[key] / o[key] for b, o in zip(runs["bot"], runs[of], strict=True) if o[key]]
+
+    out: JSON = {
+        **runs,
+        "ratios": ratios("echo", "per_s"),
+        "cpu_ratios": ratios("echo", "cpu_ms_per_update"),
+    }
+    if sized:
+        out["sized_ratios"] = ratios("sized", "per_s")
+        out["sized_cpu_ratios"] = ratios("sized", "cpu_ms_per_update")
+    return out
 
 
 async def paced(argv: Sequence[str], rate: float, seconds: float, name: str, db: Path) -> JSON:
@@ -253,6 +271,7 @@ BOT_FREE = "bot, no limiter"
 ECHO_FREE = "echo, no limiter"
 BOT_LIMITED = "bot (as shipped, limiter)"
 ECHO_LIMITED = "echo, limiter"
+ECHO_SIZED = "echo (bot's reply), no limiter"  # only in the alternating pairs
 VARIANTS = {  # name: (argv, limited)
     BOT_FREE: (BOT_NO_LIMITER, False),
     ECHO_FREE: (ECHO_NO_LIMITER, False),
@@ -275,13 +294,16 @@ async def measure(opts: Options) -> JSON:
     n_limited = 30 if opts.smoke else 600
     pace_s = 1.0 if opts.smoke else 30.0
     pace_rate = 20.0
-    results: dict[str, dict[str, list[JSON]]] = {v: {"burst": [], "paced": []} for v in VARIANTS}
+    results: dict[str, dict[str, list[JSON]]] = {
+        v: {"burst": [], "paced": []} for v in (*VARIANTS, ECHO_SIZED)
+    }
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bot.sqlite3"
         # the headline first: both processes alive side by side, bursts taken in turn
-        alt = await alternating(pairs, n_pair, db)
+        alt = await alternating(pairs, n_pair, db, sized=True)
         results[BOT_FREE]["burst"] = alt["bot"]
         results[ECHO_FREE]["burst"] = alt["echo"]
+        results[ECHO_SIZED]["burst"] = alt["sized"]
         for _ in range(opts.repeats):
             for name, (argv, limited) in VARIANTS.items():
                 tag = name.split()[0] + ("-limited" if limited else "-free")
@@ -322,6 +344,9 @@ async def measure(opts: Options) -> JSON:
         "ratio_of_medians_no_limiter": round(rate(BOT_FREE) / rate(ECHO_FREE), 4),
         "ratio_limiter": round(rate(BOT_LIMITED) / rate(ECHO_LIMITED), 2),
         "cpu_ratio_no_limiter": round(median(alt["cpu_ratios"]), 3) if alt["cpu_ratios"] else None,
+        # the profile's row: the bot over an echo bot sending replies of the bot's size
+        "pair_ratios_to_sized_echo": alt["sized_ratios"],
+        "pair_cpu_ratios_to_sized_echo": alt["sized_cpu_ratios"],
         "paced_rate_per_s": pace_rate,
         "paced_seconds": pace_s,
         "break_baseline": os.environ.get("BENCH_BREAK_BASELINE", ""),
@@ -338,7 +363,7 @@ def main() -> None:
     for name, modes in data["variants"].items():
         b = modes["burst"]
         line = (
-            f"{name:28} burst {b['updates']:>6} upd {b['per_s']:7.1f}/s "
+            f"{name:30} burst {b['updates']:>6} upd {b['per_s']:7.1f}/s "
             f"{b['cpu_ms_per_update']:6.2f} CPU ms/upd "
             f"p50/95/99 {b['p50_ms']:.0f}/{b['p95_ms']:.0f}/{b['p99_ms']:.0f} ms"
         )

@@ -77,3 +77,20 @@ def test_the_alternating_headline_is_the_median_of_the_pairs_unrounded() -> None
     assert "1.200×" in text  # the pairs' CPU ratio, their median
     results["pair_ratios_no_limiter"] = [0.95, 0.9, 0.5]
     assert "not met" not in "\n".join(_throughput(results))
+
+
+def test_the_reply_size_row_reads_its_median_and_which_side_of_one_it_is() -> None:
+    results = throughput_results(300.0, 300.0)
+    results.update(
+        method="median of alternating pairs",
+        pair_updates=2000,
+        pair_ratios_no_limiter=[0.9, 0.95, 1.0],
+        pair_cpu_ratios_no_limiter=[1.1, 1.0, 1.0],
+        pair_ratios_to_sized_echo=[1.3, 1.2, 0.8],
+        pair_cpu_ratios_to_sized_echo=[0.8, 0.7, 0.9],
+    )
+    text = "\n".join(_throughput(results))
+    assert "**1.2000×** updates/s" in text and "Above 1" in text
+    results["pair_ratios_to_sized_echo"] = [0.8, 0.95, 1.2]
+    text = "\n".join(_throughput(results))
+    assert "**0.9500×** updates/s" in text and "Below 1" in text
