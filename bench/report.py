@@ -141,21 +141,21 @@ entry had its own copies) and slotted `UnitRef`s: 104 → 71 MB for 100,000 unit
 (tracemalloc).""",
     "imports": """\
 **This run (twelfth pass):** CSV 3.37× raw (goal ≤ 3×: **not met**; its five runs beside
-their raw runs 2.93, 3.20, 3.28, 3.32, 3.48), XLSX 4.48× (3.81–5.19; goal ≤ 4×: not met).
-No import code changed since 8160799. Stages of the CSV: read 0.175 s, validate 0.234,
-preview 0.029, commit 0.373, against a raw baseline of 0.244 (0.274 in this pass's first
-run, stopped after the memory section: CSV 3.05×, runs 2.71–3.11, XLSX 5.43×). Five runs
-of this section on the same import code (since the ninth pass) read 3.03, 2.99, 2.98, 3.05
-and 3.37×: the goal is at the line, and the host's ±15 % decides each verdict. **Where the CSV's time goes** (this pass, in process,
-the bench's 30,000-row file): a sampling profiler over 25 rounds of read + validate puts the
-content digest at 16 % of them (its C JSON encoder 8 %, building its rows 5 %), building
-each row's dict of cells in the reader 11 %, csv's own parse 8 %, and the rest of the row
-loops in shares under 3 % each; in the commit (each statement timed at aiosqlite's
-`execute`/`executemany`), the score rows' `executemany` 188–224 ms of 262–317, COMMIT
-23–27, every other statement ≤ 10 ms. A margin under the host's noise needs a cut of a
-fifth of the pipeline: the reader handing rows over as lists with one column index (no dict
-a row: ≈ 40 ms) and a digest that reuses the texts the validator already made are the two
-levers of size left; neither is a micro-step.
+their raw runs 2.93, 3.20, 3.28, 3.32, 3.48), XLSX 4.48× (3.81–5.19; goal ≤ 4×: not met). No
+import code changed since 8160799. Stages of the CSV: read 0.175 s, validate 0.234, preview
+0.029, commit 0.373, against a raw baseline of 0.244 (0.274 in this pass's first run,
+stopped after the memory section: CSV 3.05×, runs 2.71–3.11, XLSX 5.43×). Five runs of this
+section on the same import code (since the ninth pass) read 3.03, 2.99, 2.98, 3.05 and
+3.37×: the goal is at the line, and the host's ±15 % decides each verdict. **Where the CSV's
+time goes** (this pass, in process, the bench's 30,000-row file): a sampling profiler over
+25 rounds of read + validate puts the content digest at 16 % of them (its C JSON encoder 8
+%, building its rows 5 %), building each row's dict of cells in the reader 11 %, csv's own
+parse 8 %, and the rest of the row loops in shares under 3 % each; in the commit (each
+statement timed at aiosqlite's `execute`/`executemany`), the score rows' `executemany`
+188–224 ms of 262–317, COMMIT 23–27, every other statement ≤ 10 ms. A margin under the
+host's noise needs a cut of a fifth of the pipeline: the reader handing rows over as lists
+with one column index (no dict a row: ≈ 40 ms) and a digest that reuses the texts the
+validator already made are the two levers of size left; neither is a micro-step.
 
 **Eleventh pass (a re-run of the tenth pass's code):** a second full run on a
 fresh clone of 8160799 gave CSV 2.98× (each run 2.67–2.98; met) and XLSX 4.47× (3.88–4.73;
