@@ -195,8 +195,8 @@ async def alternating(
 ) -> JSON:
     """The bot and the echo bot, both without the limiter, started once each at their
     own fake server and then given `pairs` bursts of `n` updates each in turn (bot
-    first in even pairs, echo first in odd ones), so that each pair's two bursts meet
-    the same moment of the host. One warm-up burst each first (not counted).
+    first in even pairs, last in odd ones), so that each pair's bursts meet the same
+    moment of the host. One warm-up burst each first (not counted).
 
     `sized` adds a third: the echo bot answering with a reply of the bot's size
     (bench/echo_bot.py --sized), its burst beside the echo's (after it in even
@@ -278,14 +278,6 @@ VARIANTS = {  # name: (argv, limited)
     BOT_LIMITED: (BOT, True),
     ECHO_LIMITED: (ECHO, True),
 }
-
-
-async def headline(n: int, db: Path, echo_env: dict[str, str] | None = None) -> JSON:
-    """One burst of the bot and of the echo bot, both without the limiter: the
-    headline ratio (the smoke test and tests/test_bench.py use it alone)."""
-    bot = await burst(BOT_NO_LIMITER, n, "tp-headline-bot", db)
-    echo = await burst(ECHO_NO_LIMITER, n, "tp-headline-echo", db, echo_env)
-    return {"bot": bot, "echo": echo, "ratio": round(bot["per_s"] / echo["per_s"], 3)}
 
 
 async def measure(opts: Options) -> JSON:
