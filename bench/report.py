@@ -941,23 +941,22 @@ def _throughput(d: JSON) -> list[str]:
     sized = d.get("pair_ratios_to_sized_echo")
     if sized:
         sized_cpu = d["pair_cpu_ratios_to_sized_echo"]
+        verdict = (
+            "Above 1: the bot answers faster than an echo bot that does nothing but send a "
+            "reply of the bot's size, so what the bot costs beyond the plain echo bot is the "
+            "size of its replies, not its own work (parsing, queries, rendering), which its "
+            "sending code (keyboards encoded once, the message sent back not decoded) more "
+            "than pays for."
+            if median(sized) >= 1
+            else "Below 1: the bot's own work (parsing, queries, rendering) costs more than "
+            "the size of its replies."
+        )
         out.append(
             "- What the gap is made of, in the same pairs: the bot ÷ the echo bot answering "
             "with one of the bot's own replies (text and keyboard, PTB's plain reply path): "
             f"**{median(sized):.4f}×** updates/s (median; each "
             + ", ".join(f"{x:.3f}" for x in sized)
-            + f"), CPU an update {median(sized_cpu):.3f}×. Above 1: the bot answers faster "
-            "than an echo bot that does nothing but send a reply of the bot's size, so what "
-            "the bot costs beyond the plain echo bot is the size of its replies, not its own "
-            "work (parsing, queries, rendering), which its sending code (keyboards encoded "
-            "once, the message sent back not decoded) more than pays for."
-            if median(sized) >= 1
-            else "- What the gap is made of, in the same pairs: the bot ÷ the echo bot "
-            "answering with one of the bot's own replies (text and keyboard, PTB's plain "
-            f"reply path): **{median(sized):.4f}×** updates/s (median; each "
-            + ", ".join(f"{x:.3f}" for x in sized)
-            + f"), CPU an update {median(sized_cpu):.3f}×. Below 1: the bot's own work "
-            "(parsing, queries, rendering) costs more than the size of its replies."
+            + f"), CPU an update {median(sized_cpu):.3f}×. {verdict}"
         )
     out.append(
         f"- With the limiter (both held to 30 replies/s, so ≈ 1× says little): "
