@@ -61,7 +61,7 @@ from ranking.lineage import is_lineage, validate_lineage
 from ranking.numbers import NotANumber, infer_decimal_mark, parse_number, plain_spelling
 from ranking.problems import ImportFailed, ParamValue, Problem
 from ranking.ranks import competition_ranks
-from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, read_table
+from ranking.reader import TEMPLATE_NAMES, RawRow, RawTable, cell_positions, read_table
 from ranking.store import NewGroup, NewLink, NewScore, NewSlice
 from ranking.text import expand, fold, nfc
 
@@ -293,7 +293,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     numbers: dict[str, Decimal | None] = {}
 
     def number(row: RawRow, key: str, *, required: bool) -> Decimal | None:
-        raw = row.cells.get(key)
+        raw = row.get(key)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if required:
                 errors.append(problem("empty_cell", row, key, column=name(key)))
@@ -326,7 +326,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             code = "not_a_year" if key == "nam" else "not_a_positive_integer"
             errors.append(problem(code, row, key, value=str(value), column=name(key)))
             return None
-        known_wholes[key][row.cells[key]] = int(value)
+        known_wholes[key][row.get(key)] = int(value)
         return int(value)
 
     components_of, component_facts = _component_columns(table, mark)
@@ -354,14 +354,21 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
     last_year = today.year + 1
     known_places: dict[tuple[str | Decimal | None, str | Decimal | None], tuple[str, str]] = {}
 
+    keys_seen: tuple[str, ...] | None = None
+    at: dict[str, int] = {}
     for row in table.rows:
         if row.number in sections:
             section = sections[row.number]
             continue
         data_rows += 1
-        cells = row.cells
+        # a row's cells by place (RawRow.values); the places are the table's, asked
+        # again only for a row with other keys (a table built by hand)
+        cells = row.values
+        if row.keys is not keys_seen:
+            keys_seen = row.keys
+            at = cell_positions(keys_seen)
         if has_year:
-            year = known_years.get(cells.get("nam"))
+            year = known_years.get(cells[at["nam"]])
             if year is None:
                 year = whole(row, "nam", required=True)
         else:
@@ -371,13 +378,13 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             year = None
         # the ranking and group of a (ranking, group) pair of texts seen before
         # with no problem: one lookup (each is a fold and a few lookups otherwise)
-        place_cells = (cells.get("bang"), cells.get("nhom"))
+        place_cells = (cells[at["bang"]], cells[at["nhom"]])
         place = known_places.get(place_cells)
         group: str | None = None
         if place is not None:
             ranking, group = place
         else:
-            ranking_text = text_of(cells.get("bang"))
+            ranking_text = text_of(cells[at["bang"]])
             ranking = default_ranking
             if ranking_text:
                 found = ranking_codes.get(fold_cell[ranking_text])
@@ -394,7 +401,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                     continue
                 ranking = found
             catalog_group: str | None = None  # the Nhóm cell's group, when the catalog has it
-            group_text = text_of(cells.get("nhom")) if has_group else None
+            group_text = text_of(cells[at["nhom"]]) if has_group else None
             if group_text is None and has_group and section is None:
                 errors.append(problem("empty_cell", row, "nhom", column=name("nhom")))
             elif group_text is None:
@@ -435,7 +442,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
                     group = created.code
             if catalog_group is not None and all(v is None or type(v) is str for v in place_cells):
                 known_places[place_cells] = (ranking, catalog_group)
-        unit = text_of(cells.get("don_vi"))
+        unit = text_of(cells[at["don_vi"]])
         if unit is None:
             errors.append(problem("empty_cell", row, "don_vi", column=name("don_vi")))
         elif unit.startswith(_FORMULA_START):
@@ -450,7 +457,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             )
         score: Decimal | None = None
         if has_score:
-            written_score = cells.get("diem")
+            written_score = cells[at["diem"]]
             # a spreadsheet's number is read already, and a plain spelling is what
             # `number` would make of it: no call for either (scores rarely repeat)
             if written_score is None or isinstance(written_score, Decimal):
@@ -460,10 +467,10 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             else:
                 score = number(row, "diem", required=False)
         if has_max:
-            max_score = known_maxima.get(cells.get("diem_toi_da"))
+            max_score = known_maxima.get(cells[at["diem_toi_da"]])
             if max_score is None:
                 max_score = number(row, "diem_toi_da", required=True)
-                written = cells["diem_toi_da"]
+                written = cells[at["diem_toi_da"]]
                 if max_score is not None and type(written) is str:
                     known_maxima[written] = max_score
         elif section is not None and section.max_score is not None:
@@ -472,17 +479,17 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             max_score = layout.header_max
         rank = None
         if has_rank:
-            rank = known_ranks.get(cells.get("hang"))
+            rank = known_ranks.get(cells[at["hang"]])
             if rank is None:
                 rank = whole(row, "hang", required=False)
         if has_count:
-            unit_count = known_counts.get(cells.get("so_don_vi"))
+            unit_count = known_counts.get(cells[at["so_don_vi"]])
             if unit_count is None:
                 unit_count = whole(row, "so_don_vi", required=False)
         else:
             unit_count = section.unit_count if section is not None else None
         share: Decimal | None = None
-        share_raw = cells.get("ty_le")
+        share_raw = cells[at["ty_le"]]
         if share_raw is not None:
             try:
                 share, fraction = parse_share(share_raw, mark)
@@ -496,10 +503,10 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             if share is not None and not 0 <= share <= 100:
                 errors.append(problem("share_out_of_range", row, "ty_le", value=share))
                 share = None
-        source = text_of(cells.get("can_cu")) if has_source else layout.source
+        source = text_of(cells[at["can_cu"]]) if has_source else layout.source
         if source is None:
             errors.append(problem("empty_cell", row, "can_cu", column=name("can_cu")))
-        if score is None and rank is None and cells.get("diem") is None:
+        if score is None and rank is None and cells[at["diem"]] is None:
             errors.append(problem("no_score_no_rank", row, "diem"))
         if max_score is not None and max_score <= 0:
             errors.append(problem("max_not_positive", row, "diem_toi_da", value=max_score))
@@ -518,7 +525,7 @@ def _validate(table: RawTable, catalog: Catalog, *, today: date | None) -> Datas
             continue
         # the row to write, built once: _build_slice ranks it when the file does not;
         # most Mức and Ghi chú cells are empty: no call for them
-        level, note = cells.get("muc"), cells.get("ghi_chu")
+        level, note = cells[at["muc"]], cells[at["ghi_chu"]]
         # by position, in the order of NewScore's fields: 0.25 against 0.57 µs a row
         # for the same call by keyword
         new_score = NewScore(
@@ -625,7 +632,7 @@ def _number_texts(table: RawTable) -> Iterator[str]:
     return (
         v.replace("%", "")
         for row in table.rows
-        for v in (*(row.cells.get(k) for k in NUMERIC_KEYS), *row.extras.values())
+        for v in (*(row.get(k) for k in NUMERIC_KEYS), *row.extras.values())
         if isinstance(v, str) and _NUMBER_LIKE.fullmatch(v)
     )
 
@@ -636,8 +643,13 @@ def _decimal_mark(table: RawTable) -> Literal[",", "."]:
     # A spreadsheet's numbers are numbers, not texts: often no cell is number-like
     # text, and seeing so column by column at C speed spares a generator step for
     # each cell (the texts are looked at row by row only when there are some).
-    cells = list(map(_cells_of, table.rows))
-    columns = (map(operator.methodcaller("get", k), cells) for k in NUMERIC_KEYS)
+    rows = table.rows
+    keys = rows[0].keys if rows else ()
+    if all(map(operator.is_, map(_keys_of, rows), repeat(keys))):  # one table's rows
+        at, values = cell_positions(keys), list(map(_values_of, rows))
+        columns = (map(operator.itemgetter(at[k]), values) for k in NUMERIC_KEYS)
+    else:  # rows built by hand, each with its own keys
+        columns = (map(RawRow.get, rows, repeat(k)) for k in NUMERIC_KEYS)
     extras = chain.from_iterable(row.extras.values() for row in table.rows if row.extras)
     texts = filter(_IS_STR, chain(chain.from_iterable(columns), extras))
     number_like = filter(_NUMBER_LIKE.fullmatch, texts)
@@ -646,12 +658,12 @@ def _decimal_mark(table: RawTable) -> Literal[",", "."]:
     return infer_decimal_mark(_number_texts(table))
 
 
-_cells_of = operator.attrgetter("cells")
+_keys_of, _values_of = operator.attrgetter("keys"), operator.attrgetter("values")
 _IS_STR = str.__instancecheck__
 
 
 def _has_scores(row: RawRow) -> bool:
-    return any(row.cells.get(k) is not None for k in ("diem", "hang", "ty_le"))
+    return any(row.get(k) is not None for k in ("diem", "hang", "ty_le"))
 
 
 def _read_layout(table: RawTable, errors: list[Problem], facts: list[Problem]) -> _Layout:

@@ -56,7 +56,7 @@ def parse_date(text: str) -> date | None:
 
 
 def _cell(row: RawRow, key: str) -> str | None:
-    value = row.cells.get(key)
+    value = row.get(key)
     text = nfc(str(value)).strip() if value is not None else ""
     return text or None
 

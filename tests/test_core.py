@@ -271,7 +271,7 @@ def test_the_decimal_mark_is_the_one_the_row_by_row_texts_decide(
         columns={},
         column_letters={},
         extra_columns=[],
-        rows=[RawRow(i + 2, cells, extras) for i, (cells, extras) in enumerate(rows)],
+        rows=[RawRow.of(i + 2, cells, extras) for i, (cells, extras) in enumerate(rows)],
     )
     row_by_row = (
         v.replace("%", "")

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 import ranking.collection as collection
 import ranking.reader as reader_module
 from ranking.reader import (
+    CANONICAL_KEYS,
     PROBLEM_CODES,
     Limits,
     RawTable,
@@ -234,6 +235,19 @@ CSV_VARIANTS = {
     "utf-8 |": (csv_text("|").encode("utf-8"), "utf-8", "|"),
     "utf-8 NFD ;": (unicodedata.normalize("NFD", csv_text(";")).encode("utf-8"), "utf-8", ";"),
 }
+
+
+@pytest.mark.parametrize("variant", list(CSV_VARIANTS))
+def test_a_rows_cells_by_place_are_its_cells_by_key(variant: str) -> None:
+    # the validator reads `values` by `cell_positions`; tests and the odd row, `cells`
+    table = read_table(CSV_VARIANTS[variant][0], "bang-diem.csv")
+    for row in table.rows:
+        assert row.values[-1] is None and len(row.values) == len(row.keys) + 1
+        assert {key: row.get(key) for key in CANONICAL_KEYS} == {
+            key: row.cells.get(key) for key in CANONICAL_KEYS
+        }
+    assert [row.get("don_vi") for row in table.rows] == [c["don_vi"] for c in expected_cells()]
+    assert {row.get(key) for row in table.rows for key in ("ty_le", "ghi_chu")} == {None}
 
 
 @pytest.mark.parametrize("variant", list(CSV_VARIANTS))
