@@ -9,10 +9,15 @@ from bench.throughput import GOAL_RATIO as THROUGHPUT_GOAL
 
 NOTES: dict[str, str] = {
     "queries": """\
-**This run (twelfth pass of issue #17), at 1M rows: every query type's warm p99 ≤ 0.93 ms
-(worst: plain-text words 0.93; goal ≤ 2 ms: met) and the cold first query 203 ms (goal
-< 1 s: met).** No query code changed. The slowest first ask is `/muc year` at 442 ms p99,
-the first use of that query type after opening, not the cold open.
+**This run (twelfth pass of issue #17, its second run: c8fb2b1), at 1M rows: every query
+type's warm p99 ≤ 1.07 ms (worst: plain-text words 1.07; goal ≤ 2 ms: met) and the cold
+first query 156 ms (goal < 1 s: met).** No query code changed. The slowest first ask is
+`/muc year` at 515 ms p99 (the first use of that query type after opening).
+
+**Twelfth pass, its first run (f6345f1), at 1M rows: every query type's warm p99 ≤ 0.93 ms
+(worst: plain-text words 0.93; goal ≤ 2 ms: met) and the cold first query 203 ms (goal < 1
+s: met).** No query code changed. The slowest first ask is `/muc year` at 442 ms p99, the
+first use of that query type after opening, not the cold open.
 
 **Tenth pass of issue #17, at 1M rows: every query type's warm p99 ≤ 0.78 ms
 (worst: typo 0.78; goal ≤ 2 ms: met) and the cold first query 687 ms (goal < 1 s: met).**
@@ -140,22 +145,37 @@ opening the 1M-row store), the previous commit and this one alternating, two run
 entry had its own copies) and slotted `UnitRef`s: 104 → 71 MB for 100,000 units
 (tracemalloc).""",
     "imports": """\
-**This run (twelfth pass):** CSV 3.37× raw (goal ≤ 3×: **not met**; its five runs beside
-their raw runs 2.93, 3.20, 3.28, 3.32, 3.48), XLSX 4.48× (3.81–5.19; goal ≤ 4×: not met). No
-import code changed since 8160799. Stages of the CSV: read 0.175 s, validate 0.234, preview
-0.029, commit 0.373, against a raw baseline of 0.244 (0.274 in this pass's first run,
-stopped after the memory section: CSV 3.05×, runs 2.71–3.11, XLSX 5.43×). Five runs of this
-section on the same import code (since the ninth pass) read 3.03, 2.99, 2.98, 3.05 and
-3.37×: the goal is at the line, and the host's ±15 % decides each verdict. **Where the CSV's
-time goes** (this pass, in process, the bench's 30,000-row file): a sampling profiler over
-25 rounds of read + validate puts the content digest at 16 % of them (its C JSON encoder 8
-%, building its rows 5 %), building each row's dict of cells in the reader 11 %, csv's own
-parse 8 %, and the rest of the row loops in shares under 3 % each; in the commit (each
-statement timed at aiosqlite's `execute`/`executemany`), the score rows' `executemany`
-188–224 ms of 262–317, COMMIT 23–27, every other statement ≤ 10 ms. A margin under the
-host's noise needs a cut of a fifth of the pipeline: the reader handing rows over as lists
-with one column index (no dict a row: ≈ 40 ms) and a digest that reuses the texts the
-validator already made are the two levers of size left; neither is a micro-step.
+**This run (twelfth pass, its second run: c8fb2b1):** CSV 2.88× raw (goal ≤ 3×: met; its
+five runs beside their raw runs 2.64, 2.79, 2.90, 2.92, 2.98, each under the line), XLSX
+4.70× (4.34–5.24; goal ≤ 4×: not met). What changed: a table's rows hold their cells as a
+tuple by place (one keys tuple shared by the table's rows, a None after the cells that
+every key with no column points to), not a dict by key each; the validator reads them by
+place (`ranking.reader.cell_positions`), everything else by `RawRow.get`. Building a dict
+of the same eleven keys for each of the 30,000 rows cost 36 ms against 7 for the tuples
+(timed on the bench's rows). In process, four alternating rounds of seven runs each (the
+tree before, then this one): read 0.173–0.225 → 0.151–0.174 s, validate 0.207–0.290 →
+0.192–0.228. Stages of the CSV in this run: read 0.153 s, validate 0.204, preview 0.018,
+commit 0.288, against a raw baseline of 0.239; no commit code changed, so its 0.373 → 0.288
+since the first run is the host's. The peaks fell with the dicts (section 5): CSV 93.1 →
+84.8 MB, XLSX 136.1 → 121.1.
+
+**Twelfth pass, its first run (f6345f1, before that change):** CSV 3.37× raw (goal ≤ 3×:
+**not met**; its five runs beside their raw runs 2.93, 3.20, 3.28, 3.32, 3.48), XLSX 4.48×
+(3.81–5.19; goal ≤ 4×: not met). No import code changed since 8160799. Stages of the CSV:
+read 0.175 s, validate 0.234, preview 0.029, commit 0.373, against a raw baseline of 0.244
+(0.274 in this pass's first run, stopped after the memory section: CSV 3.05×, runs
+2.71–3.11, XLSX 5.43×). Five runs of this section on the same import code (since the ninth
+pass) read 3.03, 2.99, 2.98, 3.05 and 3.37×: the goal is at the line, and the host's ±15 %
+decides each verdict. **Where the CSV's time goes** (this pass, in process, the bench's
+30,000-row file): a sampling profiler over 25 rounds of read + validate puts the content
+digest at 16 % of them (its C JSON encoder 8 %, building its rows 5 %), building each row's
+dict of cells in the reader 11 %, csv's own parse 8 %, and the rest of the row loops in
+shares under 3 % each; in the commit (each statement timed at aiosqlite's
+`execute`/`executemany`), the score rows' `executemany` 188–224 ms of 262–317, COMMIT 23–27,
+every other statement ≤ 10 ms. A margin under the host's noise needs a cut of a fifth of the
+pipeline: the reader handing rows over as lists with one column index (no dict a row: ≈ 40
+ms) and a digest that reuses the texts the validator already made are the two levers of size
+left; neither is a micro-step. (The first is the second run's change above.)
 
 **Eleventh pass (a re-run of the tenth pass's code):** a second full run on a
 fresh clone of 8160799 gave CSV 2.98× (each run 2.67–2.98; met) and XLSX 4.47× (3.88–4.73;
@@ -332,9 +352,14 @@ byte-level scan of the sheet XML before calamine), validation's per-row checks a
 `_Parsed` per row, and the commit (score rows, then each re-pointed slice's units' current
 names). Reaching 3× would mean validating in bulk, column by column.""",
     "memory": """\
-**This run (twelfth pass):** shipped data 52.4 MB (goal ≤ 60: met; echo bot 45.6), 1M rows
-118.4 MB (goal ≤ 150: met), imports CSV 93.1 MB and XLSX 136.1 MB (goal < 150: met). No
-memory-related code changed.
+**This run (twelfth pass, its second run: c8fb2b1):** shipped data 52.4 MB (goal ≤ 60: met;
+echo bot 45.6), 1M rows 118.1 MB (goal ≤ 150: met), imports CSV 84.8 MB and XLSX 121.1 MB
+(goal < 150: met; 93.1 and 136.1 in the first run): a table's rows no longer hold a dict of
+cells each (section 3).
+
+**Twelfth pass, its first run (f6345f1):** shipped data 52.4 MB (goal ≤ 60: met; echo bot
+45.6), 1M rows 118.4 MB (goal ≤ 150: met), imports CSV 93.1 MB and XLSX 136.1 MB (goal <
+150: met). No memory-related code changed.
 
 **Tenth pass:** shipped data 52.4 MB (goal ≤ 60: met; echo bot 45.6), 1M rows
 117.3 MB (goal ≤ 150: met), imports CSV 93.2 MB and XLSX 135.9 MB (goal < 150: met). The
@@ -406,10 +431,14 @@ word tuple and posting-set entries per unit: the posting sets alone ≈ 30 MB) a
 refresh's transient lists while the index is built. What would meet it: an index keyed by
 integer ids in arrays instead of objects and sets.""",
     "startup": """\
-**This run (twelfth pass):** on a fresh database 0.97× the echo bot (0.438 against 0.450 s;
-goal ≤ 1.2×: met), on an existing one 0.88× (met). No start-up code changed; the echo bot's
-own starts ranged 0.342–0.553 s in this run, so below 1× is the host, not a bot faster than
-python-telegram-bot alone.
+**This run (twelfth pass, its second run: c8fb2b1):** on a fresh database 1.05× the echo bot
+(0.459 against 0.435 s; goal ≤ 1.2×: met), on an existing one 1.01× (met). No start-up code
+changed.
+
+**Twelfth pass, its first run (f6345f1):** on a fresh database 0.97× the echo bot (0.438
+against 0.450 s; goal ≤ 1.2×: met), on an existing one 0.88× (met). No start-up code
+changed; the echo bot's own starts ranged 0.342–0.553 s in this run, so below 1× is the
+host, not a bot faster than python-telegram-bot alone.
 
 **Tenth pass:** on a fresh database 1.11× the echo bot (0.447 against 0.403 s;
 goal ≤ 1.2×: met), on an existing one 1.09× (met). What changed: on a database file that
@@ -504,26 +533,33 @@ settings, babel) on top of python-telegram-bot, which the echo bot imports too; 
 database, loading the shipped data. What would meet it: loading the upload path (reader,
 importer, preview) and the media path on first use, as openpyxl and matplotlib are now.""",
     "throughput": """\
-**This run (twelfth pass): the headline's method changed.** Two runs of one commit had
-given 1.19× and 0.81× (below): each repeat started a new process for one burst, the bot's
-and the echo bot's bursts met different moments of the host, and the headline was the ratio
-of two medians. Now the bot, the echo bot and a third variant are started once, each at its
-own fake server, and take bursts of 2,000 updates in turn (bot first in even pairs, last in
-odd ones), fifteen pairs after one warm-up burst each; the headline is the median of the
-pairs' own ratios (the two medians' ratio is kept beside it: 1.0139× here). Result: bot ÷
-like-built echo without the limiter **1.0031×** (goal ≥ 0.9×: met; pairs 0.778–1.220),
-CPU an update 1.06× the echo bot's (pairs 0.80–1.29). The broken baseline still turns it
-around (tests/test_bench.py: each of two pairs, and one burst each). A three-pair check
-run before this one gave 0.9985×. **What the gap is made of** (the issue's "or the profile
-of what stands in the way", now measured by the bench itself): the third variant is the echo
-bot answering with one of the bot's own replies (its text and keyboard, through PTB's plain
-reply path). The bot answered 1.098× as many updates a second as it (median of the same
-fifteen pairs; 1.35× in the check run), with 0.91× its CPU an update. A sampling profile of
-the bot over real sockets had put its own frames (parsing, queries, rendering, the flood
-guard) at ≈ 4 % of the event loop's thread, the HTTP calls at ≈ 70 %, and every CPU second
-on that thread (the database threads idle: answers are kept per data version). The fake
-server's CPU an update is reported beside each variant now: the bot's larger replies cost
-it 0.93 against 0.67 ms an update for "pong".
+**This run (twelfth pass, its second run: c8fb2b1; no throughput code changed since
+f6345f1):** bot ÷ like-built echo without the limiter **0.9405×** (median of fifteen
+alternating pairs, 0.656–1.186; goal ≥ 0.9×: met), CPU an update 1.09× the echo bot's
+(pairs 0.89–1.40); the two medians' ratio 0.9373×. The bot answered 1.136× as many
+updates a second as the echo bot sending one of the bot's replies (CPU 0.92× its). The
+fake server spent 0.85 ms an update on the bot's replies against 0.55 on "pong".
+
+**Twelfth pass, its first run (f6345f1): the headline's method changed.** Two runs of one
+commit had given 1.19× and 0.81× (below): each repeat started a new process for one burst,
+the bot's and the echo bot's bursts met different moments of the host, and the headline was
+the ratio of two medians. Now the bot, the echo bot and a third variant are started once,
+each at its own fake server, and take bursts of 2,000 updates in turn (bot first in even
+pairs, last in odd ones), fifteen pairs after one warm-up burst each; the headline is the
+median of the pairs' own ratios (the two medians' ratio is kept beside it: 1.0139× here).
+Result: bot ÷ like-built echo without the limiter 1.0031× (goal ≥ 0.9×: met; pairs
+0.778–1.220), CPU an update 1.06× the echo bot's (pairs 0.80–1.29). The broken baseline
+still turns it around (tests/test_bench.py: each of two pairs, and one burst each). A
+three-pair check run before this one gave 0.9985×. **What the gap is made of** (the issue's
+"or the profile of what stands in the way", now measured by the bench itself): the third
+variant is the echo bot answering with one of the bot's own replies (its text and keyboard,
+through PTB's plain reply path). The bot answered 1.098× as many updates a second as it
+(median of the same fifteen pairs; 1.35× in the check run), with 0.91× its CPU an update. A
+sampling profile of the bot over real sockets had put its own frames (parsing, queries,
+rendering, the flood guard) at ≈ 4 % of the event loop's thread, the HTTP calls at ≈ 70 %,
+and every CPU second on that thread (the database threads idle: answers are kept per data
+version). The fake server's CPU an update is reported beside each variant now: the bot's
+larger replies cost it 0.93 against 0.67 ms an update for "pong".
 
 **Eleventh pass (a re-run of the tenth pass's code):** a second full run on a
 fresh clone of 8160799 (no throughput code changed since d4e7410) gave 0.8145× (451.7
@@ -656,9 +692,13 @@ reply's HTML; on two shared cores its cost shows in the bot's updates/s (the bot
 update bounds it near 1 / CPU; the measured rate is lower), so the CPU ratio is the cleaner
 of the two figures.""",
     "broadcast": """\
-**This run (twelfth pass):** 1.15× the floor left by the replies sent meanwhile, 1.07× the
-outbox's own pace (25/s); no 429; the queries during it answered at a p50 of 5.7 ms. No
-broadcast code changed.
+**This run (twelfth pass, its second run: c8fb2b1):** 1.17× the floor left by the replies
+sent meanwhile, 1.08× the outbox's own pace (25/s); no 429; the queries during it answered
+at a p50 of 4.9 ms. No broadcast code changed.
+
+**Twelfth pass, its first run (f6345f1):** 1.15× the floor left by the replies sent
+meanwhile, 1.07× the outbox's own pace (25/s); no 429; the queries during it answered at a
+p50 of 5.7 ms. No broadcast code changed.
 
 **Tenth pass:** 1.20× the floor left by the replies sent meanwhile, 1.11× the
 outbox's own pace (25/s); no 429; the queries during it answered at a p50 of 5.6 ms. No
