@@ -52,6 +52,21 @@ async def test_shipped_data_loads_once(store: Store, catalog: Catalog) -> None:
     assert {s.source for s in slices} == {"QĐ 791/QĐ-UBND ngày 11/4/2023"}
 
 
+async def test_each_slices_published_count_is_its_rows_on_record(
+    store: Store, catalog: Catalog, tmp_path: Path
+) -> None:
+    # written with the slice since migration 11 (CURRENT_SLICES no longer counts them)
+    await load_shipped_data(store, catalog)
+    async with aiosqlite.connect(tmp_path / "test.sqlite3") as db:
+        counted = await db.execute_fetchall(
+            "SELECT s.version_id, s.ranking, s.year, s.group_code, s.published,"
+            " (SELECT COUNT(*) FROM scores x WHERE x.version_id = s.version_id"
+            "  AND x.ranking = s.ranking AND x.year = s.year AND x.group_code = s.group_code)"
+            " FROM slices s"
+        )
+    assert counted and all(row[4] == row[5] > 0 for row in counted)
+
+
 async def test_scores_keep_their_exact_digits(rankings: Rankings) -> None:
     (du_lich,) = [
         r

@@ -215,9 +215,7 @@ def _version(row: aiosqlite.Row) -> VersionInfo:
 CURRENT_SLICES = """
     SELECT s.ranking, s.year, s.group_code, s.max_score, s.unit_count, s.band_scheme,
            s.source AS slice_source, s.version_id, v.created_at AS loaded_at,
-           (SELECT COUNT(*) FROM scores x WHERE x.version_id = s.version_id
-              AND x.ranking = s.ranking AND x.year = s.year AND x.group_code = s.group_code)
-               AS published
+           s.published
     FROM current_slices c
     JOIN slices s ON s.version_id = c.version_id AND s.ranking = c.ranking
                  AND s.year = c.year AND s.group_code = c.group_code
@@ -701,7 +699,7 @@ class Scores:
         # being current, and only then the slices pointed current
         await db.executemany(
             "INSERT INTO slices (version_id, ranking, year, group_code, max_score,"
-            " unit_count, band_scheme, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " unit_count, band_scheme, source, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     version_id,
@@ -712,6 +710,7 @@ class Scores:
                     s.unit_count,
                     s.band_scheme,
                     s.source,
+                    len(s.rows),  # the rows written below: migration 11
                 )
                 for s in slices
             ],
