@@ -9,7 +9,20 @@ from bench.throughput import GOAL_RATIO as THROUGHPUT_GOAL
 
 NOTES: dict[str, str] = {
     "queries": """\
-**This run (twelfth pass of issue #17, its second run: c8fb2b1), at 1M rows: every query
+**This run (twelfth pass of issue #17, its third run: ae6aee4), at 1M rows: every query
+type's warm p99 ≤ 0.87 ms (worst: plain-text words 0.87; goal ≤ 2 ms: met) and the cold
+first query 8.1 ms (goal < 1 s: met).** What changed: each slice keeps its count of rows
+(migration 11, `slices.published`), so reading the current slices no longer counts every
+slice's rows over the scores' index, and the first answer after opening reads the slices
+table alone. The pass's second run (a re-run of c8fb2b1) had measured that first answer at
+2,000 ms at 1M rows (goal not met; 156 ms in the run before): the host had evicted the
+store's pages, and the count read the whole index from disk. On a copy of that store, a
+fresh process opening it and asking /top: 69–73 → 4–10 ms with the file in the page cache,
+484–580 → 9 ms with its pages evicted first. The slowest first ask is `/muc year` at 470 ms
+p99; `cold /muc` (443 ms) counts a year's levels over its rows, real work the count did not
+share.
+
+**Twelfth pass, its second run (c8fb2b1), at 1M rows: every query
 type's warm p99 ≤ 1.07 ms (worst: plain-text words 1.07; goal ≤ 2 ms: met) and the cold
 first query 156 ms (goal < 1 s: met).** No query code changed. The slowest first ask is
 `/muc year` at 515 ms p99 (the first use of that query type after opening).
@@ -145,7 +158,16 @@ opening the 1M-row store), the previous commit and this one alternating, two run
 entry had its own copies) and slotted `UnitRef`s: 104 → 71 MB for 100,000 units
 (tracemalloc).""",
     "imports": """\
-**This run (twelfth pass, its second run: c8fb2b1):** CSV 2.88× raw (goal ≤ 3×: met; its
+**This run (twelfth pass, its third run: ae6aee4):** CSV 2.82× raw (goal ≤ 3×: met; its five
+runs 2.81, 2.85, 2.88, 3.00, 3.08), XLSX 3.76× (goal ≤ 4×: met in this run; 3.46–4.96, and
+4.70 and 4.11 in the pass's two runs before). No import code changed since c8fb2b1. Stages
+of the CSV: read 0.143 s, validate 0.215, preview 0.021, commit 0.324, against a raw
+baseline of 0.244. The re-run of c8fb2b1 between the two gave CSV 3.01× (goal not met, by
+0.01; its five runs 2.24, 2.92, 2.97, 3.11, 5.38, the last a pause of the host) and XLSX
+4.11×. Three runs of this import code: 2.88, 3.01, 2.82×. The goal is met in two of three,
+with less margin than the host's noise; the levers left are below.
+
+**Twelfth pass, its second run (c8fb2b1):** CSV 2.88× raw (goal ≤ 3×: met; its
 five runs beside their raw runs 2.64, 2.79, 2.90, 2.92, 2.98, each under the line), XLSX
 4.70× (4.34–5.24; goal ≤ 4×: not met). What changed: a table's rows hold their cells as a
 tuple by place (one keys tuple shared by the table's rows, a None after the cells that
@@ -154,7 +176,7 @@ place (`ranking.reader.cell_positions`), everything else by `RawRow.get`. Buildi
 of the same eleven keys for each of the 30,000 rows cost 36 ms against 7 for the tuples
 (timed on the bench's rows). In process, four alternating rounds of seven runs each (the
 tree before, then this one): read 0.173–0.225 → 0.151–0.174 s, validate 0.207–0.290 →
-0.192–0.228. Stages of the CSV in this run: read 0.153 s, validate 0.204, preview 0.018,
+0.192–0.228. Stages of the CSV in that run: read 0.153 s, validate 0.204, preview 0.018,
 commit 0.288, against a raw baseline of 0.239; no commit code changed, so its 0.373 → 0.288
 since the first run is the host's. The peaks fell with the dicts (section 5): CSV 93.1 →
 84.8 MB, XLSX 136.1 → 121.1.
@@ -352,7 +374,11 @@ byte-level scan of the sheet XML before calamine), validation's per-row checks a
 `_Parsed` per row, and the commit (score rows, then each re-pointed slice's units' current
 names). Reaching 3× would mean validating in bulk, column by column.""",
     "memory": """\
-**This run (twelfth pass, its second run: c8fb2b1):** shipped data 52.4 MB (goal ≤ 60: met;
+**This run (twelfth pass, its third run: ae6aee4):** shipped data 52.3 MB (goal ≤ 60: met;
+echo bot 45.6), 1M rows 116.7 MB (goal ≤ 150: met), imports CSV 84.8 MB and XLSX 120.8 MB
+(goal < 150: met). The re-run of c8fb2b1: 52.3, 118.2, 84.8, 121.1 MB.
+
+**Twelfth pass, its second run (c8fb2b1):** shipped data 52.4 MB (goal ≤ 60: met;
 echo bot 45.6), 1M rows 118.1 MB (goal ≤ 150: met), imports CSV 84.8 MB and XLSX 121.1 MB
 (goal < 150: met; 93.1 and 136.1 in the first run): a table's rows no longer hold a dict of
 cells each (section 3).
@@ -431,7 +457,11 @@ word tuple and posting-set entries per unit: the posting sets alone ≈ 30 MB) a
 refresh's transient lists while the index is built. What would meet it: an index keyed by
 integer ids in arrays instead of objects and sets.""",
     "startup": """\
-**This run (twelfth pass, its second run: c8fb2b1):** on a fresh database 1.05× the echo bot
+**This run (twelfth pass, its third run: ae6aee4):** on a fresh database 1.08× the echo bot
+(0.350 against 0.324 s; goal ≤ 1.2×: met), on an existing one 1.02× (met). No start-up code
+changed. The re-run of c8fb2b1: 1.11×, 1.03×.
+
+**Twelfth pass, its second run (c8fb2b1):** on a fresh database 1.05× the echo bot
 (0.459 against 0.435 s; goal ≤ 1.2×: met), on an existing one 1.01× (met). No start-up code
 changed.
 
@@ -533,7 +563,15 @@ settings, babel) on top of python-telegram-bot, which the echo bot imports too; 
 database, loading the shipped data. What would meet it: loading the upload path (reader,
 importer, preview) and the media path on first use, as openpyxl and matplotlib are now.""",
     "throughput": """\
-**This run (twelfth pass, its second run: c8fb2b1; no throughput code changed since
+**This run (twelfth pass, its third run: ae6aee4; no throughput code changed since
+f6345f1):** bot ÷ like-built echo without the limiter **0.9466×** (median of fifteen
+alternating pairs, 0.723–1.274; goal ≥ 0.9×: met), CPU an update 1.058× the echo bot's; the
+two medians' ratio 0.9883×. The bot answered 1.037× as many updates a second as the echo bot
+sending one of the bot's replies (CPU 0.958× its). The re-run of c8fb2b1: 0.9770×
+(0.827–1.103), the bot 1.016× the echo bot with the bot's reply. Four runs of the
+alternating method: 1.0031, 0.9405, 0.9770, 0.9466×.
+
+**Twelfth pass, its second run (c8fb2b1; no throughput code changed since
 f6345f1):** bot ÷ like-built echo without the limiter **0.9405×** (median of fifteen
 alternating pairs, 0.656–1.186; goal ≥ 0.9×: met), CPU an update 1.09× the echo bot's
 (pairs 0.89–1.40); the two medians' ratio 0.9373×. The bot answered 1.136× as many
@@ -692,7 +730,11 @@ reply's HTML; on two shared cores its cost shows in the bot's updates/s (the bot
 update bounds it near 1 / CPU; the measured rate is lower), so the CPU ratio is the cleaner
 of the two figures.""",
     "broadcast": """\
-**This run (twelfth pass, its second run: c8fb2b1):** 1.17× the floor left by the replies
+**This run (twelfth pass, its third run: ae6aee4):** 1.17× the floor left by the replies
+sent meanwhile, 1.08× the outbox's own pace (25/s); no 429; the queries during it answered
+at a p50 of 5.2 ms. No broadcast code changed. The re-run of c8fb2b1: 1.16×, 1.08×.
+
+**Twelfth pass, its second run (c8fb2b1):** 1.17× the floor left by the replies
 sent meanwhile, 1.08× the outbox's own pace (25/s); no 429; the queries during it answered
 at a p50 of 4.9 ms. No broadcast code changed.
 
