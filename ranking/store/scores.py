@@ -357,9 +357,7 @@ class Scores:
             """
             SELECT s.ranking, s.year, s.group_code, s.max_score, s.unit_count, s.band_scheme,
                    s.source AS slice_source, s.version_id, v.created_at AS loaded_at,
-                   (SELECT COUNT(*) FROM scores n WHERE n.version_id = s.version_id
-                      AND n.ranking = s.ranking AND n.year = s.year
-                      AND n.group_code = s.group_code) AS published,
+                   s.published,
                    x.unit_id, x.name, x.score, x.rank, x.rank_official, x.published_level,
                    x.note, x.components, x.source, x.share
             FROM current_slices c
